@@ -1,0 +1,57 @@
+"""export(scene, path): sample a Timeline, render each state offscreen, stream frames to a writer."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from matviz.animate.timeline import make_timeline
+from matviz.animate.writers import check_output, open_writer
+from matviz.errors import OutputError
+from matviz.scene import Scene
+
+Progress = Callable[[int, int], None]
+
+
+def frame_count(animation: str, fps: float, frames: int | None, duration: float | None, timeline_duration: float) -> int:
+    if frames is not None:
+        if frames < 1:
+            raise OutputError(f"--frames must be >= 1, got {frames}")
+        return int(frames)
+    if animation == "still":
+        return 1
+    return max(2, round((duration or timeline_duration) * fps))
+
+
+def export(
+    scene: Scene,
+    path: str | os.PathLike,
+    animation: str = "still",
+    *,
+    fps: float = 30.0,
+    size: tuple[int, int] = (1280, 720),
+    frames: int | None = None,
+    duration: float | None = None,
+    progress: Progress | None = None,
+) -> list[Path]:
+    """Write ``scene`` as a PNG, PNG sequence, GIF or MP4 (by suffix); return the files written.
+
+    ``animation`` is ``still``, ``orbit`` or ``sweep``; ``frames`` or ``duration`` sets the
+    length (default: the animation's own duration at ``fps``). Nothing is left behind on error.
+    """
+    from matviz.render.offscreen import frames as render_frames
+
+    timeline = make_timeline(animation, scene, duration)
+    n = frame_count(animation, fps, frames, duration, timeline.duration)
+    path = check_output(path, n)
+    width, height = size
+    if path.suffix.lower() == ".mp4" and (width % 2 or height % 2):
+        raise OutputError(f"MP4 (H.264) needs an even width and height, got {width}x{height}: use e.g. {width + width % 2}x{height + height % 2}")
+    states = timeline.sample(n)
+    with open_writer(path, fps, n) as writer:
+        for done, frame in enumerate(render_frames(scene, states, size, aa=n == 1), start=1):
+            writer.write_frame(frame)
+            if progress is not None:
+                progress(done, n)
+    return writer.paths

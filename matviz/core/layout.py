@@ -1,0 +1,121 @@
+"""Where things sit in world space for one matmul cube.
+
+Axis convention (the same in every scene):
+
+* one matrix element is one world unit;
+* ``x = j`` runs to the right, ``y = -i`` runs down, ``z = -k`` runs away from the viewer;
+* the left operand A (m×k) is the **left wall** (plane x = -gap): i down, k into the depth;
+* the right operand B (k×n) is the **ceiling** (plane y = +gap): k into the depth, j to the right;
+* the result C (m×n) is the **back wall** (plane z = -k - gap), the face opposite k = 0.
+
+Seen from the default camera (in front, a little right and below), this is the textbook layout
+``[ . B ; A C ]`` folded into a box: A's last column and B's last row meet C's edges, and the
+interior cell ``(i, k, j)`` lies between them. The camera looks into the corner, so no face hides
+the interior.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Face:
+    """A matrix drawn on a rectangle: element ``[r, c]`` spans ``origin + [r,r+1]·row_dir + [c,c+1]·col_dir``."""
+
+    name: str
+    origin: np.ndarray  # (3,)
+    row_dir: np.ndarray  # (3,) world step for one row
+    col_dir: np.ndarray  # (3,) world step for one column
+    shape: tuple[int, int]  # (rows, cols)
+
+    def corners(self, row_edges: np.ndarray, col_edges: np.ndarray) -> np.ndarray:
+        """Grid points at the given row/column boundaries, shape (len(row_edges), len(col_edges), 3)."""
+        r = np.asarray(row_edges, dtype=np.float64)[:, None, None]
+        c = np.asarray(col_edges, dtype=np.float64)[None, :, None]
+        return self.origin + r * self.row_dir + c * self.col_dir
+
+    def point(self, r: float, c: float) -> np.ndarray:
+        """World position of fractional element coordinates (use ``r + 0.5`` for a cell centre)."""
+        return self.origin + r * self.row_dir + c * self.col_dir
+
+    @property
+    def normal(self) -> np.ndarray:
+        """Unit normal pointing into the box (the side the default camera sees)."""
+        nrm = np.cross(self.row_dir, self.col_dir)
+        return nrm / np.linalg.norm(nrm)
+
+
+@dataclass(frozen=True)
+class CubeLayout:
+    """Geometry of the cube of ``A (m×k) @ B (k×n)``."""
+
+    m: int
+    k: int
+    n: int
+
+    @property
+    def gap(self) -> float:
+        """Distance between the interior and each face."""
+        return max(0.5, 0.06 * max(self.m, self.k, self.n))
+
+    @property
+    def left(self) -> Face:
+        return Face("left", np.array([-self.gap, 0.0, 0.0]), np.array([0.0, -1.0, 0.0]),
+                    np.array([0.0, 0.0, -1.0]), (self.m, self.k))
+
+    @property
+    def top(self) -> Face:
+        return Face("top", np.array([0.0, self.gap, 0.0]), np.array([0.0, 0.0, -1.0]),
+                    np.array([1.0, 0.0, 0.0]), (self.k, self.n))
+
+    @property
+    def result(self) -> Face:
+        return Face("result", np.array([0.0, 0.0, -self.k - self.gap]), np.array([0.0, -1.0, 0.0]),
+                    np.array([1.0, 0.0, 0.0]), (self.m, self.n))
+
+    def cell_bounds(self, i0, i1, k0, k1, j0, j1) -> np.ndarray:
+        """Axis-aligned bounds (xmin, xmax, ymin, ymax, zmin, zmax) of the cells i0:i1, k0:k1, j0:j1."""
+        return np.array([j0, j1, -i1, -i0, -k1, -k0], dtype=np.float64)
+
+    def cell_center(self, i: float, k: float, j: float) -> np.ndarray:
+        """World position of fractional cell coordinates (``i + 0.5`` etc. for a cell centre)."""
+        return np.array([j, -i, -k], dtype=np.float64)
+
+    @property
+    def bounds(self) -> np.ndarray:
+        """Bounds of everything drawn: the interior and the three faces."""
+        g = self.gap
+        return np.array([-g, self.n, -self.m, g, -self.k - g, 0.0])
+
+    @property
+    def center(self) -> np.ndarray:
+        b = self.bounds
+        return np.array([(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, (b[4] + b[5]) / 2])
+
+    @property
+    def radius(self) -> float:
+        b = self.bounds
+        return 0.5 * float(np.linalg.norm([b[1] - b[0], b[3] - b[2], b[5] - b[4]]))
+
+
+DEFAULT_AZIMUTH = 28.0  # degrees to the right of straight-on
+DEFAULT_ELEVATION = -18.0  # degrees below the centre: the camera looks up at the ceiling (B)
+VIEW_ANGLE = 30.0  # vertical field of view, degrees (VTK's default)
+
+
+def camera(layout: CubeLayout, azimuth: float = DEFAULT_AZIMUTH, elevation: float = DEFAULT_ELEVATION,
+           zoom: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(position, focal_point, view_up)`` looking at the cube's centre.
+
+    Azimuth turns around the vertical axis (0 = straight in front, on +z); elevation tilts up (+)
+    or down (−). The distance fits the cube's bounding sphere in the vertical field of view, so an
+    orbit keeps everything in the frame.
+    """
+    az, el = np.radians(azimuth), np.radians(elevation)
+    direction = np.array([np.sin(az) * np.cos(el), np.sin(el), np.cos(az) * np.cos(el)])
+    distance = layout.radius / np.sin(np.radians(VIEW_ANGLE / 2)) / zoom
+    focal = layout.center
+    return focal + distance * direction, focal, np.array([0.0, 1.0, 0.0])

@@ -1,0 +1,119 @@
+"""The product cube of ``A (m×k) @ B (k×n)`` and its exact block aggregates.
+
+Cell ``(i, k, j)`` of the cube holds ``A[i,k]·B[k,j]``; summing over ``k`` gives ``C[i,j]``. The
+cube has m·k·n cells, so it is never materialized: the interior is drawn from a grid of at most
+``budget`` blocks whose values are exact aggregates, computed with small matmuls from
+
+    Σ_{i∈I, k∈K, j∈J} A[i,k]·B[k,j] = Σ_{k∈K} (Σ_{i∈I} A[i,k]) · (Σ_{j∈J} B[k,j])
+
+Problems with at most ``budget`` cells use blocks of size 1, i.e. the true products.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_BUDGET = 64**3  # cells in the drawn interior grid
+MAX_BLOCKS_PER_AXIS = 128  # keeps the sweep to at most 128 steps and the grid readable
+
+
+def even_edges(size: int, parts: int) -> np.ndarray:
+    """``parts + 1`` strictly increasing block boundaries splitting ``range(size)`` near-evenly."""
+    parts = max(1, min(int(parts), int(size)))
+    return (np.arange(parts + 1, dtype=np.int64) * size) // parts
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """Block boundaries along i, k and j. ``edges_i[b]:edges_i[b+1]`` are the rows of block ``b``."""
+
+    edges_i: np.ndarray  # (gm+1,)
+    edges_k: np.ndarray  # (gk+1,)
+    edges_j: np.ndarray  # (gn+1,)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (len(self.edges_i) - 1, len(self.edges_k) - 1, len(self.edges_j) - 1)
+
+    @property
+    def problem_shape(self) -> tuple[int, int, int]:
+        return (int(self.edges_i[-1]), int(self.edges_k[-1]), int(self.edges_j[-1]))
+
+    @property
+    def unit(self) -> bool:
+        """True when every block is a single cell: the grid holds the true products."""
+        return self.shape == self.problem_shape
+
+    def sizes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return np.diff(self.edges_i), np.diff(self.edges_k), np.diff(self.edges_j)
+
+    def block_of(self, i: int, k: int, j: int) -> tuple[int, int, int]:
+        """Grid index of the block holding cell ``(i, k, j)``."""
+        return (
+            int(np.searchsorted(self.edges_i, i, side="right") - 1),
+            int(np.searchsorted(self.edges_k, k, side="right") - 1),
+            int(np.searchsorted(self.edges_j, j, side="right") - 1),
+        )
+
+    def describe(self) -> str:
+        if self.unit:
+            return "products A[i,k]·B[k,j]"
+        si, sk, sj = (int(np.max(s)) for s in self.sizes())
+        gm, gk, gn = self.shape
+        return f"{gm}×{gk}×{gn} blocks of up to {si}×{sk}×{sj} cells"
+
+
+def plan_blocks(
+    m: int, k: int, n: int, budget: int = DEFAULT_BUDGET, max_per_axis: int = MAX_BLOCKS_PER_AXIS
+) -> Blocks:
+    """Split the m×k×n cube into at most ``budget`` near-even blocks, as balanced as possible.
+
+    Axes are filled smallest first: an axis shorter than its fair share keeps all its cells and
+    leaves the rest of the budget to the longer axes. No axis gets more than ``max_per_axis`` blocks.
+    """
+    if budget < 1:
+        raise ValueError(f"budget must be >= 1, got {budget}")
+    sizes = {"i": m, "k": k, "j": n}
+    parts: dict[str, int] = {}
+    remaining = float(budget)
+    order = sorted(sizes, key=sizes.get)
+    for left, axis in zip(range(3, 0, -1), order):
+        share = int(np.floor(remaining ** (1.0 / left) + 1e-9))
+        parts[axis] = max(1, min(sizes[axis], share, max_per_axis))
+        remaining /= parts[axis]
+    return Blocks(even_edges(m, parts["i"]), even_edges(k, parts["k"]), even_edges(n, parts["j"]))
+
+
+def block_sums(a: np.ndarray, b: np.ndarray, blocks: Blocks) -> np.ndarray:
+    """Exact ``Σ A[i,k]·B[k,j]`` over each block; shape ``blocks.shape`` = (gm, gk, gn)."""
+    a_rows = np.add.reduceat(a, blocks.edges_i[:-1], axis=0)  # (gm, k): row-block sums of A
+    b_cols = np.add.reduceat(b, blocks.edges_j[:-1], axis=1)  # (k, gn): column-block sums of B
+    gm, gk, gn = blocks.shape
+    out = np.empty((gm, gk, gn), dtype=np.float64)
+    for bk in range(gk):
+        ks = slice(blocks.edges_k[bk], blocks.edges_k[bk + 1])
+        out[:, bk, :] = a_rows[:, ks] @ b_cols[ks, :]  # (gm, gn)
+    return out
+
+
+def block_means(a: np.ndarray, b: np.ndarray, blocks: Blocks) -> np.ndarray:
+    """Exact mean of ``A[i,k]·B[k,j]`` over each block (equals the products for unit blocks)."""
+    si, sk, sj = blocks.sizes()
+    counts = si[:, None, None] * sk[None, :, None] * sj[None, None, :]
+    return block_sums(a, b, blocks) / counts
+
+
+def block_reduce(x: np.ndarray, row_edges: np.ndarray, col_edges: np.ndarray, how: str = "mean") -> np.ndarray:
+    """Sum or mean of a matrix over row/column blocks: the exact downsampling of a face."""
+    s = np.add.reduceat(np.add.reduceat(x, row_edges[:-1], axis=0), col_edges[:-1], axis=1)
+    if how == "sum":
+        return s
+    return s / (np.diff(row_edges)[:, None] * np.diff(col_edges)[None, :])
+
+
+def partial_result(a: np.ndarray, b: np.ndarray, upto_k: int) -> np.ndarray:
+    """The running sum ``Σ_{k < upto_k} A[:,k]·B[k,:]`` — the result face part-way through the sweep."""
+    upto_k = int(np.clip(upto_k, 0, a.shape[1]))
+    return a[:, :upto_k] @ b[:upto_k, :]

@@ -1,0 +1,25 @@
+"""Errors a user can act on: one line naming the input, what was seen and the fix."""
+
+
+class MatvizError(Exception):
+    """Base of every error matviz raises on purpose. The CLI prints it as one line and exits 2."""
+
+
+class ShapeError(MatvizError):
+    """Operands whose shapes do not fit (inner dimensions, 1-D, empty)."""
+
+
+class ValueProblem(MatvizError):
+    """Values matviz cannot draw (NaN, Inf)."""
+
+
+class SourceError(MatvizError):
+    """A file or spec that cannot be turned into a matrix."""
+
+
+class OutputError(MatvizError):
+    """An output path that cannot be written (unknown extension, unwritable directory)."""
+
+
+class BudgetError(MatvizError):
+    """A problem too large to hold in memory even before aggregation."""

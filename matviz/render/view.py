@@ -1,0 +1,267 @@
+"""SceneView: the actors of one matmul cube, built once and updated from a ViewState.
+
+Actors: three faces (cell-coloured grids), the interior (glyph cubes, one actor per k-block, or a
+volume cropped along k), the dot-product highlight, numbers on small faces, names, legends and a
+status line. ``apply(state)`` only touches what the state changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyvista as pv
+
+from matviz.core.layout import Face, camera
+from matviz.render import colors
+from matviz.scene import Scene, ViewState
+
+CUBES_MAX = 32**3  # glyph cubes up to this many interior cells, a volume beyond (DESIGN.md timings)
+NUMBERS_MAX_SIDE = 12  # write values on faces whose sides are all at most this (auto mode)
+SHRINK = 0.6  # interior cubes take this fraction of their block's side, leaving gaps to see through
+
+
+@dataclass
+class _FaceActors:
+    grid: pv.StructuredGrid
+    actor: object
+    face: Face
+    edges: tuple[np.ndarray, np.ndarray]  # display row/column boundaries, in elements
+    op: object  # the Operand drawn
+    labels: bool = False
+
+
+def face_grid(face: Face, row_edges: np.ndarray, col_edges: np.ndarray, values: np.ndarray) -> pv.StructuredGrid:
+    """A flat grid on ``face`` whose cell ``[r, c]`` carries ``values[r, c]``."""
+    pts = face.corners(row_edges, col_edges)  # (R+1, C+1, 3)
+    grid = pv.StructuredGrid(pts[..., 0, None], pts[..., 1, None], pts[..., 2, None])
+    grid.cell_data["values"] = values.ravel(order="F")  # VTK: first index fastest
+    return grid
+
+
+def _bar(title: str, slot: int, font, fmt: str = "%.3g") -> dict:
+    """Scalar-bar arguments: four horizontal legends side by side along the bottom."""
+    return dict(title=title, vertical=False, position_x=0.03 + 0.24 * slot, position_y=0.02,
+                width=0.2, height=0.07, n_labels=3, fmt=fmt, color=colors.TEXT,
+                title_font_size=font(14), label_font_size=font(12))
+
+
+class SceneView:
+    """Everything drawn for one Scene in one plotter."""
+
+    def __init__(self, plotter: pv.Plotter, scene: Scene, *, legends: bool = True, labels: bool = True):
+        self.plotter = plotter
+        self.scene = scene
+        self.layout = scene.layout
+        self.legends = legends
+        self.state: ViewState | None = None
+        self.font = lambda pt: max(6, round(pt * plotter.window_size[1] / 720))  # sizes are for 720p
+        self._highlight = None
+        self._formula = None
+        self._status = None
+        plotter.set_background(scene.style.background)
+        m, k, n = scene.shape
+        self.numbers = scene.style.numbers
+        if self.numbers is None:
+            self.numbers = max(m, k, n) <= NUMBERS_MAX_SIDE
+        self.faces = {
+            "left": self._add_face("left", scene.left, self.layout.left, scene.face_values("left"), 0),
+            "top": self._add_face("top", scene.right, self.layout.top, scene.face_values("top"), 1),
+            "result": self._add_face("result", scene.result, self.layout.result, scene.face_values("result"), 2),
+        }
+        self.mode = scene.style.interior
+        if self.mode == "auto":
+            self.mode = "cubes" if int(np.prod(scene.blocks.shape)) <= CUBES_MAX else "volume"
+        self._interior_clim = colors.clim(scene.interior, self._interior_kind)
+        self.slices: list = []
+        self.volume = None
+        if self.mode == "cubes":
+            self._add_cubes()
+        elif self.mode == "volume":
+            self._add_volume()
+        if labels:
+            self._add_names()
+        plotter.add_text(scene.title, position="upper_left", font_size=self.font(12), color=colors.TEXT, name="title")
+        self.apply(scene.initial_state())
+
+    # ---- building -------------------------------------------------------------------------
+    @property
+    def _interior_kind(self) -> str:
+        return "signed" if float(self.scene.interior.min()) < 0 else "nonneg"
+
+    def _add_face(self, which, op, face: Face, values: np.ndarray, slot: int) -> _FaceActors:
+        rows, cols = op.shape
+        edges = (self.scene.face_edges(rows), self.scene.face_edges(cols))
+        grid = face_grid(face, *edges, values)
+        small = max(values.shape) <= 32
+        actor = self.plotter.add_mesh(
+            grid, scalars="values", cmap=colors.cmap(op.kind), clim=colors.clim(op.values, op.kind),
+            lighting=False, show_edges=small, edge_color="#777777", line_width=1,
+            show_scalar_bar=self.legends, scalar_bar_args=_bar(f"{op.name} {rows}x{cols}", slot, self.font),
+            name=f"face-{which}",
+        )
+        fa = _FaceActors(grid, actor, face, edges, op)
+        if self.numbers and values.size <= 40 * 40:
+            fa.labels = self._add_numbers(which, fa, values)
+        return fa
+
+    def _add_numbers(self, which: str, fa: _FaceActors, values: np.ndarray) -> bool:
+        """Write each value at its cell centre, white on dark cells and black on light ones."""
+        er, ec = fa.edges
+        rc = (er[:-1] + er[1:]) / 2.0
+        cc = (ec[:-1] + ec[1:]) / 2.0
+        pts = np.array([fa.face.point(r, c) + 0.02 * fa.face.normal for r in rc for c in cc])
+        flat = values.ravel(order="C")
+        dark = colors.is_dark(flat, fa.op.kind, colors.clim(fa.op.values, fa.op.kind))
+        for shade, mask in (("white", dark), ("black", ~dark)):
+            name = f"numbers-{which}-{shade}"
+            self.plotter.remove_actor(name, render=False)
+            if mask.any():
+                self.plotter.add_point_labels(
+                    pts[mask], [colors.fmt(v) for v in flat[mask]], font_size=self.font(16), bold=True,
+                    text_color=shade, shape=None, show_points=False, always_visible=True, name=name,
+                    justification_horizontal="center", justification_vertical="center",
+                )
+        return True
+
+    def _interior_title(self) -> str:
+        s = self.scene
+        if s.blocks.unit:
+            return f"{s.left.name}[i,k]*{s.right.name}[k,j]"
+        gm, gk, gn = s.blocks.shape
+        return f"block {s.aggregate} of products, {gm}x{gk}x{gn} grid"
+
+    def _add_cubes(self) -> None:
+        s, (gm, gk, gn) = self.scene, self.scene.blocks.shape
+        bl = s.blocks
+        opacity = 1.0 if gk <= 8 else float(np.clip(1 - 0.25 ** (1 / gk), 0.05, 0.6))
+        ys = -bl.edges_i[::-1].astype(float)  # increasing y: block gm-1 first
+        xs = bl.edges_j.astype(float)
+        # add back (k = last) to front so unsorted translucency blends in the right order
+        actors = [None] * gk
+        for b in reversed(range(gk)):
+            zs = np.array([-bl.edges_k[b + 1], -bl.edges_k[b]], dtype=float)
+            grid = pv.RectilinearGrid(xs, ys, zs)
+            grid.cell_data["values"] = s.interior[::-1, b, :].ravel()  # x (j) fastest, then y
+            actors[b] = self.plotter.add_mesh(
+                grid.shrink(SHRINK), scalars="values", cmap=colors.cmap(self._interior_kind),
+                clim=self._interior_clim, opacity=opacity, show_scalar_bar=self.legends and b == gk - 1,
+                ambient=0.45, diffuse=0.6, specular=0.0,  # shaded enough to read as cubes, colours stay true
+                scalar_bar_args=_bar(self._interior_title(), 3, self.font), name=f"interior-{b}",
+            )
+        self.slices = actors
+
+    def _add_volume(self) -> None:
+        s, (gm, gk, gn) = self.scene, self.scene.blocks.shape
+        m, k, n = s.shape
+        grid = pv.ImageData(dimensions=(gn + 1, gm + 1, gk + 1), spacing=(n / gn, m / gm, k / gk),
+                            origin=(0.0, -float(m), -float(k)))
+        grid.cell_data["values"] = s.interior[::-1, ::-1, :].transpose(1, 0, 2).ravel()  # (z, y, x)
+        # a robust range (99th percentile) so a few extreme blocks do not wash the rest out
+        r = float(np.percentile(np.abs(s.interior), 99)) or 1.0
+        self._interior_clim = (-r, r) if self._interior_kind == "signed" else (float(s.interior.min()), r)
+        opacity = [0.6, 0.15, 0.0, 0.15, 0.6] if self._interior_kind == "signed" else [0.0, 0.08, 0.6]
+        self.volume = self.plotter.add_volume(
+            grid, scalars="values", cmap=colors.cmap(self._interior_kind),
+            clim=self._interior_clim, opacity=opacity, show_scalar_bar=self.legends,
+            opacity_unit_distance=max(m, k, n) / 8.0,  # opacities are per eighth of the box
+            scalar_bar_args=_bar(self._interior_title(), 3, self.font), name="interior-volume",
+        )
+        self.volume.mapper.SetCroppingRegionFlagsToSubVolume()
+
+    def _add_names(self) -> None:
+        s, L = self.scene, self.layout
+        m, k, n = s.shape
+        pad = 0.6 * L.gap
+        pts = [
+            L.left.point(m, k / 2) + np.array([0, -pad, 0]),
+            L.top.point(k / 2, n) + np.array([pad, 0, 0]),
+            L.result.point(m, n / 2) + np.array([0, -pad, 0]),
+            L.left.point(m / 2, 0) + np.array([-pad, 0, 0]),
+            np.array([-L.gap, L.gap, -k / 2]),
+            L.top.point(0, n / 2) + np.array([0, pad, 0]),
+        ]
+        text = [f"{s.left.name} ({m}x{k})", f"{s.right.name} ({k}x{n})", f"{s.result.name} ({m}x{n})",
+                f"i (m={m})", f"k (k={k})", f"j (n={n})"]
+        self.plotter.add_point_labels(
+            np.array(pts), text, font_size=self.font(15), bold=True, text_color=colors.TEXT, shape=None,
+            show_points=False, always_visible=True, name="names",
+        )
+
+    # ---- updating -------------------------------------------------------------------------
+    def apply(self, state: ViewState) -> None:
+        """Show ``state``: camera, how much of the sum over k is done, interior, highlight."""
+        old, self.state = self.state, state
+        pos, focal, up = camera(self.layout, state.azimuth, state.elevation, state.zoom)
+        self.plotter.camera_position = [tuple(pos), tuple(focal), tuple(up)]
+        self.plotter.camera.view_angle = 30.0
+        self.plotter.reset_camera_clipping_range()
+        gk = self.scene.k_steps
+        k_done = gk if state.k_done is None else int(np.clip(state.k_done, 0, gk))
+        changed = old is None or (old.k_done, old.show_interior, old.highlight) != (state.k_done, state.show_interior, state.highlight)
+        if not changed:
+            return
+        upto = int(self.scene.blocks.edges_k[k_done])
+        for b, actor in enumerate(self.slices):
+            actor.SetVisibility(state.show_interior and b < k_done)
+        if self.volume is not None:
+            self.volume.SetVisibility(state.show_interior and k_done > 0)
+            m, k, n = self.scene.shape
+            self.volume.mapper.SetCropping(k_done < gk)
+            self.volume.mapper.SetCroppingRegionPlanes(0, n, -m, 0, -upto, 0)
+        if old is None or old.k_done != state.k_done:
+            self._update_result(upto)
+        self._update_highlight(state.highlight, upto)
+        self._update_status(k_done, gk, upto)
+
+    def _update_result(self, upto: int) -> None:
+        fa = self.faces["result"]
+        values = self.scene.face_values("result", upto_k=upto)
+        fa.grid.cell_data["values"] = values.ravel(order="F")
+        if fa.labels:
+            self._add_numbers("result", fa, values)
+
+    def _update_status(self, k_done: int, gk: int, upto: int) -> None:
+        k = self.scene.shape[1]
+        text = f"sum over k: {upto}/{k}" if k_done < gk else f"sum over k: all {k}"
+        self._status = self.plotter.add_text(text, position="upper_right", font_size=self.font(11), color=colors.TEXT,
+                                             name="status")
+
+    def _update_highlight(self, hl: tuple[int, int] | None, upto: int) -> None:
+        if hl is None:
+            self.plotter.remove_actor(["highlight", "formula"], render=False)
+            return
+        i, j = hl
+        s, L = self.scene, self.layout
+        m, k, n = s.shape
+        g, eps = L.gap, 0.01 * L.gap
+        bi, _, bj = s.blocks.block_of(i, 0, j)
+        i0, i1 = s.blocks.edges_i[bi], s.blocks.edges_i[bi + 1]
+        j0, j1 = s.blocks.edges_j[bj], s.blocks.edges_j[bj + 1]
+        boxes = [
+            (-g + eps, -g + eps, -(i + 1), -i, -k, 0),  # row i of A
+            (j, j + 1, g - eps, g - eps, -k, 0),  # column j of B
+            (j, j + 1, -(i + 1), -i, -k - g + eps, -k - g + eps),  # C[i, j]
+        ]
+        if upto > 0:
+            boxes.append((j0, j1, -i1, -i0, -upto, 0))  # the products summed so far
+        lines = pv.merge([pv.Box(bounds=b).outline() for b in boxes])
+        self._highlight = self.plotter.add_mesh(lines, color=colors.HIGHLIGHT, line_width=4, lighting=False,
+                                                name="highlight", reset_camera=False)
+        height = self.plotter.window_size[1]
+        self._formula = self.plotter.add_text(
+            self.formula(i, j, upto), position=(8, height - self.font(12) * 3 - self.font(11) * 5),
+            font_size=self.font(11), color=colors.HIGHLIGHT, name="formula")
+
+    def formula(self, i: int, j: int, upto: int | None = None) -> str:
+        """The dot product behind ``C[i, j]``, with the numbers when k is small."""
+        row, col = self.scene.dot_terms(i, j)
+        k = len(row)
+        upto = k if upto is None else upto
+        total = float(row[:upto] @ col[:upto])
+        a, b, c = self.scene.left.name, self.scene.right.name, self.scene.result.name
+        head = f"{c}[{i},{j}] = sum_k {a}[{i},k]*{b}[k,{j}]"
+        if k <= 6:
+            terms = " + ".join(f"{colors.fmt(x)}*{colors.fmt(y)}" for x, y in zip(row[:upto], col[:upto]))
+            return f"{head}\n= {terms or '0'} = {colors.fmt(total)}"
+        return f"{head}\n(k < {upto}) = {total:.4g}" + ("" if upto < k else " (complete)")

@@ -1,0 +1,148 @@
+"""Load a matrix from a spec string (path, sample, filler or literal); see ``matviz.sources``."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import numpy as np
+
+from matviz.errors import MatvizError, SourceError
+from matviz.scene import MAX_ELEMENTS, Operand, operand
+from matviz.sources.synthetic import FILLERS, sample, filler
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
+ARRAY_SUFFIXES = (".npy", ".csv", ".txt")
+_SHAPE = re.compile(r"^\s*(\d+)\s*[x×X]\s*(\d+)\s*$")
+
+
+def parse_shape(text: str, what: str = "shape") -> tuple[int, int]:
+    """``"3x4"`` → ``(3, 4)`` (ROWSxCOLS); a single ``"5"`` means ``5x5``."""
+    text = str(text).strip()
+    if text.isdigit():
+        size = (int(text), int(text))
+    else:
+        match = _SHAPE.match(text)
+        if not match:
+            raise SourceError(f"{what} {text!r} is not ROWSxCOLS: write e.g. 3x4")
+        size = (int(match[1]), int(match[2]))
+    if min(size) < 1:
+        raise SourceError(f"{what} {text!r} has a zero side: both sides must be >= 1")
+    if size[0] * size[1] > MAX_ELEMENTS:
+        raise SourceError(f"{what} {text!r} has more than {MAX_ELEMENTS:,} elements: choose a smaller size")
+    return size
+
+
+def to_gray(pixels: np.ndarray, name: str) -> np.ndarray:
+    """Image pixels → luminance in [0, 1]: alpha dropped, colour → gray, 8/16-bit scaled."""
+    from skimage.color import rgb2gray
+    from skimage.util import img_as_float
+
+    img = np.asarray(pixels)
+    if img.ndim == 3 and img.shape[-1] in (2, 4):
+        img = img[..., :-1]  # drop alpha
+    if img.ndim == 3 and img.shape[-1] == 1:
+        img = img[..., 0]
+    if img.ndim == 3 and img.shape[-1] == 3:
+        img = rgb2gray(img_as_float(img))
+    elif img.ndim == 2:
+        img = img_as_float(img)
+    else:
+        raise SourceError(f"{name}: image has shape {img.shape}; expected gray (H, W) or colour (H, W, 3/4)")
+    return np.asarray(img, dtype=np.float64)
+
+
+def resize(values: np.ndarray, shape: tuple[int, int] | None = None, max_side: int | None = None) -> np.ndarray:
+    """Resize to ``shape`` (ROWSxCOLS), or shrink so the longer side is at most ``max_side``.
+
+    Anti-aliased (scikit-image), values kept in their range.
+    """
+    if shape is None and max_side is None:
+        return values
+    if max_side is not None:
+        if max_side < 1:
+            raise SourceError(f"--max-side must be >= 1, got {max_side}")
+        scale = max_side / max(values.shape)
+        if scale >= 1 and shape is None:
+            return values
+        shape = shape or (max(1, round(values.shape[0] * scale)), max(1, round(values.shape[1] * scale)))
+    if tuple(shape) == values.shape:
+        return values
+    from skimage.transform import resize as sk_resize
+
+    return sk_resize(values, shape, anti_aliasing=True, preserve_range=True, order=1)
+
+
+def _read_file(path: Path) -> tuple[np.ndarray, bool]:
+    """``(values, is_image)`` from a file on disk."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            return np.load(path, allow_pickle=False), False
+        if suffix in (".csv", ".txt"):
+            return np.loadtxt(path, delimiter="," if suffix == ".csv" else None, ndmin=2, dtype=np.float64), False
+        if suffix in IMAGE_SUFFIXES:
+            import imageio.v3 as iio
+
+            return to_gray(iio.imread(path), path.name), True
+    except MatvizError:
+        raise
+    except Exception as exc:  # numpy / imageio say why in many ways; keep the first line
+        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        kind = "an image" if suffix in IMAGE_SUFFIXES else f"a {suffix} array"
+        raise SourceError(f"{path} is not {kind} matviz can read ({reason})") from None
+    raise SourceError(
+        f"{path}: unknown file type {suffix or '(none)'}; use {', '.join(ARRAY_SUFFIXES + IMAGE_SUFFIXES)}"
+    )
+
+
+def _read_spec(spec: str) -> tuple[np.ndarray, bool, str]:
+    """``(values, is_image, default_name)`` for any spec string."""
+    text = spec.strip()
+    if text.startswith("["):
+        try:
+            return np.array(ast.literal_eval(text), dtype=np.float64), False, "M"
+        except (ValueError, SyntaxError, TypeError):
+            raise SourceError(f"{text[:40]!r} is not a matrix literal: write e.g. '[[1, 2], [3, 4]]'") from None
+    head, _, rest = text.partition(":")
+    if rest and len(head) > 1:  # "sample:x", "random:3x4" (a one-letter head is a Windows drive)
+        if head == "sample":
+            return to_gray(sample(rest), rest), True, rest
+        if head in FILLERS:
+            size, _, opt = rest.partition(":")
+            seed = 0
+            if opt:
+                key, _, val = opt.partition("=")
+                if key != "seed" or not val.lstrip("-").isdigit():
+                    raise SourceError(f"{text!r}: the option after the shape must be seed=N")
+                seed = int(val)
+            return filler(head, parse_shape(size, f"{head} shape"), seed), False, head
+        raise SourceError(f"unknown source {head!r} in {text!r}: use a file path, sample:NAME or one of {', '.join(FILLERS)}")
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise SourceError(f"{text}: no such file (give a path to .npy/.csv/.txt/image, or sample:camera, random:4x3)")
+    if path.is_dir():
+        raise SourceError(f"{text} is a directory, not a matrix file")
+    values, is_image = _read_file(path)
+    return values, is_image, path.stem
+
+
+def load(
+    spec, name: str | None = None, *, shape: tuple[int, int] | str | None = None, max_side: int | None = None
+) -> Operand:
+    """A validated ``Operand`` from a spec string (see ``matviz.sources``) or an array.
+
+    ``shape`` resizes to ROWSxCOLS; ``max_side`` shrinks so the longer side is at most that.
+    Images are kind ``"image"`` (drawn in grayscale); everything else by its values' sign.
+    """
+    if isinstance(spec, Operand):
+        values, is_image, default = spec.values, spec.kind == "image", spec.name
+    elif isinstance(spec, (str, Path)):
+        values, is_image, default = _read_spec(str(spec))
+    else:
+        values, is_image, default = np.asarray(spec), False, "M"
+    label = name or default
+    if np.asarray(values).ndim == 2 and np.asarray(values).size and (shape is not None or max_side is not None):
+        values = resize(np.asarray(values, dtype=np.float64), parse_shape(shape) if isinstance(shape, str) else shape, max_side)
+    return operand(values, label, "image" if is_image else None)
