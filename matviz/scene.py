@@ -207,7 +207,7 @@ def matmul(
     style = replace(style or Style(), **style_fields)
     c = a.values @ b.values  # (m, n)
     result_kind = "image" if a.kind == b.kind == "image" else value_kind(c)
-    result = Operand(f"{a.name}@{b.name}", c, result_kind)
+    result = Operand(f"{a.name}@{b.name}" if len(a.name) + len(b.name) <= 16 else "C", c, result_kind)
     blocks = plan_blocks(m, k, n, budget)
     interior = (block_means if aggregate == "mean" else block_sums)(a.values, b.values, blocks)
     notes = []
@@ -255,5 +255,7 @@ def transform(op: Operand, how: str = "none", temperature: float = 1.0) -> Opera
         from matviz.errors import MatvizError
 
         raise MatvizError(f"unknown transform {how!r}: use one of {', '.join(TRANSFORMS)}")
-    kind = "image" if op.kind == "image" and how in ("minmax",) else value_kind(values)
+    kind = value_kind(values)
+    if op.kind == "image" and kind == "nonneg":
+        kind = "image"  # a normalized photograph is still drawn as a photograph
     return Operand(label, values, kind)

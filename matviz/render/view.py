@@ -39,6 +39,11 @@ def face_grid(face: Face, row_edges: np.ndarray, col_edges: np.ndarray, values: 
     return grid
 
 
+def short(name: str, width: int = 24) -> str:
+    """A name cut to ``width`` characters for legends and labels."""
+    return name if len(name) <= width else name[: width - 3] + "..."
+
+
 def _bar(title: str, slot: int, font, fmt: str = "%.3g") -> dict:
     """Scalar-bar arguments: four horizontal legends side by side along the bottom."""
     return dict(title=title, vertical=False, position_x=0.03 + 0.24 * slot, position_y=0.02,
@@ -97,7 +102,7 @@ class SceneView:
         actor = self.plotter.add_mesh(
             grid, scalars="values", cmap=colors.cmap(op.kind), clim=colors.clim(op.values, op.kind),
             lighting=False, show_edges=small, edge_color="#777777", line_width=1,
-            show_scalar_bar=self.legends, scalar_bar_args=_bar(f"{op.name} {rows}x{cols}", slot, self.font),
+            show_scalar_bar=self.legends, scalar_bar_args=_bar(f"{short(op.name)} {rows}x{cols}", slot, self.font),
             name=f"face-{which}",
         )
         fa = _FaceActors(grid, actor, face, edges, op)
@@ -181,7 +186,8 @@ class SceneView:
             np.array([-L.gap, L.gap, -k / 2]),
             L.top.point(0, n / 2) + np.array([0, pad, 0]),
         ]
-        text = [f"{s.left.name} ({m}x{k})", f"{s.right.name} ({k}x{n})", f"{s.result.name} ({m}x{n})",
+        text = [f"{short(s.left.name, 32)} ({m}x{k})", f"{short(s.right.name, 32)} ({k}x{n})",
+                f"{short(s.result.name, 32)} ({m}x{n})",
                 f"i (m={m})", f"k (k={k})", f"j (n={n})"]
         self.plotter.add_point_labels(
             np.array(pts), text, font_size=self.font(15), bold=True, text_color=colors.TEXT, shape=None,

@@ -97,12 +97,12 @@ def _read_file(path: Path) -> tuple[np.ndarray, bool]:
     )
 
 
-def _read_spec(spec: str) -> tuple[np.ndarray, bool, str]:
-    """``(values, is_image, default_name)`` for any spec string."""
+def _read_spec(spec: str) -> tuple[np.ndarray, bool, str | None]:
+    """``(values, is_image, natural_name)`` for any spec string (files and samples have a name)."""
     text = spec.strip()
     if text.startswith("["):
         try:
-            return np.array(ast.literal_eval(text), dtype=np.float64), False, "M"
+            return np.array(ast.literal_eval(text), dtype=np.float64), False, None
         except (ValueError, SyntaxError, TypeError):
             raise SourceError(f"{text[:40]!r} is not a matrix literal: write e.g. '[[1, 2], [3, 4]]'") from None
     head, _, rest = text.partition(":")
@@ -117,7 +117,7 @@ def _read_spec(spec: str) -> tuple[np.ndarray, bool, str]:
                 if key != "seed" or not val.lstrip("-").isdigit():
                     raise SourceError(f"{text!r}: the option after the shape must be seed=N")
                 seed = int(val)
-            return filler(head, parse_shape(size, f"{head} shape"), seed), False, head
+            return filler(head, parse_shape(size, f"{head} shape"), seed), False, None
         raise SourceError(f"unknown source {head!r} in {text!r}: use a file path, sample:NAME or one of {', '.join(FILLERS)}")
     path = Path(text).expanduser()
     if not path.exists():
@@ -129,20 +129,22 @@ def _read_spec(spec: str) -> tuple[np.ndarray, bool, str]:
 
 
 def load(
-    spec, name: str | None = None, *, shape: tuple[int, int] | str | None = None, max_side: int | None = None
+    spec, name: str | None = None, *, shape: tuple[int, int] | str | None = None, max_side: int | None = None,
+    default_name: str = "M",
 ) -> Operand:
     """A validated ``Operand`` from a spec string (see ``matviz.sources``) or an array.
 
     ``shape`` resizes to ROWSxCOLS; ``max_side`` shrinks so the longer side is at most that.
-    Images are kind ``"image"`` (drawn in grayscale); everything else by its values' sign.
+    Images are kind ``"image"`` (drawn in grayscale); everything else by its values' sign. The
+    name is ``name``, else the file or sample name, else ``default_name``.
     """
     if isinstance(spec, Operand):
-        values, is_image, default = spec.values, spec.kind == "image", spec.name
+        values, is_image, natural = spec.values, spec.kind == "image", spec.name
     elif isinstance(spec, (str, Path)):
-        values, is_image, default = _read_spec(str(spec))
+        values, is_image, natural = _read_spec(str(spec))
     else:
-        values, is_image, default = np.asarray(spec), False, "M"
-    label = name or default
+        values, is_image, natural = np.asarray(spec), False, None
+    label = name or natural or default_name
     if np.asarray(values).ndim == 2 and np.asarray(values).size and (shape is not None or max_side is not None):
         values = resize(np.asarray(values, dtype=np.float64), parse_shape(shape) if isinstance(shape, str) else shape, max_side)
     return operand(values, label, "image" if is_image else None)

@@ -1,0 +1,249 @@
+"""The ``matviz`` command: parse, call the API, print. The only user of rich and of sys.exit.
+
+Every error a user can cause is printed as one line ``matviz: error: …`` and exits with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from matviz.errors import MatvizError
+
+EPILOG_RENDER = """examples:
+  matviz render --left sample:camera --right sample:coins -o out/product.mp4
+  matviz render --left A.npy --right B.npy --animation sweep -o out/sweep.gif
+  matviz render --left A.csv --right B.csv -o out/still.png --size 1920x1080
+  matviz render --left "[[1,2,3],[4,5,6]]" --right "[[1,-2],[3,4],[5,6]]" --highlight 1,0 -o ab.mp4
+  matviz render --left sample:camera --right sample:moon --max-side 128 \\
+                --left-transform softmax-rows --right-transform softmax-cols --temperature 0.1 -o m.png
+  matviz render scenes/textbook.py -o textbook.mp4
+
+operands (--left/--right): a file (.npy, .csv, .txt, .png/.jpg/.tif/...), sample:NAME
+(camera, coins, moon, astronaut, ...), random:MxN[:seed=S], uniform:MxN, eye:N, tril:N,
+gradient:MxN, ones:MxN, or a literal "[[1,2],[3,4]]". Shapes are ROWSxCOLS.
+axes: i runs down the left face (A), j across the top face (B), k is depth; the result is the back face."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line and exits 2."""
+
+    def error(self, message: str):  # noqa: D102
+        sys.stderr.write(f"matviz: error: {message} (see {self.prog} --help)\n")
+        sys.exit(2)
+
+
+def _size(text: str) -> tuple[int, int]:
+    from matviz.sources import parse_shape
+
+    try:
+        w, h = parse_shape(text, "--size")
+    except MatvizError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (WIDTHxHEIGHT in pixels)") from None
+    if not (16 <= w <= 7680 and 16 <= h <= 4320):
+        raise argparse.ArgumentTypeError(f"--size {text}: width and height must be between 16 and 7680x4320")
+    return w, h
+
+
+def _cell(text: str) -> tuple[int, int]:
+    try:
+        i, j = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--highlight {text!r} is not I,J (two integers, e.g. 1,0)") from None
+    return i, j
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text} must be > 0")
+        return value
+
+    return parse
+
+
+def _scene_args(p: argparse.ArgumentParser) -> None:
+    from matviz.scene import TRANSFORMS
+
+    p.add_argument("scene", nargs="?", help="a scene script (a .py file with build() -> Scene) instead of --left/--right")
+    p.add_argument("--left", "-A", metavar="SPEC", help="left operand A (m×k)")
+    p.add_argument("--right", "-B", metavar="SPEC", help="right operand B (k×n)")
+    p.add_argument("--resize", metavar="ROWSxCOLS", help="resize both operands (images are resized anti-aliased)")
+    p.add_argument("--max-side", type=_positive(int), metavar="N", help="shrink operands so the longer side is at most N")
+    p.add_argument("--left-transform", choices=TRANSFORMS, default="none", help="transform A first (Mishka: softmax-rows)")
+    p.add_argument("--right-transform", choices=TRANSFORMS, default="none", help="transform B first (Mishka: softmax-cols)")
+    p.add_argument("--temperature", type=_positive(float), default=1.0, help="softmax temperature (default 1)")
+    p.add_argument("--highlight", type=_cell, metavar="I,J", help="outline the row·column dot product behind C[I,J]")
+    p.add_argument("--budget", type=_positive(int), default=None, metavar="CELLS",
+                   help="most interior cells drawn; larger problems show exact block aggregates (default 64^3)")
+    p.add_argument("--aggregate", choices=("mean", "sum"), default="mean", help="what an interior block shows")
+    p.add_argument("--interior", choices=("auto", "cubes", "volume", "none"), default="auto",
+                   help="how to draw the products (auto: cubes up to 32^3 blocks, else a volume)")
+    p.add_argument("--numbers", action=argparse.BooleanOptionalAction, default=None,
+                   help="write values on the faces (default: when every side is at most 12)")
+    p.add_argument("--title", help="title shown in the top-left corner")
+    p.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH", help="frame size in pixels (default 1280x720)")
+    p.add_argument("--animation", choices=("still", "orbit", "sweep"), default=None,
+                   help="still (default for .png), sweep (default for .gif/.mp4 and the window) or orbit")
+    p.add_argument("--duration", type=_positive(float), metavar="SECONDS", help="animation length (default 6 s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="matviz", description="Matrix multiplication as a 3D scene: A on the left face, "
+                     "B on the top face, the products A[i,k]*B[k,j] inside, C = A @ B on the back face.")
+    from matviz import __version__
+
+    parser.add_argument("--version", action="version", version=f"matviz {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("render", help="render a scene offscreen to .png, .gif or .mp4", epilog=EPILOG_RENDER,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    _scene_args(r)
+    r.add_argument("-o", "--output", required=True, help="output file: .png (still, or a numbered sequence "
+                   "with --frames), .gif or .mp4 (H.264)")
+    r.add_argument("--fps", type=_positive(float), default=30.0, help="frames per second (default 30)")
+    r.add_argument("--frames", type=_positive(int), help="number of frames (default: duration × fps)")
+
+    s = sub.add_parser("show", help="open the interactive window", epilog=EPILOG_RENDER.replace("render", "show"),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    _scene_args(s)
+
+    d = sub.add_parser("demo", help="render the built-in scenes to ./matviz-out/ (PNG + MP4)")
+    d.add_argument("-o", "--output", default="matviz-out", help="output directory (default ./matviz-out)")
+    d.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH")
+    d.add_argument("--fps", type=_positive(float), default=30.0)
+
+    g = sub.add_parser("gallery", help="render every scenes/*.py to gallery/ (PNG + MP4)")
+    g.add_argument("--scenes", default="scenes", help="directory of scene scripts (default ./scenes)")
+    g.add_argument("-o", "--output", default="gallery", help="output directory (default ./gallery)")
+    g.add_argument("--size", type=_size, default=(960, 540), metavar="WxH")
+    g.add_argument("--fps", type=_positive(float), default=24.0)
+    return parser
+
+
+def scene_from_args(args):
+    """The Scene the arguments describe (a script, or --left/--right with options)."""
+    import matviz as mv
+    from matviz.core.products import DEFAULT_BUDGET
+    from matviz.scripts import load_scene
+
+    if args.scene:
+        if args.left or args.right:
+            raise MatvizError("give either a scene script or --left/--right, not both")
+        return load_scene(args.scene)
+    missing = [flag for flag, value in (("--left", args.left), ("--right", args.right)) if not value]
+    if missing:
+        raise MatvizError(f"missing {' and '.join(missing)}: give both operands (e.g. --left sample:camera --right sample:coins)")
+    sizing = dict(shape=args.resize, max_side=args.max_side)
+    left = mv.transform(mv.load(args.left, default_name="A", **sizing), args.left_transform, args.temperature)
+    right = mv.transform(mv.load(args.right, default_name="B", **sizing), args.right_transform, args.temperature)
+    style = dict(interior=args.interior, numbers=args.numbers, highlight=args.highlight)
+    return mv.matmul(left, right, budget=args.budget or DEFAULT_BUDGET, aggregate=args.aggregate,
+                     title=args.title, **style)
+
+
+class _Console:
+    """rich output on stderr: notes, a progress bar, the files written."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.err = Console(stderr=True, highlight=False)
+
+    def note(self, text: str) -> None:
+        self.err.print(f"[cyan]matviz: note:[/] {text}", soft_wrap=True)
+
+    def wrote(self, paths) -> None:
+        paths = list(paths)
+        shown = paths if len(paths) <= 3 else [paths[0], "…", paths[-1]]
+        self.err.print(f"[green]wrote[/] {len(paths)} file(s): " + ", ".join(str(p) for p in shown), soft_wrap=True)
+
+    def export(self, scene, path, animation, label: str | None = None, **kwargs):
+        import matviz as mv
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=self.err, transient=True) as bar:
+            task = bar.add_task(label or f"rendering {Path(path).name}", total=None)
+            paths = mv.export(scene, path, animation, progress=lambda done, n: bar.update(task, completed=done, total=n),
+                              **kwargs)
+        self.wrote(paths)
+        return paths
+
+
+def _default_animation(args, output: str | None) -> str:
+    if args.animation:
+        return args.animation
+    if output is None or Path(output).suffix.lower() in (".gif", ".mp4"):
+        return "sweep"
+    return "still"
+
+
+def cmd_render(args, console: _Console) -> None:
+    from matviz.animate.writers import check_output
+
+    check_output(args.output)  # fail on a bad -o before any loading or rendering
+    scene = scene_from_args(args)
+    for note in scene.notes:
+        console.note(note)
+    console.export(scene, args.output, _default_animation(args, args.output), fps=args.fps, size=args.size,
+                   frames=args.frames, duration=args.duration)
+
+
+def cmd_show(args, console: _Console) -> None:
+    import matviz as mv
+
+    scene = scene_from_args(args)
+    for note in scene.notes:
+        console.note(note)
+    mv.show(scene, _default_animation(args, None), duration=args.duration, size=args.size)
+
+
+def cmd_demo(args, console: _Console) -> None:
+    from matviz.demo import SCENES
+
+    out = Path(args.output)
+    for name, build in SCENES.items():
+        scene = build()
+        console.export(scene, out / f"{name}.png", "still", size=args.size, label=f"{name}: still")
+        console.export(scene, out / f"{name}.mp4", "sweep", size=args.size, fps=args.fps, label=f"{name}: sweep")
+
+
+def cmd_gallery(args, console: _Console) -> None:
+    from matviz.scripts import load_scene
+
+    scripts = sorted(Path(args.scenes).glob("*.py"))
+    if not scripts:
+        raise MatvizError(f"no scene scripts (*.py) in {args.scenes}: run from the repository root or pass --scenes DIR")
+    out = Path(args.output)
+    for script in scripts:
+        scene = load_scene(script)
+        console.export(scene, out / f"{script.stem}.png", "still", size=args.size, label=f"{script.stem}: still")
+        console.export(scene, out / f"{script.stem}.mp4", "sweep", size=args.size, fps=args.fps,
+                       label=f"{script.stem}: sweep")
+
+
+COMMANDS = {"render": cmd_render, "show": cmd_show, "demo": cmd_demo, "gallery": cmd_gallery}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = _Console()
+    try:
+        COMMANDS[args.command](args, console)
+    except MatvizError as exc:
+        sys.stderr.write(f"matviz: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("matviz: interrupted; no partial output was left\n")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

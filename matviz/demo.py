@@ -1,0 +1,25 @@
+"""The scenes ``matviz demo`` renders: no files and no network needed."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matviz.scene import Scene, matmul, transform
+from matviz.sources import load
+
+
+def textbook() -> Scene:
+    """(2×3) @ (3×2) with numbers, and the dot product behind C[1,0] outlined."""
+    a = np.array([[1, 2, 3], [4, 5, 6]])  # (2, 3)
+    b = np.array([[1, -2], [3, 4], [5, 6]])  # (3, 2)
+    return matmul(a, b, highlight=(1, 0), title="C = A @ B: each cell of C is a row of A dot a column of B")
+
+
+def images() -> Scene:
+    """Two photographs as 128×128 matrices, softmax over A's rows and B's columns (Mishka)."""
+    a = transform(load("sample:camera", shape=(128, 128)), "softmax-rows", temperature=0.1)
+    b = transform(load("sample:astronaut", shape=(128, 128)), "softmax-cols", temperature=0.1)
+    return matmul(a, b, highlight=(64, 64), title="softmax(camera, rows) @ softmax(astronaut, cols)")
+
+
+SCENES = {"textbook": textbook, "images": images}
