@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matviz.scene import Scene, matmul, transform
+from matviz.scene import Scene, matmul
 from matviz.sources import load
 
 
@@ -16,10 +16,10 @@ def textbook() -> Scene:
 
 
 def images() -> Scene:
-    """Two photographs as 128×128 matrices, softmax over A's rows and B's columns (Mishka)."""
-    a = transform(load("sample:camera", shape=(128, 128)), "softmax-rows", temperature=0.1)
-    b = transform(load("sample:astronaut", shape=(128, 128)), "softmax-cols", temperature=0.1)
-    return matmul(a, b, highlight=(64, 64), title="softmax(camera, rows) @ softmax(astronaut, cols)")
+    """Two photographs as 128×128 matrices: C[i,j] is row i of one dotted with column j of the other."""
+    a = load("sample:camera", shape=(128, 128))
+    b = load("sample:astronaut", shape=(128, 128))
+    return matmul(a, b, highlight=(40, 90), title="camera @ astronaut: two photographs as 128x128 matrices")
 
 
 SCENES = {"textbook": textbook, "images": images}

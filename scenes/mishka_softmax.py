@@ -11,6 +11,6 @@ import matviz as mv
 def build() -> mv.Scene:
     moon = mv.load("sample:moon", shape=(160, 160))  # grayscale, values in [0, 1]
     coins = mv.load("sample:coins", shape=(160, 160))
-    A = mv.transform(moon, "softmax-rows", temperature=0.1)  # each row sums to 1
-    B = mv.transform(coins, "softmax-cols", temperature=0.1)  # each column sums to 1
-    return mv.matmul(A, B, title="softmax(moon, rows) @ softmax(coins, cols), temperature 0.1")
+    A = mv.transform(moon, "softmax-rows", temperature=0.25)  # each row sums to 1
+    B = mv.transform(coins, "softmax-cols", temperature=0.25)  # each column sums to 1
+    return mv.matmul(A, B, title="softmax(moon, rows) @ softmax(coins, cols), temperature 0.25")

@@ -265,7 +265,8 @@ class SceneView:
         k = len(row)
         upto = k if upto is None else upto
         total = float(row[:upto] @ col[:upto])
-        a, b, c = self.scene.left.name, self.scene.right.name, self.scene.result.name
+        names = (self.scene.left.name, self.scene.right.name, self.scene.result.name)
+        a, b, c = names if max(map(len, names)) <= 12 else ("A", "B", "C")
         head = f"{c}[{i},{j}] = sum_k {a}[{i},k]*{b}[k,{j}]"
         if k <= 6:
             terms = " + ".join(f"{colors.fmt(x)}*{colors.fmt(y)}" for x, y in zip(row[:upto], col[:upto]))
