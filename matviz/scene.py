@@ -152,6 +152,8 @@ class Scene:
         if which != "result":
             raise ValueError(f"unknown face {which!r}")
         er, ec = self.face_edges(m), self.face_edges(n)
+        if upto_k is not None:
+            upto_k = max(0, int(upto_k))
         if upto_k is None or upto_k >= k:
             return block_reduce(self.result.values, er, ec)
         a_rows = np.add.reduceat(a[:, :upto_k], er[:-1], axis=0) / np.diff(er)[:, None]  # (rows, upto_k)

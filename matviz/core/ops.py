@@ -44,7 +44,7 @@ def check_matrix(x, name: str = "matrix") -> np.ndarray:
         r, c = np.argwhere(bad)[0]
         what = "NaN" if np.isnan(a[r, c]) else "Inf"
         raise ValueProblem(
-            f"{name} has {int(bad.sum())} non-finite value(s), first {what} at [{r}, {c}]: "
+            f"{name} (shape {a.shape}) has {int(bad.sum())} non-finite value(s), first {what} at [{r}, {c}]: "
             "replace them (e.g. numpy.nan_to_num) before drawing"
         )
     return a
@@ -56,6 +56,8 @@ def minmax(x: np.ndarray) -> np.ndarray:
     lo, hi = x.min(), x.max()
     if hi == lo:
         return np.zeros_like(x)
+    if not np.isfinite(hi - lo):  # a span beyond the largest float: halve everything first
+        return (x / 2 - lo / 2) / (hi / 2 - lo / 2)
     return (x - lo) / (hi - lo)
 
 
@@ -69,8 +71,8 @@ def softmax(x: np.ndarray, axis: Axis = "rows", temperature: float = 1.0) -> np.
     if not temperature > 0:
         raise ValueProblem(f"softmax temperature must be > 0, got {temperature}")
     ax = axis_number(axis)
-    z = np.asarray(x, dtype=np.float64) / temperature
-    z = z - z.max(axis=ax, keepdims=True)  # shift for stability; the ratio is unchanged
+    x = np.asarray(x, dtype=np.float64)
+    z = (x - x.max(axis=ax, keepdims=True)) / temperature  # shift first: stable, and x/T cannot overflow
     e = np.exp(z)
     return e / e.sum(axis=ax, keepdims=True)
 

@@ -6,7 +6,8 @@ cube has m·k·n cells, so it is never materialized: the interior is drawn from 
 
     Σ_{i∈I, k∈K, j∈J} A[i,k]·B[k,j] = Σ_{k∈K} (Σ_{i∈I} A[i,k]) · (Σ_{j∈J} B[k,j])
 
-Problems with at most ``budget`` cells use blocks of size 1, i.e. the true products.
+Problems with at most ``budget`` cells and at most ``MAX_BLOCKS_PER_AXIS`` cells along each axis use
+blocks of size 1, i.e. the true products.
 """
 
 from __future__ import annotations

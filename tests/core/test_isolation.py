@@ -34,12 +34,11 @@ def test_import_does_not_pull_heavy_packages(module):
 
 
 def test_probe_detects_a_heavy_import():
-    """The probe itself works: importing the renderer does load pyvista/vtk."""
-    pytest.importorskip("pyvista")
+    """The probe itself works: a module that is imported is reported (stdlib stand-in, no pyvista needed)."""
     out = subprocess.run(
-        [sys.executable, "-c", PROBE.format(module="matviz.render", heavy=HEAVY)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "-c", PROBE.format(module="xml.dom.minidom", heavy=("xml",))],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
     )
     assert out.returncode == 0, out.stderr
     loaded = json.loads(out.stdout.strip().splitlines()[-1])["loaded"]
-    assert "pyvista" in loaded and any(m.startswith(("vtk", "vtkmodules")) for m in loaded)
+    assert "xml.dom.minidom" in loaded
