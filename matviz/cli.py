@@ -26,6 +26,16 @@ gradient:MxN, ones:MxN, or a literal "[[1,2],[3,4]]". Shapes are ROWSxCOLS.
 axes: i runs down the left face (A), j across the top face (B), k is depth; the result is the back face."""
 
 
+EPILOG_MAIN = """examples:
+  matviz demo                                              # built-in scenes -> ./matviz-out/
+  matviz render --left sample:camera --right sample:coins -o out/product.mp4
+  matviz render --left "[[1,2,3],[4,5,6]]" --right "[[1,-2],[3,4],[5,6]]" --highlight 1,0 -o ab.png
+  matviz show --left A.npy --right B.npy                   # interactive window
+  matviz gallery                                           # scenes/*.py -> gallery/
+
+see 'matviz render --help' for operands, transforms and output options."""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error in one line and exits 2."""
 
@@ -35,12 +45,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _size(text: str) -> tuple[int, int]:
-    from matviz.sources import parse_shape
-
     try:
-        w, h = parse_shape(text, "--size")
-    except MatvizError as exc:
-        raise argparse.ArgumentTypeError(f"{exc} (WIDTHxHEIGHT in pixels)") from None
+        w, h = (int(v) for v in text.lower().replace("×", "x").split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--size {text!r} is not WIDTHxHEIGHT in pixels: write e.g. 1280x720") from None
     if not (16 <= w <= 7680 and 16 <= h <= 4320):
         raise argparse.ArgumentTypeError(f"--size {text}: width and height must be between 16 and 7680x4320")
     return w, h
@@ -95,7 +103,8 @@ def _scene_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="matviz", description="Matrix multiplication as a 3D scene: A on the left face, "
-                     "B on the top face, the products A[i,k]*B[k,j] inside, C = A @ B on the back face.")
+                     "B on the top face, the products A[i,k]*B[k,j] inside, C = A @ B on the back face.",
+                     epilog=EPILOG_MAIN, formatter_class=argparse.RawDescriptionHelpFormatter)
     from matviz import __version__
 
     parser.add_argument("--version", action="version", version=f"matviz {__version__}")
@@ -168,7 +177,7 @@ class _Console:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=self.err, transient=True) as bar:
+                      console=self.err, transient=True, disable=not self.err.is_terminal) as bar:
             task = bar.add_task(label or f"rendering {Path(path).name}", total=None)
             paths = mv.export(scene, path, animation, progress=lambda done, n: bar.update(task, completed=done, total=n),
                               **kwargs)
@@ -187,7 +196,7 @@ def _default_animation(args, output: str | None) -> str:
 def cmd_render(args, console: _Console) -> None:
     from matviz.animate.writers import check_output
 
-    check_output(args.output)  # fail on a bad -o before any loading or rendering
+    check_output(args.output, create=False)  # fail on a bad -o before any loading or rendering
     scene = scene_from_args(args)
     for note in scene.notes:
         console.note(note)
@@ -196,8 +205,13 @@ def cmd_render(args, console: _Console) -> None:
 
 
 def cmd_show(args, console: _Console) -> None:
+    import os
+
     import matviz as mv
 
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and sys.platform.startswith("linux"):
+        raise MatvizError("no display for the window (DISPLAY is not set): run it on a desktop, under "
+                          "'xvfb-run -a matviz show ...', or write files with 'matviz render ... -o out.mp4'")
     scene = scene_from_args(args)
     for note in scene.notes:
         console.note(note)

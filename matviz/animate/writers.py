@@ -25,25 +25,34 @@ class FrameWriter(Protocol):
     def abort(self) -> None: ...
 
 
-def check_output(path: str | os.PathLike, n_frames: int = 1) -> Path:
-    """Validate an output path before any rendering: a known suffix and a writable directory."""
+def check_output(path: str | os.PathLike, n_frames: int = 1, create: bool = True) -> Path:
+    """Validate an output path before any rendering: a known suffix and a writable directory.
+
+    Missing parent directories are created when ``create`` (else only checked to be creatable),
+    so a bad input found later leaves no new directory behind.
+    """
     path = Path(path).expanduser()
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise OutputError(f"unknown output extension {suffix or '(none)'!r} in {path}: use .png, .gif or .mp4")
+    if path.is_dir():
+        raise OutputError(f"output {path} is a directory; give a file name such as {path / 'out.png'}")
     parent = path.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create output directory {parent}: {exc.strerror or exc}; choose another -o") from None
-    probe = parent / f".{path.stem}.probe-{os.getpid()}"
+    existing = next((p for p in (parent, *parent.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise OutputError(f"cannot create output directory {parent}: {existing} is a file, not a directory; choose another -o")
+    if create:
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create output directory {parent}: {exc.strerror or exc}; choose another -o") from None
+        existing = parent
+    probe = existing / f".{path.stem}.probe-{os.getpid()}"
     try:
         probe.touch()
         probe.unlink()
     except OSError as exc:
-        raise OutputError(f"output directory {parent} is not writable ({exc.strerror or exc}); choose another -o") from None
-    if path.is_dir():
-        raise OutputError(f"output {path} is a directory; give a file name such as {path / 'out.png'}")
+        raise OutputError(f"output directory {existing} is not writable ({exc.strerror or exc}); choose another -o") from None
     return path
 
 
@@ -124,6 +133,9 @@ class _ImageioStream(_Atomic):
 
 
 class GifWriter(_ImageioStream):
+    """GIF through Pillow. Pillow merges a frame identical to the one before it into that frame
+    (adding the durations), so a GIF may hold fewer frames than written but plays the same."""
+
     def __init__(self, path: Path, fps: float) -> None:
         super().__init__(path, mode="I", extension=".gif", duration=1000.0 / fps, loop=0)
 

@@ -157,11 +157,15 @@ class SceneView:
         self.slices = actors
 
     def _add_volume(self) -> None:
+        """The interior as a volume. Values sit on *points* at block centres and are drawn with
+        nearest-neighbour interpolation, so each block shows its exact aggregate (pyvista would
+        average cell data onto points, blurring signed data towards 0)."""
         s, (gm, gk, gn) = self.scene, self.scene.blocks.shape
         m, k, n = s.shape
-        grid = pv.ImageData(dimensions=(gn + 1, gm + 1, gk + 1), spacing=(n / gn, m / gm, k / gk),
-                            origin=(0.0, -float(m), -float(k)))
-        grid.cell_data["values"] = s.interior[::-1, ::-1, :].transpose(1, 0, 2).ravel()  # (z, y, x)
+        step = (n / gn, m / gm, k / gk)
+        grid = pv.ImageData(dimensions=(gn, gm, gk), spacing=step,
+                            origin=(step[0] / 2, -m + step[1] / 2, -k + step[2] / 2))
+        grid.point_data["values"] = s.interior[::-1, ::-1, :].transpose(1, 0, 2).ravel()  # (z, y, x)
         # a robust range (99th percentile) so a few extreme blocks do not wash the rest out
         r = float(np.percentile(np.abs(s.interior), 99)) or 1.0
         self._interior_clim = (-r, r) if self._interior_kind == "signed" else (float(s.interior.min()), r)
@@ -172,6 +176,7 @@ class SceneView:
             opacity_unit_distance=max(m, k, n) / 8.0,  # opacities are per eighth of the box
             scalar_bar_args=_bar(self._interior_title(), 3, self.font), name="interior-volume",
         )
+        self.volume.prop.interpolation_type = "nearest"
         self.volume.mapper.SetCroppingRegionFlagsToSubVolume()
 
     def _add_names(self) -> None:

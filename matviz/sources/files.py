@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,10 @@ def parse_shape(text: str, what: str = "shape") -> tuple[int, int]:
     if min(size) < 1:
         raise SourceError(f"{what} {text!r} has a zero side: both sides must be >= 1")
     if size[0] * size[1] > MAX_ELEMENTS:
-        raise SourceError(f"{what} {text!r} has more than {MAX_ELEMENTS:,} elements: choose a smaller size")
+        raise SourceError(
+            f"{what} {text!r} has {size[0] * size[1]:,} elements, more than the {MAX_ELEMENTS:,} matviz holds "
+            "per matrix: choose a smaller shape"
+        )
     return size
 
 
@@ -81,7 +85,9 @@ def _read_file(path: Path) -> tuple[np.ndarray, bool]:
         if suffix == ".npy":
             return np.load(path, allow_pickle=False), False
         if suffix in (".csv", ".txt"):
-            return np.loadtxt(path, delimiter="," if suffix == ".csv" else None, ndmin=2, dtype=np.float64), False
+            with warnings.catch_warnings():  # an empty file warns, then fails our own emptiness check
+                warnings.simplefilter("ignore")
+                return np.loadtxt(path, delimiter="," if suffix == ".csv" else None, ndmin=2, dtype=np.float64), False
         if suffix in IMAGE_SUFFIXES:
             import imageio.v3 as iio
 

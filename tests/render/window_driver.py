@@ -1,0 +1,105 @@
+"""Drive the real interactive window (run under Xvfb by test_window.py): keys, playing, a pick.
+
+    xvfb-run -a python tests/render/window_driver.py OUTDIR
+
+Writes OUTDIR/results.json and OUTDIR/window.png. Any failed check raises, so the exit status is
+non-zero and the traceback is on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def press(window, key: str) -> None:
+    it = window.plotter.iren.interactor
+    it.SetKeySym(key)
+    it.InvokeEvent("KeyPressEvent")
+
+
+def right_click(window, x: int, y: int) -> None:
+    it = window.plotter.iren.interactor
+    it.SetEventInformation(x, y)
+    it.InvokeEvent("RightButtonPressEvent")
+    it.InvokeEvent("RightButtonReleaseEvent")
+
+
+def main(outdir: Path) -> dict:
+    if not os.environ.get("DISPLAY"):
+        raise SystemExit("window_driver.py needs a display (run it under xvfb-run -a)")
+    import matviz as mv
+    from matviz.animate.timeline import make_timeline
+    from matviz.render.window import Window
+
+    scene = mv.matmul([[1, 2, 3], [4, 5, 6]], [[1, -2], [3, 4], [5, 6]])
+    echoed: list[str] = []
+    window = Window(scene, make_timeline("sweep", scene), size=(640, 480), echo=echoed.append)
+    plotter = window.plotter
+    plotter.show(interactive_update=True, auto_close=False)
+    res: dict = {
+        "render_window": type(plotter.ren_win).__name__,
+        "off_screen": bool(plotter.off_screen),
+        "window_size": list(plotter.window_size),
+        "k_steps": scene.k_steps,
+    }
+    assert "XOpenGL" in res["render_window"], res["render_window"]
+    assert res["off_screen"] is False
+
+    # keys: Left steps back one k-block, End restores all, i toggles the interior
+    res["highlight_initial"] = window.state.highlight
+    res["k_initial"] = window.k_done
+    press(window, "Left")
+    res["k_after_left"] = window.k_done
+    res["visible_slices_after_left"] = [bool(a.GetVisibility()) for a in window.view.slices]
+    press(window, "End")
+    res["k_after_end"] = window.k_done
+    shown = window.state.show_interior
+    press(window, "i")
+    res["interior_toggled"] = [shown, window.state.show_interior]
+    res["visible_slices_after_i"] = [bool(a.GetVisibility()) for a in window.view.slices]
+    press(window, "i")
+    res["interior_toggled"].append(window.state.show_interior)
+
+    # space plays the sweep from the start; ticks with fake times advance k to the end
+    press(window, "space")
+    res["playing_after_space"] = window.playing
+    ks = []
+    now = 1000.0
+    while window.playing and len(ks) < 200:
+        window.tick(now)
+        ks.append(window.k_done)
+        now += 0.25
+    res["k_sequence"] = ks
+    res["playing_at_end"] = window.playing
+    res["t_at_end"] = window.t
+    res["duration"] = window.timeline.duration
+
+    # right click on result cell C[1,0]
+    plotter.render()
+    x, y = window.display_point(1, 0)
+    res["click_at"] = [x, y]
+    res["cell_under_click"] = window.cell_at(x, y)
+    right_click(window, x, y)
+    res["highlight"] = list(window.state.highlight) if window.state.highlight is not None else None
+    res["echo"] = "\n".join(echoed)
+
+    plotter.render()
+    img = np.asarray(plotter.screenshot(return_img=True))[..., :3]
+    import imageio.v3 as iio
+
+    iio.imwrite(outdir / "window.png", img)
+    res["screenshot_shape"] = list(img.shape)
+    plotter.close()
+    return res
+
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    results = main(out)
+    (out / "results.json").write_text(json.dumps(results, indent=1))

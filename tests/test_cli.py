@@ -1,0 +1,539 @@
+"""The ``matviz`` command: round trips from every kind of operand to PNG/GIF/MP4, and one-line errors."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import imageio.v3 as iio
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+import matviz.render.offscreen as offscreen
+from matviz.cli import build_parser, main, scene_from_args
+
+REPO = Path(__file__).resolve().parents[1]
+A_LIT = "[[1,2,3],[4,5,6]]"  # (2, 3)
+B_LIT = "[[1,-2],[3,4],[5,6]]"  # (3, 2)
+A = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+B = np.array([[1.0, -2.0], [3.0, 4.0], [5.0, 6.0]])
+SMALL = ["--size", "160x120"]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def listing(directory) -> list[str]:
+    """Every entry below ``directory``, hidden files included."""
+    out = []
+    for root, dirs, files in os.walk(directory):
+        for name in dirs + files:
+            out.append(os.path.relpath(os.path.join(root, name), directory))
+    return sorted(out)
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    """``matviz.cli.main(argv)`` → (exit code, stdout, stderr); argparse errors exit via SystemExit."""
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def scene_for(*argv):
+    """The Scene that ``matviz render ARGV`` would draw (no rendering)."""
+    args = build_parser().parse_args(["render", *map(str, argv), "-o", "unused.png"])
+    return scene_from_args(args)
+
+
+def changed_fraction(a: np.ndarray, b: np.ndarray, threshold: int = 40) -> float:
+    return float((np.abs(a.astype(int) - b.astype(int)).max(axis=-1) > threshold).mean())
+
+
+def assert_drawn(img: np.ndarray, size=(160, 120)) -> None:
+    """A frame of the requested (width, height) that is not a blank background."""
+    assert img.shape[:2] == (size[1], size[0])
+    rgb = img[..., :3].astype(int)
+    assert (np.abs(rgb - rgb[0, 0]).max(axis=-1) > 40).mean() > 0.05
+
+
+def render_ok(capsys, tmp_path, *argv, out="out.png", size=(160, 120)) -> tuple[np.ndarray, str]:
+    """Run ``matviz render ARGV -o tmp/out``; assert success and one drawn output; return (image, stderr)."""
+    path = tmp_path / out
+    code, _, err = run(capsys, "render", *argv, "-o", path, "--size", f"{size[0]}x{size[1]}")
+    assert code == 0, err
+    assert "Traceback" not in err and "error" not in err
+    assert path.is_file()
+    assert not [n for n in listing(tmp_path) if n.startswith(".") or ".partial" in n or ".probe" in n]
+    img = iio.imread(path)
+    assert_drawn(img, size)
+    return img, err
+
+
+def assert_fails(capsys, tmp_path, monkeypatch, *argv, output="out.mp4", needles=()) -> str:
+    """``matviz render ARGV -o OUTPUT`` (run in tmp_path) exits 2 with exactly one ``matviz: error:``
+    line, no traceback, and leaves nothing new in tmp_path. Returns the error line."""
+    monkeypatch.chdir(tmp_path)
+    before = listing(tmp_path)
+    extra = ["-o", output] if output is not None else []
+    code, out, err = run(capsys, "render", *argv, *extra)
+    assert code == 2
+    assert "Traceback" not in err and "Traceback" not in out
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("matviz: error:")
+    assert listing(tmp_path) == before  # no output file, no temp file
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
+
+
+# ---------------------------------------------------------------- operands → scenes (values)
+
+
+def test_literals_give_the_true_product():
+    scene = scene_for("--left", A_LIT, "--right", B_LIT)
+    assert np.array_equal(scene.left.values, A)
+    assert np.array_equal(scene.right.values, B)
+    assert np.allclose(scene.result.values, A @ B)
+
+
+def test_npy_files(tmp_path):
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((4, 5)), rng.standard_normal((5, 3))
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", b)
+    scene = scene_for("--left", tmp_path / "a.npy", "--right", tmp_path / "b.npy")
+    assert np.array_equal(scene.left.values, a) and np.array_equal(scene.right.values, b)
+    assert np.allclose(scene.result.values, a @ b)
+    assert (scene.left.name, scene.right.name) == ("a", "b")  # named after the files
+
+
+def test_csv_and_txt_files(tmp_path):
+    rng = np.random.default_rng(4)
+    a, b = rng.uniform(-5, 5, (3, 4)), rng.uniform(-5, 5, (4, 2))
+    np.savetxt(tmp_path / "a.csv", a, delimiter=",")
+    np.savetxt(tmp_path / "b.txt", b)  # whitespace-separated
+    scene = scene_for("--left", tmp_path / "a.csv", "--right", tmp_path / "b.txt")
+    assert np.allclose(scene.left.values, a) and np.allclose(scene.right.values, b)
+    assert np.allclose(scene.result.values, a @ b)
+
+
+def test_single_row_csv_stays_2d(tmp_path):
+    np.savetxt(tmp_path / "row.csv", np.array([[1.0, 2.0, 3.0]]), delimiter=",")
+    scene = scene_for("--left", tmp_path / "row.csv", "--right", B_LIT)
+    assert scene.left.values.shape == (1, 3)
+    assert np.allclose(scene.result.values, np.array([[1.0, 2.0, 3.0]]) @ B)
+
+
+def test_gray_png_is_scaled_to_unit_range(tmp_path):
+    img = (np.arange(48).reshape(6, 8) * 5).astype(np.uint8)
+    iio.imwrite(tmp_path / "g.png", img)
+    scene = scene_for("--left", tmp_path / "g.png", "--right", "eye:8")
+    assert scene.left.kind == "image"
+    assert np.allclose(scene.left.values, img / 255.0)
+    assert np.allclose(scene.result.values, img / 255.0)  # @ identity
+
+
+def test_rgba_png_drops_alpha_and_uses_luminance(tmp_path):
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (6, 8, 3)).astype(np.uint8)
+    alpha = rng.integers(0, 256, (6, 8, 1)).astype(np.uint8)
+    iio.imwrite(tmp_path / "rgba.png", np.concatenate([rgb, alpha], axis=-1))
+    iio.imwrite(tmp_path / "rgb.png", rgb)
+    luminance = (rgb / 255.0) @ np.array([0.2125, 0.7154, 0.0721])  # ITU-R BT.709
+    with_alpha = scene_for("--left", tmp_path / "rgba.png", "--right", "eye:8").left.values
+    without = scene_for("--left", tmp_path / "rgb.png", "--right", "eye:8").left.values
+    assert with_alpha.shape == (6, 8)
+    assert np.allclose(with_alpha, luminance, atol=1e-6)
+    assert np.array_equal(with_alpha, without)
+
+
+def test_16_bit_png_is_scaled_by_65535(tmp_path):
+    img = (np.arange(48).reshape(6, 8) * 1300).astype(np.uint16)
+    iio.imwrite(tmp_path / "deep.png", img)
+    assert iio.imread(tmp_path / "deep.png").dtype == np.uint16  # really 16-bit on disk
+    values = scene_for("--left", tmp_path / "deep.png", "--right", "eye:8").left.values
+    assert np.allclose(values, img / 65535.0)
+    assert values.max() > 0.9  # not squashed by a 255 scale
+
+
+def test_sample_camera_with_max_side():
+    scene = scene_for("--left", "sample:camera", "--right", "eye:32", "--max-side", 32)
+    assert scene.left.shape == (32, 32)
+    assert scene.left.kind == "image"
+    assert 0.0 <= scene.left.values.min() < scene.left.values.max() <= 1.0
+    assert np.allclose(scene.result.values, scene.left.values)
+
+
+def test_fillers_random_and_eye():
+    scene = scene_for("--left", "random:4x3", "--right", "eye:3")
+    assert scene.left.shape == (4, 3) and scene.right.shape == (3, 3)
+    assert np.array_equal(scene.right.values, np.eye(3))
+    assert np.allclose(scene.result.values, scene.left.values)
+    assert scene.left.values.min() < 0 < scene.left.values.max()
+    again = scene_for("--left", "random:4x3", "--right", "eye:3")
+    assert np.array_equal(again.left.values, scene.left.values)  # seeded: same inputs, same values
+    other = scene_for("--left", "random:4x3:seed=7", "--right", "eye:3")
+    assert not np.array_equal(other.left.values, scene.left.values)
+
+
+def test_left_transform_softmax_rows():
+    scene = scene_for("--left", A_LIT, "--right", B_LIT, "--left-transform", "softmax-rows")
+    assert np.allclose(scene.left.values.sum(axis=1), 1.0)
+    expected = np.exp(A) / np.exp(A).sum(axis=1, keepdims=True)
+    assert np.allclose(scene.left.values, expected)
+    assert np.allclose(scene.result.values, expected @ B)
+    assert np.array_equal(scene.right.values, B)  # the right operand is untouched
+
+
+def test_highlight_reaches_the_scene():
+    scene = scene_for("--left", A_LIT, "--right", B_LIT, "--highlight", "1,0")
+    assert scene.style.highlight == (1, 0)
+    row, col = scene.dot_terms(1, 0)
+    assert float(row @ col) == pytest.approx(scene.result.values[1, 0])
+
+
+# ---------------------------------------------------------------- operands → files (rendered)
+
+
+def test_render_literals_png(capsys, tmp_path):
+    render_ok(capsys, tmp_path, "--left", A_LIT, "--right", B_LIT)
+    assert listing(tmp_path) == ["out.png"]
+
+
+def test_render_npy(capsys, tmp_path):
+    rng = np.random.default_rng(6)
+    np.save(tmp_path / "a.npy", rng.standard_normal((3, 4)))
+    np.save(tmp_path / "b.npy", rng.standard_normal((4, 5)))
+    render_ok(capsys, tmp_path, "--left", tmp_path / "a.npy", "--right", tmp_path / "b.npy")
+
+
+def test_render_csv_and_txt(capsys, tmp_path):
+    np.savetxt(tmp_path / "a.csv", A, delimiter=",")
+    np.savetxt(tmp_path / "b.txt", B)
+    render_ok(capsys, tmp_path, "--left", tmp_path / "a.csv", "--right", tmp_path / "b.txt")
+
+
+@pytest.mark.parametrize("kind", ["gray8", "rgba", "gray16"])
+def test_render_image_files(capsys, tmp_path, kind):
+    rng = np.random.default_rng(7)
+    if kind == "gray8":
+        img = rng.integers(0, 256, (10, 12)).astype(np.uint8)
+    elif kind == "rgba":
+        img = rng.integers(0, 256, (10, 12, 4)).astype(np.uint8)
+    else:
+        img = rng.integers(0, 65536, (10, 12)).astype(np.uint16)
+    iio.imwrite(tmp_path / "img.png", img)
+    render_ok(capsys, tmp_path, "--left", tmp_path / "img.png", "--right", "eye:12")
+
+
+def test_render_sample_camera(capsys, tmp_path):
+    render_ok(capsys, tmp_path, "--left", "sample:camera", "--right", "sample:camera", "--max-side", 32)
+
+
+def test_render_fillers(capsys, tmp_path):
+    render_ok(capsys, tmp_path, "--left", "random:4x3", "--right", "eye:3")
+
+
+def test_render_scene_script(capsys, tmp_path):
+    script = tmp_path / "tiny.py"
+    script.write_text(
+        "import numpy as np\n"
+        "import matviz as mv\n\n"
+        "def build():\n"
+        "    return mv.matmul(np.arange(6.0).reshape(2, 3), np.ones((3, 4)), title='tiny')\n"
+    )
+    render_ok(capsys, tmp_path, script)
+
+
+def test_render_repo_textbook_script(capsys, tmp_path):
+    from matviz.scripts import load_scene
+
+    scene = load_scene(REPO / "scenes" / "textbook.py")
+    assert np.allclose(scene.result.values, scene.left.values @ scene.right.values)
+    render_ok(capsys, tmp_path, REPO / "scenes" / "textbook.py")
+
+
+def test_highlight_changes_the_picture(capsys, tmp_path):
+    size = (320, 240)
+    plain, _ = render_ok(capsys, tmp_path, "--left", A_LIT, "--right", B_LIT, out="plain.png", size=size)
+    lit, _ = render_ok(capsys, tmp_path, "--left", A_LIT, "--right", B_LIT, "--highlight", "1,0",
+                       out="lit.png", size=size)
+    assert changed_fraction(plain, lit) > 0.001  # the outline is drawn somewhere
+
+
+def test_render_left_transform(capsys, tmp_path):
+    render_ok(capsys, tmp_path, "--left", A_LIT, "--right", B_LIT, "--left-transform", "softmax-rows")
+
+
+# ---------------------------------------------------------------- output formats
+
+
+def test_mp4_output(capsys, tmp_path):
+    path = tmp_path / "out.mp4"
+    code, _, err = run(capsys, "render", "--left", A_LIT, "--right", B_LIT, "-o", path, *SMALL,
+                       "--frames", 6, "--fps", 12)
+    assert code == 0, err
+    assert listing(tmp_path) == ["out.mp4"]
+    n, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
+    assert n == 6
+    meta = iio.immeta(path)
+    assert meta["fps"] == pytest.approx(12) and tuple(meta["size"]) == (160, 120) and meta["codec"] == "h264"
+    frames = iio.imread(path)
+    assert_drawn(frames[0])
+    assert changed_fraction(frames[0], frames[-1]) > 0.02  # default animation for .mp4 moves
+
+
+def test_gif_output(capsys, tmp_path):
+    path = tmp_path / "out.gif"
+    code, _, err = run(capsys, "render", "--left", A_LIT, "--right", B_LIT, "-o", path, *SMALL,
+                       "--frames", 5, "--fps", 10, "--animation", "orbit")
+    assert code == 0, err
+    assert listing(tmp_path) == ["out.gif"]
+    frames = iio.imread(path)
+    assert frames.shape[:3] == (5, 120, 160)
+    assert iio.immeta(path, index=1)["duration"] == pytest.approx(100, abs=10)
+    assert changed_fraction(frames[0][..., :3], frames[2][..., :3]) > 0.02
+
+
+def test_png_sequence_output(capsys, tmp_path):
+    code, _, err = run(capsys, "render", "--left", A_LIT, "--right", B_LIT, "-o", tmp_path / "f.png", *SMALL,
+                       "--frames", 3, "--animation", "sweep")
+    assert code == 0, err
+    assert listing(tmp_path) == ["f_0000.png", "f_0001.png", "f_0002.png"]
+    for name in listing(tmp_path):
+        assert_drawn(iio.imread(tmp_path / name))
+
+
+def test_output_directories_are_created(capsys, tmp_path):
+    path = tmp_path / "new" / "deeper" / "x.png"
+    code, _, err = run(capsys, "render", "--left", A_LIT, "--right", B_LIT, "-o", path, *SMALL)
+    assert code == 0, err
+    assert path.is_file()
+
+
+# ---------------------------------------------------------------- help
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["render", "--help"]])
+def test_help_exits_0_and_shows_examples(argv):
+    proc = subprocess.run(["matviz", *argv], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    assert "examples:" in proc.stdout
+    assert "matviz render --left" in proc.stdout
+
+
+# ---------------------------------------------------------------- errors: one line, exit 2, nothing left
+
+
+def test_error_inner_dimensions(capsys, tmp_path, monkeypatch):
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", A_LIT, "--right", "[[1,2],[3,4]]")
+    assert "2×3" in line and "2×2" in line
+    assert "columns" in line and "rows" in line
+
+
+def test_error_nan(capsys, tmp_path, monkeypatch):
+    a = np.ones((2, 3))
+    a[1, 2] = np.nan
+    np.save(tmp_path / "a.npy", a)
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", "a.npy", "--right", B_LIT)
+    assert "NaN" in line and "[1, 2]" in line and "a" in line
+
+
+def test_error_inf(capsys, tmp_path, monkeypatch):
+    b = np.ones((3, 2))
+    b[2, 0] = -np.inf
+    np.save(tmp_path / "b.npy", b)
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", A_LIT, "--right", "b.npy")
+    assert "Inf" in line and "[2, 0]" in line
+
+
+def test_error_empty_array(capsys, tmp_path, monkeypatch):
+    np.save(tmp_path / "e.npy", np.zeros((0, 3)))
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", "e.npy", "--right", B_LIT)
+    assert "empty" in line and "(0, 3)" in line
+
+
+def test_error_1d_array(capsys, tmp_path, monkeypatch):
+    np.save(tmp_path / "v.npy", np.arange(5.0))
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", "v.npy", "--right", B_LIT)
+    assert "2-D" in line and "(5,)" in line
+
+
+def test_error_not_an_image(capsys, tmp_path, monkeypatch):
+    (tmp_path / "x.png").write_bytes(b"\x00\x01 definitely not a png " * 8)
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", "x.png", "--right", B_LIT)
+    assert "x.png" in line and "image" in line
+
+
+def test_error_not_an_array(capsys, tmp_path, monkeypatch):
+    (tmp_path / "x.csv").write_text("hello\n")
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", "x.csv", "--right", B_LIT)
+    assert "x.csv" in line
+
+
+def test_error_image_does_not_exist(capsys, tmp_path, monkeypatch):
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", "missing.png", "--right", B_LIT)
+    assert "missing.png" in line and "no such file" in line
+
+
+def test_error_output_parent_is_a_file(capsys, tmp_path, monkeypatch):
+    (tmp_path / "file.txt").write_text("a file, not a directory")
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", A_LIT, "--right", B_LIT,
+                        output="file.txt/out.png")
+    assert "file.txt" in line
+
+
+def test_error_unknown_output_extension(capsys, tmp_path, monkeypatch):
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", A_LIT, "--right", B_LIT, output="out.xyz")
+    assert ".xyz" in line
+
+
+def test_error_missing_right(capsys, tmp_path, monkeypatch):
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", A_LIT)
+    assert "--right" in line
+
+
+def test_error_missing_output(capsys, tmp_path, monkeypatch):
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", A_LIT, "--right", B_LIT, output=None)
+    assert "-o" in line or "--output" in line
+
+
+@pytest.mark.parametrize("size", ["12xfoo", "0x0", "160x120x3", "abc", "8x8"])
+def test_error_malformed_size(capsys, tmp_path, monkeypatch, size):
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", A_LIT, "--right", B_LIT, "--size", size)
+    assert "--size" in line
+
+
+@pytest.mark.parametrize("cell", ["1;0", "1", "a,b", "1,2,3"])
+def test_error_malformed_highlight(capsys, tmp_path, monkeypatch, cell):
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", A_LIT, "--right", B_LIT, "--highlight", cell)
+    assert "--highlight" in line
+
+
+@pytest.mark.parametrize("cell", ["2,0", "0,2", "-1,0"])
+def test_error_highlight_outside_result(capsys, tmp_path, monkeypatch, cell):
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", A_LIT, "--right", B_LIT, f"--highlight={cell}")
+    assert "highlight" in line and "2×2" in line
+
+
+def test_error_odd_mp4_size(capsys, tmp_path, monkeypatch):
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", A_LIT, "--right", B_LIT, "--size", "161x121")
+    assert "161x121" in line and "even" in line
+
+
+def test_error_operand_too_large_names_the_limit(capsys, tmp_path, monkeypatch):
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", "random:9000x9000", "--right", "eye:9000")
+    assert "67,108,864" in line and "smaller shape" in line
+
+
+def test_error_result_too_large_names_max_side(capsys, tmp_path, monkeypatch):
+    """Tiny operands whose product would have 9000×9000 > 2**26 elements: refused before any work."""
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", "random:9000x1", "--right", "random:1x9000")
+    assert "--max-side" in line and "9000×9000" in line
+
+
+def test_error_empty_csv_is_one_line(tmp_path):
+    """Run as a subprocess: in-process, pytest would swallow a Python warning printed on stderr."""
+    (tmp_path / "empty.csv").write_text("")
+    before = listing(tmp_path)
+    proc = subprocess.run(["matviz", "render", "--left", "empty.csv", "--right", "eye:2", "-o", "out.png"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("matviz: error:"), proc.stderr
+    assert "empty" in lines[0]
+    assert listing(tmp_path) == before
+
+
+def test_large_problem_is_aggregated_not_materialized(tmp_path):
+    """600×600 @ 600×600 has 216 M products (1.7 GB as float64): drawn as exact block means."""
+    out = tmp_path / "big.png"
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys, resource; from matviz.cli import main; code = main(sys.argv[1:]); "
+         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(code)",
+         "render", "--left", "random:600x600", "--right", "random:600x600:seed=1", "--budget", "1000",
+         "-o", str(out), *SMALL],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    notes = [line for line in proc.stderr.splitlines() if line.startswith("matviz: note:")]
+    assert any("block" in line for line in notes), proc.stderr
+    assert_drawn(iio.imread(out))
+    peak_mib = int(proc.stdout.split()[-1]) / 1024  # ru_maxrss is KiB on Linux
+    assert peak_mib < 1200  # far below the 1650 MiB the full cube alone would take
+
+
+# ---------------------------------------------------------------- interrupts and real exit codes
+
+
+@pytest.mark.parametrize("name", ["out.mp4", "out.gif"])
+def test_keyboard_interrupt_returns_130_and_leaves_nothing(capsys, tmp_path, monkeypatch, name):
+    original = offscreen.screenshot
+    calls = [0]
+
+    def interrupted(plotter):
+        calls[0] += 1
+        if calls[0] == 3:
+            raise KeyboardInterrupt
+        return original(plotter)
+
+    monkeypatch.setattr(offscreen, "screenshot", interrupted)
+    code, _, err = run(capsys, "render", "--left", A_LIT, "--right", B_LIT, "-o", tmp_path / name, *SMALL,
+                       "--frames", 6)
+    assert code == 130
+    assert calls[0] == 3  # interrupted mid-render, after frames were written
+    assert "Traceback" not in err
+    assert "interrupted" in err
+    assert listing(tmp_path) == []
+
+
+def test_keyboard_interrupt_from_export_returns_130(capsys, tmp_path, monkeypatch):
+    import matviz
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(matviz, "export", interrupted)
+    code, _, err = run(capsys, "render", "--left", A_LIT, "--right", B_LIT, "-o", tmp_path / "x.mp4", *SMALL)
+    assert code == 130
+    assert listing(tmp_path) == []
+
+
+def test_subprocess_success_exit_code(tmp_path):
+    out = tmp_path / "ab.mp4"
+    proc = subprocess.run(["matviz", "render", "--left", A_LIT, "--right", B_LIT, "--highlight", "1,0",
+                           "-o", str(out), *SMALL, "--frames", "6"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert imageio_ffmpeg.count_frames_and_secs(str(out))[0] == 6
+    assert listing(tmp_path) == ["ab.mp4"]
+
+
+def test_subprocess_error_exit_code(tmp_path):
+    out = tmp_path / "ab.png"
+    proc = subprocess.run(["matviz", "render", "--left", A_LIT, "--right", "[[1,2],[3,4]]", "-o", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("matviz: error:")
+    assert "Traceback" not in proc.stderr
+    assert listing(tmp_path) == []
+
+
+def test_subprocess_argparse_error_exit_code(tmp_path):
+    proc = subprocess.run(["matviz", "render", "--left", A_LIT, "--right", B_LIT, "--size", "wide",
+                           "-o", str(tmp_path / "x.png")], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("matviz: error:") and "--size" in lines[0]
+    assert listing(tmp_path) == []
