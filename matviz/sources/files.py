@@ -44,6 +44,10 @@ def to_gray(pixels: np.ndarray, name: str) -> np.ndarray:
     from skimage.util import img_as_float
 
     img = np.asarray(pixels)
+    if img.ndim == 4 or (img.ndim == 3 and img.shape[0] == 1 and img.shape[-1] not in (1, 2, 3, 4)):
+        if img.shape[0] != 1:  # imageio returns GIF/TIFF stacks frame-first
+            raise SourceError(f"{name} holds {img.shape[0]} frames: save the one frame you want as its own image")
+        img = img[0]
     if img.ndim == 3 and img.shape[-1] in (2, 4):
         img = img[..., :-1]  # drop alpha
     if img.ndim == 3 and img.shape[-1] == 1:
@@ -95,9 +99,16 @@ def _read_file(path: Path) -> tuple[np.ndarray, bool]:
     except MatvizError:
         raise
     except Exception as exc:  # numpy / imageio say why in many ways; keep the first line
-        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-        kind = "an image" if suffix in IMAGE_SUFFIXES else f"a {suffix} array"
-        raise SourceError(f"{path} is not {kind} matviz can read ({reason})") from None
+        reason = str(exc).strip().splitlines()[0][:160].replace("``", "`") if str(exc).strip() else type(exc).__name__
+        if suffix in IMAGE_SUFFIXES:
+            fix = "give a real image file (e.g. re-save it as PNG)"
+            kind = "an image"
+        elif suffix == ".npy":
+            fix, kind = "write it with numpy.save", "a .npy array"
+        else:
+            sep = "commas" if suffix == ".csv" else "spaces"
+            fix, kind = f"write only numbers separated by {sep}, one row per line", f"a {suffix} array"
+        raise SourceError(f"{path} is not {kind} matviz can read ({reason}): {fix}") from None
     raise SourceError(
         f"{path}: unknown file type {suffix or '(none)'}; use {', '.join(ARRAY_SUFFIXES + IMAGE_SUFFIXES)}"
     )
@@ -120,8 +131,8 @@ def _read_spec(spec: str) -> tuple[np.ndarray, bool, str | None]:
             seed = 0
             if opt:
                 key, _, val = opt.partition("=")
-                if key != "seed" or not val.lstrip("-").isdigit():
-                    raise SourceError(f"{text!r}: the option after the shape must be seed=N")
+                if key != "seed" or not val.isdigit():
+                    raise SourceError(f"{text!r}: the option after the shape must be seed=N with N >= 0")
                 seed = int(val)
             return filler(head, parse_shape(size, f"{head} shape"), seed), False, None
         raise SourceError(f"unknown source {head!r} in {text!r}: use a file path, sample:NAME or one of {', '.join(FILLERS)}")
@@ -129,7 +140,7 @@ def _read_spec(spec: str) -> tuple[np.ndarray, bool, str | None]:
     if not path.exists():
         raise SourceError(f"{text}: no such file (give a path to .npy/.csv/.txt/image, or sample:camera, random:4x3)")
     if path.is_dir():
-        raise SourceError(f"{text} is a directory, not a matrix file")
+        raise SourceError(f"{text} is a directory, not a matrix file: give the path of a file inside it")
     values, is_image = _read_file(path)
     return values, is_image, path.stem
 

@@ -31,10 +31,12 @@ def _uniform(shape, seed):
 
 
 def _gradient(shape, seed):
+    """0 at the top-left corner, 1 at the bottom-right, linear in i and j."""
     m, n = shape
     i = np.linspace(0.0, 1.0, m)[:, None]
     j = np.linspace(0.0, 1.0, n)[None, :]
-    return (i + j) / 2.0
+    sides = (m > 1) + (n > 1)
+    return (i + j) / sides if sides else np.zeros(shape)
 
 
 FILLERS = {

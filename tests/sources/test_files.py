@@ -6,6 +6,8 @@ the ITU-R BT.709 luma weights it documents, ``np.eye``/``np.tril``, and arithmet
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -21,7 +23,7 @@ from matviz.sources import IMAGE_SUFFIXES, load, parse_shape
 BT709 = np.array([0.2125, 0.7154, 0.0721])  # the weights skimage.color.rgb2gray documents
 
 # words by which an error message proposes what to do next (DESIGN.md: "names ... the fix")
-FIX_WORDS = ("use ", "give ", "write ", "choose ", "pass ", "replace ", "reshape ", "resize ", "e.g.", "save ", "convert ")
+FIX_WORDS = ("use ", "give ", "write ", "choose ", "pass ", "replace ", "reshape ", "resize ", "e.g.")
 
 
 def suggests_fix(message: str) -> bool:
@@ -426,6 +428,16 @@ def test_one_dimensional_npy(tmp_path):
     msg = _error(str(p))
     assert "vector" in msg and "(5,)" in msg and "2-D" in msg
     assert suggests_fix(msg)
+
+
+def test_empty_csv(tmp_path):
+    p = tmp_path / "blank.csv"
+    p.write_text("")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one clean error, no numpy warning on the way
+        with pytest.raises(MatvizError) as err:
+            load(str(p))
+    assert "blank" in str(err.value) and "empty" in str(err.value)
 
 
 def test_pickled_npy_is_refused(tmp_path):
