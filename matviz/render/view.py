@@ -17,8 +17,11 @@ from matviz.render import colors
 from matviz.scene import Scene, ViewState
 
 CUBES_MAX = 32**3  # glyph cubes up to this many interior cells, a volume beyond (DESIGN.md timings)
-NUMBERS_MAX_SIDE = 12  # write values on faces whose sides are all at most this (auto mode)
-SHRINK = 0.6  # interior cubes take this fraction of their block's side, leaving gaps to see through
+NUMBERS_MAX_SIDE = 6  # write values on faces whose sides are all at most this (auto mode)
+SHRINK = 0.6  # small grids: cubes take this fraction of their block's side, leaving gaps to see through
+UNIFORM_MAX_SIDE = 8  # grids with more blocks along any side size their cubes by magnitude
+_HEX = np.array([[-1, -1, -1], [1, -1, -1], [1, 1, -1], [-1, 1, -1],
+                 [-1, -1, 1], [1, -1, 1], [1, 1, 1], [-1, 1, 1]], dtype=float)  # VTK hexahedron order
 
 
 @dataclass
@@ -37,6 +40,16 @@ def face_grid(face: Face, row_edges: np.ndarray, col_edges: np.ndarray, values: 
     grid = pv.StructuredGrid(pts[..., 0, None], pts[..., 1, None], pts[..., 2, None])
     grid.cell_data["values"] = values.ravel(order="F")  # VTK: first index fastest
     return grid
+
+
+def cubes(lo: np.ndarray, hi: np.ndarray, fraction: np.ndarray) -> pv.UnstructuredGrid:
+    """Axis-aligned cubes, one cell each: box ``lo..hi`` (N, 3) shrunk about its centre by ``fraction`` (N,)."""
+    center = (lo + hi) / 2.0
+    half = (hi - lo) / 2.0 * fraction[:, None]
+    points = (center[:, None, :] + half[:, None, :] * _HEX[None]).reshape(-1, 3)  # (8N, 3)
+    n = len(lo)
+    cells = np.hstack([np.full((n, 1), 8), np.arange(8 * n).reshape(n, 8)]).ravel()
+    return pv.UnstructuredGrid(cells, np.full(n, pv.CellType.HEXAHEDRON, dtype=np.uint8), points)
 
 
 def short(name: str, width: int = 24) -> str:
@@ -131,29 +144,41 @@ class SceneView:
 
     def _interior_title(self) -> str:
         s = self.scene
+        size = " (cube size ~ |value|)" if getattr(self, "sized", False) else ""
         if s.blocks.unit:
-            return f"{s.left.name}[i,k]*{s.right.name}[k,j]"
+            return f"{short(s.left.name, 10)}[i,k]*{short(s.right.name, 10)}[k,j]{size}"
         gm, gk, gn = s.blocks.shape
-        return f"block {s.aggregate} of products, {gm}x{gk}x{gn} grid"
+        return f"block {s.aggregate} of products, {gm}x{gk}x{gn} grid{size}"
 
     def _add_cubes(self) -> None:
+        """One opaque actor of cubes per k-block, so the sweep only toggles visibility.
+
+        Small grids (every side <= ``UNIFORM_MAX_SIDE``) draw equal cubes, to carry numbers and
+        colours; larger ones size each cube by its magnitude (as mm sizes its dots), so the big
+        products stand out and the small ones leave room to see through to the result face.
+        """
         s, (gm, gk, gn) = self.scene, self.scene.blocks.shape
         bl = s.blocks
-        opacity = 1.0 if gk <= 8 else float(np.clip(1 - 0.25 ** (1 / gk), 0.05, 0.6))
-        ys = -bl.edges_i[::-1].astype(float)  # increasing y: block gm-1 first
-        xs = bl.edges_j.astype(float)
-        # add back (k = last) to front so unsorted translucency blends in the right order
-        actors = [None] * gk
-        for b in reversed(range(gk)):
-            zs = np.array([-bl.edges_k[b + 1], -bl.edges_k[b]], dtype=float)
-            grid = pv.RectilinearGrid(xs, ys, zs)
-            grid.cell_data["values"] = s.interior[::-1, b, :].ravel()  # x (j) fastest, then y
-            actors[b] = self.plotter.add_mesh(
-                grid.shrink(SHRINK), scalars="values", cmap=colors.cmap(self._interior_kind),
-                clim=self._interior_clim, opacity=opacity, show_scalar_bar=self.legends and b == gk - 1,
+        self.sized = max(gm, gk, gn) > UNIFORM_MAX_SIDE
+        if not self.sized:
+            fraction = np.full(s.interior.shape, SHRINK)
+        else:
+            vmax = float(np.percentile(np.abs(s.interior), 99)) or 1.0
+            fraction = 0.9 * np.sqrt(np.clip(np.abs(s.interior) / vmax, 0.0, 1.0))
+        ii, jj = np.meshgrid(np.arange(gm), np.arange(gn), indexing="ij")  # (gm, gn): i slow, j fast
+        ii, jj = ii.ravel(), jj.ravel()
+        actors = []
+        for b in range(gk):
+            lo = np.stack([bl.edges_j[jj], -bl.edges_i[ii + 1], np.full(ii.size, -bl.edges_k[b + 1])], axis=1)
+            hi = np.stack([bl.edges_j[jj + 1], -bl.edges_i[ii], np.full(ii.size, -bl.edges_k[b])], axis=1)
+            mesh = cubes(lo.astype(float), hi.astype(float), fraction[:, b, :].ravel())
+            mesh.cell_data["values"] = s.interior[:, b, :].ravel()
+            actors.append(self.plotter.add_mesh(
+                mesh, scalars="values", cmap=colors.cmap(self._interior_kind), clim=self._interior_clim,
+                show_scalar_bar=self.legends and b == 0,
                 ambient=0.45, diffuse=0.6, specular=0.0,  # shaded enough to read as cubes, colours stay true
                 scalar_bar_args=_bar(self._interior_title(), 3, self.font), name=f"interior-{b}",
-            )
+            ))
         self.slices = actors
 
     def _add_volume(self) -> None:
