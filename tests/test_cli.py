@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import resource
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 
 import matviz.render.offscreen as offscreen
 from matviz.cli import build_parser, main, scene_from_args
+from _helpers import listing
 
 REPO = Path(__file__).resolve().parents[1]
 A_LIT = "[[1,2,3],[4,5,6]]"  # (2, 3)
@@ -27,13 +27,6 @@ SMALL = ["--size", "160x120"]
 # ---------------------------------------------------------------- helpers
 
 
-def listing(directory) -> list[str]:
-    """Every entry below ``directory``, hidden files included."""
-    out = []
-    for root, dirs, files in os.walk(directory):
-        for name in dirs + files:
-            out.append(os.path.relpath(os.path.join(root, name), directory))
-    return sorted(out)
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:

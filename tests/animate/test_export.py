@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 import imageio.v3 as iio
 import imageio_ffmpeg
@@ -13,6 +12,7 @@ import matviz
 import matviz.render.offscreen as offscreen
 from matviz.animate import writers
 from matviz.errors import OutputError
+from _helpers import listing
 
 A = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])  # (2, 3)
 B = np.array([[1.0, -2.0], [3.0, 4.0], [5.0, 6.0]])  # (3, 2)
@@ -20,13 +20,6 @@ SIZE = (160, 120)  # width, height
 N = 8
 
 
-def listing(directory) -> list[str]:
-    """Every entry below ``directory``, hidden files included."""
-    out = []
-    for root, dirs, files in os.walk(directory):
-        for name in dirs + files:
-            out.append(os.path.relpath(os.path.join(root, name), directory))
-    return sorted(out)
 
 
 def changed_fraction(a: np.ndarray, b: np.ndarray, threshold: int = 40) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 import imageio.v3 as iio
 import imageio_ffmpeg
@@ -11,6 +10,7 @@ import pytest
 
 from matviz.animate.writers import check_output, open_writer
 from matviz.errors import OutputError
+from _helpers import listing
 
 W, H = 64, 48
 COLOURS = np.array([  # one distinct, well-separated colour per frame
@@ -34,13 +34,6 @@ def mean_colour(frame: np.ndarray) -> np.ndarray:
     return frame[8:, 8:, :3].reshape(-1, 3).mean(axis=0)  # away from the marker
 
 
-def listing(directory) -> list[str]:
-    """Every entry below ``directory``, hidden files included."""
-    out = []
-    for root, dirs, files in os.walk(directory):
-        for name in dirs + files:
-            out.append(os.path.relpath(os.path.join(root, name), directory))
-    return sorted(out)
 
 
 def write(path, frames, fps=10.0):
