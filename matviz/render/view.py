@@ -99,7 +99,8 @@ class SceneView:
             self._add_volume()
         if labels:
             self._add_names()
-        plotter.add_text(scene.title, position="upper_left", font_size=self.font(12), color=colors.TEXT, name="title")
+        plotter.add_text(scene.title, position="upper_left", font_size=self.font(12), color=colors.TEXT, name="title",
+                         font=colors.FORMULA_FONT)
         self.apply(scene.initial_state())
 
     # ---- building -------------------------------------------------------------------------
@@ -113,7 +114,7 @@ class SceneView:
         grid = face_grid(face, *edges, values)
         small = max(values.shape) <= 32
         actor = self.plotter.add_mesh(
-            grid, scalars="values", cmap=colors.cmap(op.kind), clim=colors.clim(op.values, op.kind),
+            grid, scalars="values", cmap=colors.cmap(op.kind), clim=self.face_clim(which, op),
             lighting=False, show_edges=small, edge_color="#777777", line_width=1,
             show_scalar_bar=self.legends, scalar_bar_args=_bar(f"{short(op.name)} {rows}x{cols}", slot, self.font),
             name=f"face-{which}",
@@ -123,6 +124,14 @@ class SceneView:
             fa.labels = self._add_numbers(which, fa, values)
         return fa
 
+    def face_clim(self, which: str, op=None) -> tuple[float, float]:
+        """A face's colour range; the result's includes 0, where the sweep's running sums start."""
+        op = op or {"left": self.scene.left, "top": self.scene.right, "result": self.scene.result}[which]
+        lo, hi = colors.clim(op.values, op.kind)
+        if which == "result":
+            lo, hi = min(lo, 0.0), max(hi, 0.0)
+        return lo, hi
+
     def _add_numbers(self, which: str, fa: _FaceActors, values: np.ndarray) -> bool:
         """Write each value at its cell centre, white on dark cells and black on light ones."""
         er, ec = fa.edges
@@ -130,7 +139,7 @@ class SceneView:
         cc = (ec[:-1] + ec[1:]) / 2.0
         pts = np.array([fa.face.point(r, c) + 0.02 * fa.face.normal for r in rc for c in cc])
         flat = values.ravel(order="C")
-        dark = colors.is_dark(flat, fa.op.kind, colors.clim(fa.op.values, fa.op.kind))
+        dark = colors.is_dark(flat, fa.op.kind, self.face_clim(which, fa.op))
         for shade, mask in (("white", dark), ("black", ~dark)):
             name = f"numbers-{which}-{shade}"
             self.plotter.remove_actor(name, render=False)
@@ -287,7 +296,7 @@ class SceneView:
         height = self.plotter.window_size[1]
         self._formula = self.plotter.add_text(
             self.formula(i, j, upto), position=(8, height - self.font(12) * 3 - self.font(11) * 5),
-            font_size=self.font(11), color=colors.HIGHLIGHT, name="formula")
+            font_size=self.font(11), color=colors.HIGHLIGHT, name="formula", font=colors.FORMULA_FONT)
 
     def formula(self, i: int, j: int, upto: int | None = None) -> str:
         """The dot product behind ``C[i, j]``, with the numbers when k is small."""

@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from matviz.render import colors, offscreen
+from matviz.render import offscreen
 
 COLOR_TOL = 8.0  # per channel, 0..255
 BACKGROUND = np.array([255, 255, 255])  # Style.background = "white"
@@ -55,7 +55,7 @@ def test_face_cells_have_their_colormap_colour(plain_frame, project, cmap_rgb, w
     view, img = plain_frame
     scene = view.scene
     op = view.faces[which].op
-    lim = colors.clim(op.values, op.kind)
+    lim = view.face_clim(which)
     values = scene.face_values(which)
     expected_matrix = {"left": scene.left.values, "top": scene.right.values, "result": scene.result.values}[which]
     np.testing.assert_allclose(values, expected_matrix)  # small faces are drawn element by element
@@ -90,7 +90,7 @@ def test_image_scene_faces_are_gray_photographs(image_scene, make_view, project)
     img = offscreen.screenshot(plotter).astype(int)
     for which in FACES:
         values = image_scene.face_values(which)
-        lim = colors.clim(view.faces[which].op.values, "image")
+        lim = view.face_clim(which)
         # probe a few cells away from labels; gray map: R = G = B = scaled value
         for r, c in [(12, 12), (12, 36), (30, 20), (36, 40)]:
             px = img[cell_pixel(view, project, which, r, c)]
@@ -110,7 +110,9 @@ def test_k_done_zero_hides_interior_and_result_shows_zero(textbook_plain, make_v
     np.testing.assert_array_equal(face_values_drawn(view, "result"), np.zeros((2, 2)))
     img = offscreen.screenshot(plotter)
     op = textbook_plain.result
-    zero = cmap_rgb(op.kind, colors.clim(op.values, op.kind), 0.0)
+    lim = view.face_clim("result")
+    assert lim[0] <= 0.0 <= lim[1], "the running sums start at 0: the result's colour range must hold 0"
+    zero = cmap_rgb(op.kind, lim, 0.0)
     for r in range(2):
         for c in range(2):
             px = img[cell_pixel(view, project, "result", r, c)].astype(float)
@@ -119,7 +121,7 @@ def test_k_done_zero_hides_interior_and_result_shows_zero(textbook_plain, make_v
     view.apply(replace(view.state, k_done=None))
     img = offscreen.screenshot(plotter)
     px = img[cell_pixel(view, project, "result", 1, 0)].astype(float)
-    assert np.abs(px - cmap_rgb(op.kind, colors.clim(op.values, op.kind), 49.0)).max() <= COLOR_TOL
+    assert np.abs(px - cmap_rgb(op.kind, lim, 49.0)).max() <= COLOR_TOL
 
 
 def test_k_done_one_shows_exactly_the_first_slice(textbook, make_view):
