@@ -29,7 +29,7 @@ import imageio_ffmpeg  # noqa: E402
 import matviz  # noqa: E402
 from matviz.animate.timeline import make_timeline  # noqa: E402
 from matviz.animate.writers import open_writer  # noqa: E402
-from matviz.render import offscreen  # noqa: E402
+from matviz.graphics import offscreen  # noqa: E402
 
 FRAMES = 60
 SCENES = ("textbook 2x3@3x2", "cubes 32x32@32x32")

@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Row, table  # noqa: E402
 
 import matviz  # noqa: E402
-import matviz.render  # noqa: E402,F401  (selects the EGL window before pyvista makes one)
-from matviz.render import offscreen  # noqa: E402
-from matviz.render.view import SceneView  # noqa: E402
+import matviz.graphics  # noqa: E402,F401  (selects the EGL window before pyvista makes one)
+from matviz.graphics import offscreen  # noqa: E402
+from matviz.graphics.view import SceneView  # noqa: E402
 from matviz.scripts import load_scene  # noqa: E402
 
 import pyvista as pv  # noqa: E402

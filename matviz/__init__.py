@@ -28,7 +28,7 @@ def render(scene: Scene, path: str | os.PathLike, *, size: tuple[int, int] = (12
     """Render one anti-aliased still of ``scene`` (default: its initial state) to a PNG file."""
     from matviz.animate.writers import check_output, open_writer
     from matviz.errors import OutputError
-    from matviz.render import render as render_frame
+    from matviz.graphics import render as render_frame
 
     path = check_output(path)
     if path.suffix.lower() != ".png":
@@ -51,9 +51,9 @@ def show(scene: Scene, animation: str = "sweep", *, duration: float | None = Non
     """Open the interactive window playing ``animation`` (blocks until it is closed).
 
     Keys: space play/pause, Right/Left step k, i interior, h clear highlight; right-click a result
-    cell to highlight its dot product and print its terms (``matviz.render.window``).
+    cell to highlight its dot product and print its terms (``matviz.graphics.window``).
     """
     from matviz.animate.timeline import make_timeline
-    from matviz.render.window import Window
+    from matviz.graphics.window import Window
 
     Window(scene, make_timeline(animation, scene, duration), size=size).show()

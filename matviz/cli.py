@@ -126,12 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("-o", "--output", default="matviz-out", help="output directory (default ./matviz-out)")
     d.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH")
     d.add_argument("--fps", type=_positive(float), default=30.0)
+    d.add_argument("--duration", type=_positive(float), default=6.0, metavar="SECONDS", help="length of each MP4")
 
     g = sub.add_parser("gallery", help="render every scenes/*.py to gallery/ (PNG + MP4)")
     g.add_argument("--scenes", default="scenes", help="directory of scene scripts (default ./scenes)")
     g.add_argument("-o", "--output", default="gallery", help="output directory (default ./gallery)")
     g.add_argument("--size", type=_size, default=(960, 540), metavar="WxH")
     g.add_argument("--fps", type=_positive(float), default=24.0)
+    g.add_argument("--duration", type=_positive(float), default=6.0, metavar="SECONDS", help="length of each MP4")
     return parser
 
 
@@ -225,7 +227,8 @@ def cmd_demo(args, console: _Console) -> None:
     for name, build in SCENES.items():
         scene = build()
         console.export(scene, out / f"{name}.png", "still", size=args.size, label=f"{name}: still")
-        console.export(scene, out / f"{name}.mp4", "sweep", size=args.size, fps=args.fps, label=f"{name}: sweep")
+        console.export(scene, out / f"{name}.mp4", "sweep", size=args.size, fps=args.fps, duration=args.duration,
+                       label=f"{name}: sweep")
 
 
 def cmd_gallery(args, console: _Console) -> None:
@@ -239,7 +242,7 @@ def cmd_gallery(args, console: _Console) -> None:
         scene = load_scene(script)
         console.export(scene, out / f"{script.stem}.png", "still", size=args.size, label=f"{script.stem}: still")
         console.export(scene, out / f"{script.stem}.mp4", "sweep", size=args.size, fps=args.fps,
-                       label=f"{script.stem}: sweep")
+                       duration=args.duration, label=f"{script.stem}: sweep")
 
 
 COMMANDS = {"render": cmd_render, "show": cmd_show, "demo": cmd_demo, "gallery": cmd_gallery}

@@ -12,7 +12,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-import matviz.render.offscreen as offscreen
+import matviz.graphics.offscreen as offscreen
 from matviz.cli import build_parser, main, scene_from_args
 from _helpers import listing
 

@@ -40,7 +40,7 @@ def export(
     ``animation`` is ``still``, ``orbit`` or ``sweep``; ``frames`` or ``duration`` sets the
     length (default: the animation's own duration at ``fps``). Nothing is left behind on error.
     """
-    from matviz.render.offscreen import frames as render_frames
+    from matviz.graphics.offscreen import frames as render_frames
 
     timeline = make_timeline(animation, scene, duration)
     n = frame_count(animation, fps, frames, duration, timeline.duration)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import matviz
-import matviz.render.offscreen as offscreen
+import matviz.graphics.offscreen as offscreen
 from matviz.animate import writers
 from matviz.errors import OutputError
 from _helpers import listing

@@ -1,4 +1,4 @@
-"""matviz.render.view.SceneView, checked on real offscreen frames by pixel probes.
+"""matviz.graphics.view.SceneView, checked on real offscreen frames by pixel probes.
 
 Faces are drawn unlit, so the pixel at the projected centre of a cell has exactly the colour the
 colormap gives its value (up to the lookup table's 256 steps): that checks colours, ranges and the
@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from matviz.render import offscreen
+from matviz.graphics import offscreen
 
 COLOR_TOL = 8.0  # per channel, 0..255
 BACKGROUND = np.array([255, 255, 255])  # Style.background = "white"
@@ -41,7 +41,7 @@ def not_background(px) -> bool:
 def plain_frame(textbook_plain):
     """The textbook scene without numbers or interior: every face cell centre is unobstructed."""
     plotter = offscreen.make_plotter((400, 300))
-    from matviz.render.view import SceneView
+    from matviz.graphics.view import SceneView
 
     view = SceneView(plotter, textbook_plain)
     view.apply(replace(view.state, show_interior=False))

@@ -13,7 +13,7 @@ import numpy as np
 import pyvista as pv
 
 from matviz.core.layout import Face, camera
-from matviz.render import colors
+from matviz.graphics import colors
 from matviz.scene import Scene, ViewState
 
 CUBES_MAX = 32**3  # glyph cubes up to this many interior cells, a volume beyond (DESIGN.md timings)

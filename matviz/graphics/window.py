@@ -19,8 +19,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from matviz.render.offscreen import make_plotter
-from matviz.render.view import SceneView
+from matviz.graphics.offscreen import make_plotter
+from matviz.graphics.view import SceneView
 from matviz.scene import Scene, ViewState
 
 HELP = __doc__.split("Keys (also printed when the window opens):", 1)[1].strip("\n")

@@ -37,7 +37,7 @@ def frames(
     aa: bool = False,
 ) -> Iterator[np.ndarray]:
     """Render each state of ``states`` in turn, yielding (H, W, 3) uint8 frames."""
-    from matviz.render.view import SceneView
+    from matviz.graphics.view import SceneView
 
     plotter = make_plotter(size)
     try:

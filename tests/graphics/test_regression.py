@@ -2,7 +2,7 @@
 
 Regenerate the baselines (after an intended change in the picture, and after looking at it):
 
-    MATVIZ_REGEN_BASELINES=1 python -m pytest tests/render/test_regression.py
+    MATVIZ_REGEN_BASELINES=1 python -m pytest tests/graphics/test_regression.py
 
 That run writes tests/baselines/*.png and fails on purpose, so it can never pass silently.
 """
@@ -16,7 +16,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from matviz.render import offscreen
+from matviz.graphics import offscreen
 
 BASELINES = Path(__file__).resolve().parent.parent / "baselines"
 SIZE = (400, 300)

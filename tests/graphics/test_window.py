@@ -1,4 +1,4 @@
-"""The real interactive window (matviz.render.window.Window) in a true X window under Xvfb.
+"""The real interactive window (matviz.graphics.window.Window) in a true X window under Xvfb.
 
 pytest itself runs headless, so window_driver.py runs in a subprocess under ``xvfb-run -a`` (or
 directly when a DISPLAY exists): it opens the window, presses keys, plays the sweep, right-clicks a
@@ -19,7 +19,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from matviz.render import colors
+from matviz.graphics import colors
 
 DRIVER = Path(__file__).resolve().parent / "window_driver.py"
 XVFB_MISSING = "the window test needs Xvfb: apt-get install -y xvfb"
@@ -44,7 +44,7 @@ def window_run(tmp_path_factory):
     if cmd is None:
         return None
     env = dict(os.environ)
-    # importing matviz.render headless set this in *our* environment; the child has a display
+    # importing matviz.graphics headless set this in *our* environment; the child has a display
     env.pop("VTK_DEFAULT_OPENGL_WINDOW", None)
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, f"window driver failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import matviz as mv
-import matviz.render  # noqa: F401  (selects the EGL window when there is no display)
-from matviz.render import colors, offscreen
-from matviz.render.view import SceneView
+import matviz.graphics  # noqa: F401  (selects the EGL window when there is no display)
+from matviz.graphics import colors, offscreen
+from matviz.graphics.view import SceneView
 
 SMALL = (400, 300)
 

@@ -1,6 +1,6 @@
 """Drive the real interactive window (run under Xvfb by test_window.py): keys, playing, a pick.
 
-    xvfb-run -a python tests/render/window_driver.py OUTDIR
+    xvfb-run -a python tests/graphics/window_driver.py OUTDIR
 
 Writes OUTDIR/results.json and OUTDIR/window.png. Any failed check raises, so the exit status is
 non-zero and the traceback is on stderr.
@@ -34,7 +34,7 @@ def main(outdir: Path) -> dict:
         raise SystemExit("window_driver.py needs a display (run it under xvfb-run -a)")
     import matviz as mv
     from matviz.animate.timeline import make_timeline
-    from matviz.render.window import Window
+    from matviz.graphics.window import Window
 
     scene = mv.matmul([[1, 2, 3], [4, 5, 6]], [[1, -2], [3, 4], [5, 6]])
     echoed: list[str] = []

@@ -1,0 +1,81 @@
+"""The top-level API (matviz.graphics / export / load) and the demo and gallery commands."""
+
+import imageio.v3 as iio
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+import matviz as mv
+from matviz.cli import main
+from matviz.errors import OutputError
+
+TEXTBOOK = (np.array([[1.0, 2, 3], [4, 5, 6]]), np.array([[1.0, -2], [3, 4], [5, 6]]))
+
+
+def test_render_writes_a_png_of_the_asked_size_that_is_not_blank(tmp_path):
+    scene = mv.matmul(*TEXTBOOK, highlight=(1, 0))
+    path = mv.render(scene, tmp_path / "still.png", size=(320, 240))
+    img = iio.imread(path)[..., :3]
+    assert img.shape == (240, 320, 3)
+    background = img[0, img.shape[1] // 2]
+    assert (np.abs(img.astype(int) - background).max(axis=-1) > 40).mean() > 0.15  # a real picture
+
+
+def test_render_refuses_a_movie_suffix_and_writes_nothing(tmp_path):
+    with pytest.raises(OutputError, match="export"):
+        mv.render(mv.matmul(*TEXTBOOK), tmp_path / "still.mp4")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_top_level_import_does_not_load_pyvista():
+    import subprocess
+    import sys
+
+    code = "import sys, matviz; s = matviz.matmul([[1.0]], [[2.0]]); print('pyvista' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_demo_renders_every_builtin_scene(tmp_path, capsys):
+    from matviz.demo import SCENES
+
+    assert main(["demo", "-o", str(tmp_path), "--size", "160x120", "--fps", "4", "--duration", "1"]) == 0
+    for name in SCENES:
+        still = iio.imread(tmp_path / f"{name}.png")
+        assert still.shape[:2] == (120, 160)
+        frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / f"{name}.mp4"))
+        assert frames == 4 and seconds == pytest.approx(1.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}.{e}" for n in SCENES for e in ("png", "mp4"))
+
+
+def test_gallery_renders_each_scene_script(tmp_path):
+    scenes = tmp_path / "scenes"
+    scenes.mkdir()
+    (scenes / "tiny.py").write_text(
+        "import matviz as mv\n\ndef build():\n    return mv.matmul([[1.0, 2.0]], [[3.0], [4.0]])\n"
+    )
+    out = tmp_path / "gallery"
+    assert main(["gallery", "--scenes", str(scenes), "-o", str(out), "--size", "160x120", "--fps", "4",
+                 "--duration", "1"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["tiny.mp4", "tiny.png"]
+    assert imageio_ffmpeg.count_frames_and_secs(str(out / "tiny.mp4"))[0] == 4
+
+
+def test_gallery_without_scripts_is_a_one_line_error(tmp_path, capsys):
+    assert main(["gallery", "--scenes", str(tmp_path), "-o", str(tmp_path / "g")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("matviz: error:") and "--scenes" in err[0]
+    assert not (tmp_path / "g").exists()
+
+
+def test_repository_scenes_build(request):
+    from pathlib import Path
+
+    from matviz.scripts import load_scene
+
+    root = Path(request.config.rootpath)
+    scripts = sorted((root / "scenes").glob("*.py"))
+    assert [s.stem for s in scripts] == ["mishka_softmax", "textbook"]
+    for script in scripts:
+        scene = load_scene(script)
+        np.testing.assert_allclose(scene.result.values, scene.left.values @ scene.right.values, rtol=1e-9)
