@@ -273,6 +273,7 @@ class SceneView:
                                              name="status")
 
     def _update_highlight(self, hl: tuple[int, int] | None, upto: int) -> None:
+        self.plotter.remove_actor(["highlight-products-white", "highlight-products-black"], render=False)
         if hl is None:
             self.plotter.remove_actor(["highlight", "formula"], render=False)
             return
@@ -293,10 +294,29 @@ class SceneView:
         lines = pv.merge([pv.Box(bounds=b).outline() for b in boxes])
         self._highlight = self.plotter.add_mesh(lines, color=colors.HIGHLIGHT, line_width=4, lighting=False,
                                                 name="highlight", reset_camera=False)
+        if self.numbers and s.blocks.unit and self.slices and self.state.show_interior:
+            self._label_products(i, j, upto)
         height = self.plotter.window_size[1]
         self._formula = self.plotter.add_text(
             self.formula(i, j, upto), position=(8, height - self.font(12) * 3 - self.font(11) * 5),
             font_size=self.font(11), color=colors.HIGHLIGHT, name="formula", font=colors.FORMULA_FONT)
+
+    def _label_products(self, i: int, j: int, upto: int) -> None:
+        """Write A[i,k]·B[k,j] on each cube of the highlighted line summed so far (textbook sizes)."""
+        if upto == 0:
+            return
+        row, col = self.scene.dot_terms(i, j)
+        products = row[:upto] * col[:upto]
+        pts = np.array([self.layout.cell_center(i + 0.5, kk + 0.5, j + 0.5) for kk in range(upto)])
+        dark = colors.is_dark(products, self._interior_kind, self._interior_clim)
+        for shade, mask in (("white", dark), ("black", ~dark)):
+            if mask.any():
+                self.plotter.add_point_labels(
+                    pts[mask], [colors.fmt(v) for v in products[mask]], font_size=self.font(16), bold=True,
+                    text_color=shade, shape=None, show_points=False, always_visible=True,
+                    name=f"highlight-products-{shade}", justification_horizontal="center",
+                    justification_vertical="center",
+                )
 
     def formula(self, i: int, j: int, upto: int | None = None) -> str:
         """The dot product behind ``C[i, j]``, with the numbers when k is small."""
