@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matviz.core.products import (
@@ -120,9 +120,10 @@ def test_plan_blocks_respects_budget_and_edges(m, k, n, budget, max_per_axis):
 
 
 @settings(max_examples=200, deadline=None)
-@given(m=st.integers(1, 128), k=st.integers(1, 128), n=st.integers(1, 128), budget=st.integers(1, 3_000_000))
-def test_plan_blocks_unit_when_cube_fits_default_cap(m, k, n, budget):
-    assume(m * k * n <= budget)
+@given(m=st.integers(1, 128), k=st.integers(1, 128), n=st.integers(1, 128), spare=st.integers(0, 3_000_000))
+def test_plan_blocks_unit_when_cube_fits_default_cap(m, k, n, spare):
+    # budget drawn as "fits + spare" (an assume() here was rejected too often: a flaky health check)
+    budget = m * k * n + spare
     blocks = plan_blocks(m, k, n, budget=budget)
     assert blocks.unit
     assert blocks.shape == (m, k, n)
