@@ -74,19 +74,13 @@ class SceneView:
         self.legends = legends
         self.state: ViewState | None = None
         self.font = lambda pt: max(6, round(pt * plotter.window_size[1] / 720))  # sizes are for 720p
-        self._highlight = None
-        self._formula = None
-        self._status = None
+        self.sized = False  # interior cubes sized by magnitude (set by _add_cubes)
         plotter.set_background(scene.style.background)
         m, k, n = scene.shape
         self.numbers = scene.style.numbers
         if self.numbers is None:
             self.numbers = max(m, k, n) <= NUMBERS_MAX_SIDE
-        self.faces = {
-            "left": self._add_face("left", scene.left, self.layout.left, scene.face_values("left"), 0),
-            "top": self._add_face("top", scene.right, self.layout.top, scene.face_values("top"), 1),
-            "result": self._add_face("result", scene.result, self.layout.result, scene.face_values("result"), 2),
-        }
+        self.faces = {which: self._add_face(which, slot) for slot, which in enumerate(("left", "top", "result"))}
         self.mode = scene.style.interior
         if self.mode == "auto":
             self.mode = "cubes" if int(np.prod(scene.blocks.shape)) <= CUBES_MAX else "volume"
@@ -108,7 +102,11 @@ class SceneView:
     def _interior_kind(self) -> str:
         return "signed" if float(self.scene.interior.min()) < 0 else "nonneg"
 
-    def _add_face(self, which, op, face: Face, values: np.ndarray, slot: int) -> _FaceActors:
+    def _operand(self, which: str):
+        return {"left": self.scene.left, "top": self.scene.right, "result": self.scene.result}[which]
+
+    def _add_face(self, which: str, slot: int) -> _FaceActors:
+        op, face, values = self._operand(which), getattr(self.layout, which), self.scene.face_values(which)
         rows, cols = op.shape
         edges = (self.scene.face_edges(rows), self.scene.face_edges(cols))
         grid = face_grid(face, *edges, values)
@@ -126,7 +124,7 @@ class SceneView:
 
     def face_clim(self, which: str, op=None) -> tuple[float, float]:
         """A face's colour range; the result's includes 0, where the sweep's running sums start."""
-        op = op or {"left": self.scene.left, "top": self.scene.right, "result": self.scene.result}[which]
+        op = op or self._operand(which)
         lo, hi = colors.clim(op.values, op.kind)
         if which == "result":
             lo, hi = min(lo, 0.0), max(hi, 0.0)
@@ -153,7 +151,7 @@ class SceneView:
 
     def _interior_title(self) -> str:
         s = self.scene
-        size = " (cube size ~ |value|)" if getattr(self, "sized", False) else ""
+        size = " (cube size ~ |value|)" if self.sized else ""
         if s.blocks.unit:
             return f"{short(s.left.name, 10)}[i,k]*{short(s.right.name, 10)}[k,j]{size}"
         gm, gk, gn = s.blocks.shape
@@ -269,7 +267,7 @@ class SceneView:
     def _update_status(self, k_done: int, gk: int, upto: int) -> None:
         k = self.scene.shape[1]
         text = f"sum over k: {upto}/{k}" if k_done < gk else f"sum over k: all {k}"
-        self._status = self.plotter.add_text(text, position="upper_right", font_size=self.font(11), color=colors.TEXT,
+        self.plotter.add_text(text, position="upper_right", font_size=self.font(11), color=colors.TEXT,
                                              name="status")
 
     def _update_highlight(self, hl: tuple[int, int] | None, upto: int) -> None:
@@ -292,12 +290,12 @@ class SceneView:
         if upto > 0:
             boxes.append((j0, j1, -i1, -i0, -upto, 0))  # the products summed so far
         lines = pv.merge([pv.Box(bounds=b).outline() for b in boxes])
-        self._highlight = self.plotter.add_mesh(lines, color=colors.HIGHLIGHT, line_width=4, lighting=False,
+        self.plotter.add_mesh(lines, color=colors.HIGHLIGHT, line_width=4, lighting=False,
                                                 name="highlight", reset_camera=False)
         if self.numbers and s.blocks.unit and self.slices and self.state.show_interior:
             self._label_products(i, j, upto)
         height = self.plotter.window_size[1]
-        self._formula = self.plotter.add_text(
+        self.plotter.add_text(
             self.formula(i, j, upto), position=(8, height - self.font(12) * 3 - self.font(11) * 5),
             font_size=self.font(11), color=colors.HIGHLIGHT, name="formula", font=colors.FORMULA_FONT)
 
