@@ -60,5 +60,7 @@ def fmt_time(seconds: float) -> str:
 def table(rows: list[Row]) -> str:
     lines = ["| benchmark | matviz | baseline | ratio |", "|---|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r.name} | {fmt_time(r.matviz)} | {fmt_time(r.baseline)} ({r.baseline_name}) | {r.ratio:.2f}× |")
+        lines.append(
+            f"| {r.name} | {fmt_time(r.matviz)} | {fmt_time(r.baseline)} ({r.baseline_name}) | {r.ratio:.2f}× |"
+        )
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """Core speed: the exact interior aggregates and the whole scene build, as ratios to numpy's A @ B.
 
-    python benchmarks/bench_core.py
+python benchmarks/bench_core.py
 """
 
 from __future__ import annotations

@@ -75,12 +75,30 @@ def run(n: int = FRAMES, names=SCENES) -> list[Row]:
             t_bare_write, _ = timed(lambda: bare_write(tmp / "bare.mp4", frames))
             t_mv_write, _ = timed(lambda: matviz_write(tmp / "writer.mp4", frames))
             bare_frame, _ = time_bare(min(n, 20))
-            rows.append(Row(f"export {name}: sweep {n} frames mp4 vs matviz render + bare write",
-                            t_export, t_render + t_bare_write, "render + imageio"))
-            rows.append(Row(f"export {name}: sweep {n} frames mp4 vs bare pyvista + bare write",
-                            t_export, bare_frame * n + t_bare_write, "pyvista + imageio"))
-            rows.append(Row(f"export {name}: Mp4Writer, {n} pre-rendered frames",
-                            t_mv_write, t_bare_write, "bare imageio libx264"))
+            rows.append(
+                Row(
+                    f"export {name}: sweep {n} frames mp4 vs matviz render + bare write",
+                    t_export,
+                    t_render + t_bare_write,
+                    "render + imageio",
+                )
+            )
+            rows.append(
+                Row(
+                    f"export {name}: sweep {n} frames mp4 vs bare pyvista + bare write",
+                    t_export,
+                    bare_frame * n + t_bare_write,
+                    "pyvista + imageio",
+                )
+            )
+            rows.append(
+                Row(
+                    f"export {name}: Mp4Writer, {n} pre-rendered frames",
+                    t_mv_write,
+                    t_bare_write,
+                    "bare imageio libx264",
+                )
+            )
     return rows
 
 

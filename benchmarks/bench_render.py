@@ -104,8 +104,14 @@ def run(n: int = FRAMES) -> list[Row]:
         setup, per_frame, frames = time_scene(scene, n)
         _check_moving(bare_frames, "bare pyvista")
         _check_moving(frames, name)
-        rows.append(Row(f"render {name}: frame (orbit, {SIZE[0]}x{SIZE[1]}, setup {setup:.2f} s)",
-                        per_frame, bare, "bare pyvista plane"))
+        rows.append(
+            Row(
+                f"render {name}: frame (orbit, {SIZE[0]}x{SIZE[1]}, setup {setup:.2f} s)",
+                per_frame,
+                bare,
+                "bare pyvista plane",
+            )
+        )
     return rows
 
 

@@ -28,8 +28,10 @@ def machine() -> str:
     import pyvista
     import vtk
 
-    return (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"load average {os.getloadavg()[0]:.1f}, numpy {numpy.__version__}, pyvista {pyvista.__version__}, VTK {vtk.vtkVersion.GetVTKVersion()}")
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.1f}, numpy {numpy.__version__}, pyvista {pyvista.__version__}, VTK {vtk.vtkVersion.GetVTKVersion()}"
+    )
 
 
 def main() -> None:
@@ -39,8 +41,10 @@ def main() -> None:
         t = time.perf_counter()
         rows += mod.run()
         print(f"[{name}: {time.perf_counter() - t:.1f} s]", file=sys.stderr, flush=True)
-    text = (table(rows) + "\n\n" + f"_{machine()}; total {time.perf_counter() - t0:.0f} s. "
-            "Ratio = matviz / baseline (lower is faster); medians of repeats via time.perf_counter._\n")
+    text = (
+        table(rows) + "\n\n" + f"_{machine()}; total {time.perf_counter() - t0:.0f} s. "
+        "Ratio = matviz / baseline (lower is faster); medians of repeats via time.perf_counter._\n"
+    )
     print(text)
     (HERE / "results.md").write_text(text)
 

@@ -19,12 +19,24 @@ from matviz.scene import Operand, Scene, Style, ViewState, matmul, transform
 from matviz.sources import load
 
 __version__ = "0.1.0"
-__all__ = ["MatvizError", "Operand", "Scene", "Style", "ViewState", "export", "load", "matmul", "render",
-           "show", "transform"]
+__all__ = [
+    "MatvizError",
+    "Operand",
+    "Scene",
+    "Style",
+    "ViewState",
+    "export",
+    "load",
+    "matmul",
+    "render",
+    "show",
+    "transform",
+]
 
 
-def render(scene: Scene, path: str | os.PathLike, *, size: tuple[int, int] = (1280, 720),
-           state: ViewState | None = None) -> Path:
+def render(
+    scene: Scene, path: str | os.PathLike, *, size: tuple[int, int] = (1280, 720), state: ViewState | None = None
+) -> Path:
     """Render one anti-aliased still of ``scene`` (default: its initial state) to a PNG file."""
     from matviz.animate.writers import check_output, open_writer
     from matviz.errors import OutputError
@@ -46,8 +58,9 @@ def export(scene: Scene, path: str | os.PathLike, animation: str = "still", **kw
     return _export(scene, path, animation, **kwargs)
 
 
-def show(scene: Scene, animation: str = "sweep", *, duration: float | None = None,
-         size: tuple[int, int] = (1280, 720)) -> None:
+def show(
+    scene: Scene, animation: str = "sweep", *, duration: float | None = None, size: tuple[int, int] = (1280, 720)
+) -> None:
     """Open the interactive window playing ``animation`` (blocks until it is closed).
 
     Keys: space play/pause, Right/Left step k, i interior, h clear highlight; right-click a result

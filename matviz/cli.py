@@ -48,7 +48,9 @@ def _size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().replace("×", "x").split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--size {text!r} is not WIDTHxHEIGHT in pixels: write e.g. 1280x720") from None
+        raise argparse.ArgumentTypeError(
+            f"--size {text!r} is not WIDTHxHEIGHT in pixels: write e.g. 1280x720"
+        ) from None
     if not (16 <= w <= 7680 and 16 <= h <= 4320):
         raise argparse.ArgumentTypeError(f"--size {text}: width and height must be between 16 and 7680x4320")
     return w, h
@@ -78,48 +80,91 @@ def _positive(kind):
 def _scene_args(p: argparse.ArgumentParser) -> None:
     from matviz.scene import TRANSFORMS
 
-    p.add_argument("scene", nargs="?", help="a scene script (a .py file with build() -> Scene) instead of --left/--right")
+    p.add_argument(
+        "scene", nargs="?", help="a scene script (a .py file with build() -> Scene) instead of --left/--right"
+    )
     p.add_argument("--left", "-A", metavar="SPEC", help="left operand A (m×k)")
     p.add_argument("--right", "-B", metavar="SPEC", help="right operand B (k×n)")
     p.add_argument("--resize", metavar="ROWSxCOLS", help="resize both operands (images are resized anti-aliased)")
-    p.add_argument("--max-side", type=_positive(int), metavar="N", help="shrink operands so the longer side is at most N")
-    p.add_argument("--left-transform", choices=TRANSFORMS, default="none", help="transform A first (Mishka: softmax-rows)")
-    p.add_argument("--right-transform", choices=TRANSFORMS, default="none", help="transform B first (Mishka: softmax-cols)")
+    p.add_argument(
+        "--max-side", type=_positive(int), metavar="N", help="shrink operands so the longer side is at most N"
+    )
+    p.add_argument(
+        "--left-transform", choices=TRANSFORMS, default="none", help="transform A first (Mishka: softmax-rows)"
+    )
+    p.add_argument(
+        "--right-transform", choices=TRANSFORMS, default="none", help="transform B first (Mishka: softmax-cols)"
+    )
     p.add_argument("--temperature", type=_positive(float), default=1.0, help="softmax temperature (default 1)")
     p.add_argument("--highlight", type=_cell, metavar="I,J", help="outline the row·column dot product behind C[I,J]")
-    p.add_argument("--budget", type=_positive(int), default=None, metavar="CELLS",
-                   help="most interior cells drawn; larger problems show exact block aggregates (default 64^3)")
+    p.add_argument(
+        "--budget",
+        type=_positive(int),
+        default=None,
+        metavar="CELLS",
+        help="most interior cells drawn; larger problems show exact block aggregates (default 64^3)",
+    )
     p.add_argument("--aggregate", choices=("mean", "sum"), default="mean", help="what an interior block shows")
-    p.add_argument("--interior", choices=("auto", "cubes", "volume", "none"), default="auto",
-                   help="how to draw the products (auto: cubes up to 32^3 blocks, else a volume)")
-    p.add_argument("--numbers", action=argparse.BooleanOptionalAction, default=None,
-                   help="write values on the faces (default: when every side is at most 12)")
+    p.add_argument(
+        "--interior",
+        choices=("auto", "cubes", "volume", "none"),
+        default="auto",
+        help="how to draw the products (auto: cubes up to 32^3 blocks, else a volume)",
+    )
+    p.add_argument(
+        "--numbers",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write values on the faces (default: when every side is at most 12)",
+    )
     p.add_argument("--title", help="title shown in the top-left corner")
-    p.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH", help="frame size in pixels (default 1280x720)")
-    p.add_argument("--animation", choices=("still", "orbit", "sweep"), default=None,
-                   help="still (default for .png), sweep (default for .gif/.mp4 and the window) or orbit")
+    p.add_argument(
+        "--size", type=_size, default=(1280, 720), metavar="WxH", help="frame size in pixels (default 1280x720)"
+    )
+    p.add_argument(
+        "--animation",
+        choices=("still", "orbit", "sweep"),
+        default=None,
+        help="still (default for .png), sweep (default for .gif/.mp4 and the window) or orbit",
+    )
     p.add_argument("--duration", type=_positive(float), metavar="SECONDS", help="animation length (default 6 s)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="matviz", description="Matrix multiplication as a 3D scene: A on the left face, "
-                     "B on the top face, the products A[i,k]*B[k,j] inside, C = A @ B on the back face.",
-                     epilog=EPILOG_MAIN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(
+        prog="matviz",
+        description="Matrix multiplication as a 3D scene: A on the left face, "
+        "B on the top face, the products A[i,k]*B[k,j] inside, C = A @ B on the back face.",
+        epilog=EPILOG_MAIN,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     from matviz import __version__
 
     parser.add_argument("--version", action="version", version=f"matviz {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    r = sub.add_parser("render", help="render a scene offscreen to .png, .gif or .mp4", epilog=EPILOG_RENDER,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    r = sub.add_parser(
+        "render",
+        help="render a scene offscreen to .png, .gif or .mp4",
+        epilog=EPILOG_RENDER,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _scene_args(r)
-    r.add_argument("-o", "--output", required=True, help="output file: .png (still, or a numbered sequence "
-                   "with --frames), .gif or .mp4 (H.264)")
+    r.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output file: .png (still, or a numbered sequence with --frames), .gif or .mp4 (H.264)",
+    )
     r.add_argument("--fps", type=_positive(float), default=30.0, help="frames per second (default 30)")
     r.add_argument("--frames", type=_positive(int), help="number of frames (default: duration × fps)")
 
-    s = sub.add_parser("show", help="open the interactive window", epilog=EPILOG_RENDER.replace("render", "show"),
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s = sub.add_parser(
+        "show",
+        help="open the interactive window",
+        epilog=EPILOG_RENDER.replace("render", "show"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _scene_args(s)
 
     d = sub.add_parser("demo", help="render the built-in scenes to ./matviz-out/ (PNG + MP4)")
@@ -149,13 +194,16 @@ def scene_from_args(args):
         return load_scene(args.scene)
     missing = [flag for flag, value in (("--left", args.left), ("--right", args.right)) if not value]
     if missing:
-        raise MatvizError(f"missing {' and '.join(missing)}: give both operands (e.g. --left sample:camera --right sample:coins)")
+        raise MatvizError(
+            f"missing {' and '.join(missing)}: give both operands (e.g. --left sample:camera --right sample:coins)"
+        )
     sizing = dict(shape=args.resize, max_side=args.max_side)
     left = mv.transform(mv.load(args.left, default_name="A", **sizing), args.left_transform, args.temperature)
     right = mv.transform(mv.load(args.right, default_name="B", **sizing), args.right_transform, args.temperature)
     style = dict(interior=args.interior, numbers=args.numbers, highlight=args.highlight)
-    return mv.matmul(left, right, budget=args.budget or DEFAULT_BUDGET, aggregate=args.aggregate,
-                     title=args.title, **style)
+    return mv.matmul(
+        left, right, budget=args.budget or DEFAULT_BUDGET, aggregate=args.aggregate, title=args.title, **style
+    )
 
 
 class _Console:
@@ -178,11 +226,19 @@ class _Console:
         import matviz as mv
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=self.err, transient=True, disable=not self.err.is_terminal) as bar:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=self.err,
+            transient=True,
+            disable=not self.err.is_terminal,
+        ) as bar:
             task = bar.add_task(label or f"rendering {Path(path).name}", total=None)
-            paths = mv.export(scene, path, animation, progress=lambda done, n: bar.update(task, completed=done, total=n),
-                              **kwargs)
+            paths = mv.export(
+                scene, path, animation, progress=lambda done, n: bar.update(task, completed=done, total=n), **kwargs
+            )
         self.wrote(paths)
         return paths
 
@@ -202,8 +258,15 @@ def cmd_render(args, console: _Console) -> None:
     scene = scene_from_args(args)
     for note in scene.notes:
         console.note(note)
-    console.export(scene, args.output, _default_animation(args, args.output), fps=args.fps, size=args.size,
-                   frames=args.frames, duration=args.duration)
+    console.export(
+        scene,
+        args.output,
+        _default_animation(args, args.output),
+        fps=args.fps,
+        size=args.size,
+        frames=args.frames,
+        duration=args.duration,
+    )
 
 
 def cmd_show(args, console: _Console) -> None:
@@ -212,8 +275,10 @@ def cmd_show(args, console: _Console) -> None:
     import matviz as mv
 
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and sys.platform.startswith("linux"):
-        raise MatvizError("no display for the window (DISPLAY is not set): run it on a desktop, under "
-                          "'xvfb-run -a matviz show ...', or write files with 'matviz render ... -o out.mp4'")
+        raise MatvizError(
+            "no display for the window (DISPLAY is not set): run it on a desktop, under "
+            "'xvfb-run -a matviz show ...', or write files with 'matviz render ... -o out.mp4'"
+        )
     scene = scene_from_args(args)
     for note in scene.notes:
         console.note(note)
@@ -227,8 +292,15 @@ def cmd_demo(args, console: _Console) -> None:
     for name, build in SCENES.items():
         scene = build()
         console.export(scene, out / f"{name}.png", "still", size=args.size, label=f"{name}: still")
-        console.export(scene, out / f"{name}.mp4", "sweep", size=args.size, fps=args.fps, duration=args.duration,
-                       label=f"{name}: sweep")
+        console.export(
+            scene,
+            out / f"{name}.mp4",
+            "sweep",
+            size=args.size,
+            fps=args.fps,
+            duration=args.duration,
+            label=f"{name}: sweep",
+        )
 
 
 def cmd_gallery(args, console: _Console) -> None:
@@ -236,13 +308,22 @@ def cmd_gallery(args, console: _Console) -> None:
 
     scripts = sorted(Path(args.scenes).glob("*.py"))
     if not scripts:
-        raise MatvizError(f"no scene scripts (*.py) in {args.scenes}: run from the repository root or pass --scenes DIR")
+        raise MatvizError(
+            f"no scene scripts (*.py) in {args.scenes}: run from the repository root or pass --scenes DIR"
+        )
     out = Path(args.output)
     for script in scripts:
         scene = load_scene(script)
         console.export(scene, out / f"{script.stem}.png", "still", size=args.size, label=f"{script.stem}: still")
-        console.export(scene, out / f"{script.stem}.mp4", "sweep", size=args.size, fps=args.fps,
-                       duration=args.duration, label=f"{script.stem}: sweep")
+        console.export(
+            scene,
+            out / f"{script.stem}.mp4",
+            "sweep",
+            size=args.size,
+            fps=args.fps,
+            duration=args.duration,
+            label=f"{script.stem}: sweep",
+        )
 
 
 COMMANDS = {"render": cmd_render, "show": cmd_show, "demo": cmd_demo, "gallery": cmd_gallery}

@@ -164,7 +164,9 @@ class Scene:
         """``(A[i, :], B[:, j])``: the row and column whose dot product is ``C[i, j]``."""
         m, _, n = self.shape
         if not (0 <= i < m and 0 <= j < n):
-            raise ShapeError(f"highlight ({i},{j}) is outside the result of shape {m}×{n}: use 0 <= i < {m}, 0 <= j < {n}")
+            raise ShapeError(
+                f"highlight ({i},{j}) is outside the result of shape {m}×{n}: use 0 <= i < {m}, 0 <= j < {n}"
+            )
         return self.left.values[i, :], self.right.values[:, j]
 
 

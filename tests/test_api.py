@@ -55,8 +55,10 @@ def test_gallery_renders_each_scene_script(tmp_path):
         "import matviz as mv\n\ndef build():\n    return mv.matmul([[1.0, 2.0]], [[3.0], [4.0]])\n"
     )
     out = tmp_path / "gallery"
-    assert main(["gallery", "--scenes", str(scenes), "-o", str(out), "--size", "160x120", "--fps", "4",
-                 "--duration", "1"]) == 0
+    assert (
+        main(["gallery", "--scenes", str(scenes), "-o", str(out), "--size", "160x120", "--fps", "4", "--duration", "1"])
+        == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == ["tiny.mp4", "tiny.png"]
     assert imageio_ffmpeg.count_frames_and_secs(str(out / "tiny.mp4"))[0] == 4
 

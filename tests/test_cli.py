@@ -26,8 +26,6 @@ SMALL = ["--size", "160x120"]
 # ---------------------------------------------------------------- helpers
 
 
-
-
 def run(capsys, *argv) -> tuple[int, str, str]:
     """``matviz.cli.main(argv)`` → (exit code, stdout, stderr); argparse errors exit via SystemExit."""
     try:
@@ -256,8 +254,9 @@ def test_render_repo_textbook_script(capsys, tmp_path):
 def test_highlight_changes_the_picture(capsys, tmp_path):
     size = (320, 240)
     plain, _ = render_ok(capsys, tmp_path, "--left", A_LIT, "--right", B_LIT, out="plain.png", size=size)
-    lit, _ = render_ok(capsys, tmp_path, "--left", A_LIT, "--right", B_LIT, "--highlight", "1,0",
-                       out="lit.png", size=size)
+    lit, _ = render_ok(
+        capsys, tmp_path, "--left", A_LIT, "--right", B_LIT, "--highlight", "1,0", out="lit.png", size=size
+    )
     assert changed_fraction(plain, lit) > 0.001  # the outline is drawn somewhere
 
 
@@ -270,8 +269,9 @@ def test_render_left_transform(capsys, tmp_path):
 
 def test_mp4_output(capsys, tmp_path):
     path = tmp_path / "out.mp4"
-    code, _, err = run(capsys, "render", "--left", A_LIT, "--right", B_LIT, "-o", path, *SMALL,
-                       "--frames", 6, "--fps", 12)
+    code, _, err = run(
+        capsys, "render", "--left", A_LIT, "--right", B_LIT, "-o", path, *SMALL, "--frames", 6, "--fps", 12
+    )
     assert code == 0, err
     assert listing(tmp_path) == ["out.mp4"]
     n, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
@@ -285,8 +285,23 @@ def test_mp4_output(capsys, tmp_path):
 
 def test_gif_output(capsys, tmp_path):
     path = tmp_path / "out.gif"
-    code, _, err = run(capsys, "render", "--left", A_LIT, "--right", B_LIT, "-o", path, *SMALL,
-                       "--frames", 5, "--fps", 10, "--animation", "orbit")
+    code, _, err = run(
+        capsys,
+        "render",
+        "--left",
+        A_LIT,
+        "--right",
+        B_LIT,
+        "-o",
+        path,
+        *SMALL,
+        "--frames",
+        5,
+        "--fps",
+        10,
+        "--animation",
+        "orbit",
+    )
     assert code == 0, err
     assert listing(tmp_path) == ["out.gif"]
     frames = iio.imread(path)
@@ -296,8 +311,21 @@ def test_gif_output(capsys, tmp_path):
 
 
 def test_png_sequence_output(capsys, tmp_path):
-    code, _, err = run(capsys, "render", "--left", A_LIT, "--right", B_LIT, "-o", tmp_path / "f.png", *SMALL,
-                       "--frames", 3, "--animation", "sweep")
+    code, _, err = run(
+        capsys,
+        "render",
+        "--left",
+        A_LIT,
+        "--right",
+        B_LIT,
+        "-o",
+        tmp_path / "f.png",
+        *SMALL,
+        "--frames",
+        3,
+        "--animation",
+        "sweep",
+    )
     assert code == 0, err
     assert listing(tmp_path) == ["f_0000.png", "f_0001.png", "f_0002.png"]
     for name in listing(tmp_path):
@@ -378,8 +406,7 @@ def test_error_image_does_not_exist(capsys, tmp_path, monkeypatch):
 
 def test_error_output_parent_is_a_file(capsys, tmp_path, monkeypatch):
     (tmp_path / "file.txt").write_text("a file, not a directory")
-    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", A_LIT, "--right", B_LIT,
-                        output="file.txt/out.png")
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", A_LIT, "--right", B_LIT, output="file.txt/out.png")
     assert "file.txt" in line
 
 
@@ -436,8 +463,13 @@ def test_error_empty_csv_is_one_line(tmp_path):
     """Run as a subprocess: in-process, pytest would swallow a Python warning printed on stderr."""
     (tmp_path / "empty.csv").write_text("")
     before = listing(tmp_path)
-    proc = subprocess.run(["matviz", "render", "--left", "empty.csv", "--right", "eye:2", "-o", "out.png"],
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    proc = subprocess.run(
+        ["matviz", "render", "--left", "empty.csv", "--right", "eye:2", "-o", "out.png"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.splitlines()
@@ -450,11 +482,25 @@ def test_large_problem_is_aggregated_not_materialized(tmp_path):
     """600×600 @ 600×600 has 216 M products (1.7 GB as float64): drawn as exact block means."""
     out = tmp_path / "big.png"
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys, resource; from matviz.cli import main; code = main(sys.argv[1:]); "
-         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(code)",
-         "render", "--left", "random:600x600", "--right", "random:600x600:seed=1", "--budget", "1000",
-         "-o", str(out), *SMALL],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            "import sys, resource; from matviz.cli import main; code = main(sys.argv[1:]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(code)",
+            "render",
+            "--left",
+            "random:600x600",
+            "--right",
+            "random:600x600:seed=1",
+            "--budget",
+            "1000",
+            "-o",
+            str(out),
+            *SMALL,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -480,8 +526,9 @@ def test_keyboard_interrupt_returns_130_and_leaves_nothing(capsys, tmp_path, mon
         return original(plotter)
 
     monkeypatch.setattr(offscreen, "screenshot", interrupted)
-    code, _, err = run(capsys, "render", "--left", A_LIT, "--right", B_LIT, "-o", tmp_path / name, *SMALL,
-                       "--frames", 6)
+    code, _, err = run(
+        capsys, "render", "--left", A_LIT, "--right", B_LIT, "-o", tmp_path / name, *SMALL, "--frames", 6
+    )
     assert code == 130
     assert calls[0] == 3  # interrupted mid-render, after frames were written
     assert "Traceback" not in err
@@ -503,8 +550,26 @@ def test_keyboard_interrupt_from_export_returns_130(capsys, tmp_path, monkeypatc
 
 def test_subprocess_success_exit_code(tmp_path):
     out = tmp_path / "ab.mp4"
-    proc = subprocess.run(["matviz", "render", "--left", A_LIT, "--right", B_LIT, "--highlight", "1,0",
-                           "-o", str(out), *SMALL, "--frames", "6"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            "matviz",
+            "render",
+            "--left",
+            A_LIT,
+            "--right",
+            B_LIT,
+            "--highlight",
+            "1,0",
+            "-o",
+            str(out),
+            *SMALL,
+            "--frames",
+            "6",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert imageio_ffmpeg.count_frames_and_secs(str(out))[0] == 6
@@ -513,8 +578,12 @@ def test_subprocess_success_exit_code(tmp_path):
 
 def test_subprocess_error_exit_code(tmp_path):
     out = tmp_path / "ab.png"
-    proc = subprocess.run(["matviz", "render", "--left", A_LIT, "--right", "[[1,2],[3,4]]", "-o", str(out)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        ["matviz", "render", "--left", A_LIT, "--right", "[[1,2],[3,4]]", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("matviz: error:")
@@ -523,8 +592,12 @@ def test_subprocess_error_exit_code(tmp_path):
 
 
 def test_subprocess_argparse_error_exit_code(tmp_path):
-    proc = subprocess.run(["matviz", "render", "--left", A_LIT, "--right", B_LIT, "--size", "wide",
-                           "-o", str(tmp_path / "x.png")], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        ["matviz", "render", "--left", A_LIT, "--right", B_LIT, "--size", "wide", "-o", str(tmp_path / "x.png")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("matviz: error:") and "--size" in lines[0]

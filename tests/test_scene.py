@@ -115,9 +115,14 @@ def test_products_full_grid_is_the_cube(shape):
 
 @settings(max_examples=40, deadline=None)
 @given(
-    m=st.integers(1, 8), k=st.integers(1, 8), n=st.integers(1, 8),
-    gm=st.integers(1, 8), gk=st.integers(1, 8), gn=st.integers(1, 8),
-    how=st.sampled_from(["sum", "mean"]), seed=st.integers(0, 2**32 - 1),
+    m=st.integers(1, 8),
+    k=st.integers(1, 8),
+    n=st.integers(1, 8),
+    gm=st.integers(1, 8),
+    gk=st.integers(1, 8),
+    gn=st.integers(1, 8),
+    how=st.sampled_from(["sum", "mean"]),
+    seed=st.integers(0, 2**32 - 1),
 )
 def test_products_any_grid_matches_brute_force(m, k, n, gm, gk, gn, how, seed):
     a, b = rand(seed, m, k), rand(seed + 1, k, n)
@@ -210,8 +215,12 @@ def test_operand_faces_are_block_means(face_max):
     scene = matmul(a, b, face_max=face_max)
     assert scene.style.face_max == face_max
     left, top = scene.face_values("left"), scene.face_values("top")
-    np.testing.assert_allclose(left, brute_block_means(a, even_edges(23, min(23, face_max)), even_edges(17, min(17, face_max))), rtol=1e-12)
-    np.testing.assert_allclose(top, brute_block_means(b, even_edges(17, min(17, face_max)), even_edges(9, min(9, face_max))), rtol=1e-12)
+    np.testing.assert_allclose(
+        left, brute_block_means(a, even_edges(23, min(23, face_max)), even_edges(17, min(17, face_max))), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        top, brute_block_means(b, even_edges(17, min(17, face_max)), even_edges(9, min(9, face_max))), rtol=1e-12
+    )
     if face_max >= 23:
         np.testing.assert_array_equal(left, a)
         np.testing.assert_array_equal(top, b)

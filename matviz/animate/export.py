@@ -14,7 +14,9 @@ from matviz.scene import Scene
 Progress = Callable[[int, int], None]
 
 
-def frame_count(animation: str, fps: float, frames: int | None, duration: float | None, timeline_duration: float) -> int:
+def frame_count(
+    animation: str, fps: float, frames: int | None, duration: float | None, timeline_duration: float
+) -> int:
     if frames is not None:
         if frames < 1:
             raise OutputError(f"--frames must be >= 1, got {frames}")
@@ -47,7 +49,9 @@ def export(
     path = check_output(path, n)
     width, height = size
     if path.suffix.lower() == ".mp4" and (width % 2 or height % 2):
-        raise OutputError(f"MP4 (H.264) needs an even width and height, got {width}x{height}: use e.g. {width + width % 2}x{height + height % 2}")
+        raise OutputError(
+            f"MP4 (H.264) needs an even width and height, got {width}x{height}: use e.g. {width + width % 2}x{height + height % 2}"
+        )
     states = timeline.sample(n)
     with open_writer(path, fps, n) as writer:
         for done, frame in enumerate(render_frames(scene, states, size, aa=n == 1), start=1):

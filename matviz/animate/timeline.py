@@ -83,7 +83,9 @@ def still(scene: Scene, duration: float = 0.0) -> Timeline:
 def orbit(scene: Scene, duration: float = 6.0) -> Timeline:
     """One turn of the camera around the vertical axis, everything shown."""
     base = scene.initial_state()
-    return Timeline(duration, base, {"azimuth": Track((Key(0.0, base.azimuth), Key(duration, base.azimuth + 360.0, linear)))})
+    return Timeline(
+        duration, base, {"azimuth": Track((Key(0.0, base.azimuth), Key(duration, base.azimuth + 360.0, linear)))}
+    )
 
 
 def sweep(scene: Scene, duration: float = 6.0) -> Timeline:
@@ -91,12 +93,16 @@ def sweep(scene: Scene, duration: float = 6.0) -> Timeline:
     partial sums; then the interior steps aside to show the finished result."""
     base = scene.initial_state()
     gk, d = scene.k_steps, duration
-    return Timeline(d, base, {
-        # k_done reaches gk at 80% of the time, one k-block per equal slice of time
-        "k_done": Track((Key(0.05 * d, 0.0), Key(0.80 * d, gk + 0.0, linear))),
-        "azimuth": Track((Key(0.0, base.azimuth - 10.0), Key(d, base.azimuth + 10.0))),
-        "show_interior": Track((Key(0.0, 1.0), Key(0.90 * d, 1.0), Key(0.90 * d + 1e-6, 0.0, linear))),
-    })
+    return Timeline(
+        d,
+        base,
+        {
+            # k_done reaches gk at 80% of the time, one k-block per equal slice of time
+            "k_done": Track((Key(0.05 * d, 0.0), Key(0.80 * d, gk + 0.0, linear))),
+            "azimuth": Track((Key(0.0, base.azimuth - 10.0), Key(d, base.azimuth + 10.0))),
+            "show_interior": Track((Key(0.0, 1.0), Key(0.90 * d, 1.0), Key(0.90 * d + 1e-6, 0.0, linear))),
+        },
+    )
 
 
 TIMELINES: dict[str, Callable[..., Timeline]] = {"still": still, "orbit": orbit, "sweep": sweep}

@@ -40,19 +40,25 @@ def check_output(path: str | os.PathLike, n_frames: int = 1, create: bool = True
     parent = path.parent
     existing = next((p for p in (parent, *parent.parents) if p.exists()), Path("."))
     if not existing.is_dir():
-        raise OutputError(f"cannot create output directory {parent}: {existing} is a file, not a directory; choose another -o")
+        raise OutputError(
+            f"cannot create output directory {parent}: {existing} is a file, not a directory; choose another -o"
+        )
     if create:
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise OutputError(f"cannot create output directory {parent}: {exc.strerror or exc}; choose another -o") from None
+            raise OutputError(
+                f"cannot create output directory {parent}: {exc.strerror or exc}; choose another -o"
+            ) from None
         existing = parent
     probe = existing / f".{path.stem}.probe-{os.getpid()}"
     try:
         probe.touch()
         probe.unlink()
     except OSError as exc:
-        raise OutputError(f"output directory {existing} is not writable ({exc.strerror or exc}); choose another -o") from None
+        raise OutputError(
+            f"output directory {existing} is not writable ({exc.strerror or exc}); choose another -o"
+        ) from None
     return path
 
 
@@ -144,8 +150,16 @@ class Mp4Writer(_ImageioStream):
     """H.264 (libx264, yuv420p) through imageio-ffmpeg; ffmpeg encodes in its own process."""
 
     def __init__(self, path: Path, fps: float) -> None:
-        super().__init__(path, format="FFMPEG", fps=fps, codec="libx264", quality=7, pixelformat="yuv420p",
-                         macro_block_size=2, ffmpeg_log_level="error")
+        super().__init__(
+            path,
+            format="FFMPEG",
+            fps=fps,
+            codec="libx264",
+            quality=7,
+            pixelformat="yuv420p",
+            macro_block_size=2,
+            ffmpeg_log_level="error",
+        )
 
 
 def open_writer(path: str | os.PathLike, fps: float = 30.0, n_frames: int = 1) -> FrameWriter:

@@ -63,18 +63,33 @@ class CubeLayout:
 
     @property
     def left(self) -> Face:
-        return Face("left", np.array([-self.gap, 0.0, 0.0]), np.array([0.0, -1.0, 0.0]),
-                    np.array([0.0, 0.0, -1.0]), (self.m, self.k))
+        return Face(
+            "left",
+            np.array([-self.gap, 0.0, 0.0]),
+            np.array([0.0, -1.0, 0.0]),
+            np.array([0.0, 0.0, -1.0]),
+            (self.m, self.k),
+        )
 
     @property
     def top(self) -> Face:
-        return Face("top", np.array([0.0, self.gap, 0.0]), np.array([0.0, 0.0, -1.0]),
-                    np.array([1.0, 0.0, 0.0]), (self.k, self.n))
+        return Face(
+            "top",
+            np.array([0.0, self.gap, 0.0]),
+            np.array([0.0, 0.0, -1.0]),
+            np.array([1.0, 0.0, 0.0]),
+            (self.k, self.n),
+        )
 
     @property
     def result(self) -> Face:
-        return Face("result", np.array([0.0, 0.0, -self.k - self.gap]), np.array([0.0, -1.0, 0.0]),
-                    np.array([1.0, 0.0, 0.0]), (self.m, self.n))
+        return Face(
+            "result",
+            np.array([0.0, 0.0, -self.k - self.gap]),
+            np.array([0.0, -1.0, 0.0]),
+            np.array([1.0, 0.0, 0.0]),
+            (self.m, self.n),
+        )
 
     def cell_bounds(self, i0, i1, k0, k1, j0, j1) -> np.ndarray:
         """Axis-aligned bounds (xmin, xmax, ymin, ymax, zmin, zmax) of the cells i0:i1, k0:k1, j0:j1."""
@@ -106,8 +121,9 @@ DEFAULT_ELEVATION = -18.0  # degrees below the centre: the camera looks up at th
 VIEW_ANGLE = 30.0  # vertical field of view, degrees (VTK's default)
 
 
-def camera(layout: CubeLayout, azimuth: float = DEFAULT_AZIMUTH, elevation: float = DEFAULT_ELEVATION,
-           zoom: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def camera(
+    layout: CubeLayout, azimuth: float = DEFAULT_AZIMUTH, elevation: float = DEFAULT_ELEVATION, zoom: float = 1.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(position, focal_point, view_up)`` looking at the cube's centre.
 
     Azimuth turns around the vertical axis (0 = straight in front, on +z); elevation tilts up (+)

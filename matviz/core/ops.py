@@ -23,7 +23,9 @@ def axis_number(axis: str) -> int:
     try:
         return _AXES[axis]
     except KeyError:
-        raise ValueProblem(f"unknown axis {axis!r}: use 'rows' (each row sums to 1) or 'cols' (each column sums to 1)") from None
+        raise ValueProblem(
+            f"unknown axis {axis!r}: use 'rows' (each row sums to 1) or 'cols' (each column sums to 1)"
+        ) from None
 
 
 def check_matrix(x, name: str = "matrix") -> np.ndarray:

@@ -53,8 +53,9 @@ def frames(
         plotter.close()
 
 
-def render(scene: Scene, state: ViewState | None = None, size: tuple[int, int] = (1280, 720),
-           aa: bool = True) -> np.ndarray:
+def render(
+    scene: Scene, state: ViewState | None = None, size: tuple[int, int] = (1280, 720), aa: bool = True
+) -> np.ndarray:
     """One frame of ``scene`` (default: its initial state) as an (H, W, 3) uint8 array."""
     return next(frames(scene, [state or scene.initial_state()], size, aa=aa))
 

@@ -20,8 +20,9 @@ CUBES_MAX = 32**3  # glyph cubes up to this many interior cells, a volume beyond
 NUMBERS_MAX_SIDE = 6  # write values on faces whose sides are all at most this (auto mode)
 SHRINK = 0.6  # small grids: cubes take this fraction of their block's side, leaving gaps to see through
 UNIFORM_MAX_SIDE = 8  # grids with more blocks along any side size their cubes by magnitude
-_HEX = np.array([[-1, -1, -1], [1, -1, -1], [1, 1, -1], [-1, 1, -1],
-                 [-1, -1, 1], [1, -1, 1], [1, 1, 1], [-1, 1, 1]], dtype=float)  # VTK hexahedron order
+_HEX = np.array(
+    [[-1, -1, -1], [1, -1, -1], [1, 1, -1], [-1, 1, -1], [-1, -1, 1], [1, -1, 1], [1, 1, 1], [-1, 1, 1]], dtype=float
+)  # VTK hexahedron order
 
 
 @dataclass
@@ -59,9 +60,19 @@ def short(name: str, width: int = 24) -> str:
 
 def _bar(title: str, slot: int, font, fmt: str = "%.3g") -> dict:
     """Scalar-bar arguments: four horizontal legends side by side along the bottom."""
-    return dict(title=title, vertical=False, position_x=0.03 + 0.24 * slot, position_y=0.02,
-                width=0.2, height=0.07, n_labels=3, fmt=fmt, color=colors.TEXT,
-                title_font_size=font(14), label_font_size=font(12))
+    return dict(
+        title=title,
+        vertical=False,
+        position_x=0.03 + 0.24 * slot,
+        position_y=0.02,
+        width=0.2,
+        height=0.07,
+        n_labels=3,
+        fmt=fmt,
+        color=colors.TEXT,
+        title_font_size=font(14),
+        label_font_size=font(12),
+    )
 
 
 class SceneView:
@@ -93,8 +104,14 @@ class SceneView:
             self._add_volume()
         if labels:
             self._add_names()
-        plotter.add_text(scene.title, position="upper_left", font_size=self.font(12), color=colors.TEXT, name="title",
-                         font=colors.FORMULA_FONT)
+        plotter.add_text(
+            scene.title,
+            position="upper_left",
+            font_size=self.font(12),
+            color=colors.TEXT,
+            name="title",
+            font=colors.FORMULA_FONT,
+        )
         self.apply(scene.initial_state())
 
     # ---- building -------------------------------------------------------------------------
@@ -112,9 +129,16 @@ class SceneView:
         grid = face_grid(face, *edges, values)
         small = max(values.shape) <= 32
         actor = self.plotter.add_mesh(
-            grid, scalars="values", cmap=colors.cmap(op.kind), clim=self.face_clim(which, op),
-            lighting=False, show_edges=small, edge_color="#777777", line_width=1,
-            show_scalar_bar=self.legends, scalar_bar_args=_bar(f"{short(op.name)} {rows}x{cols}", slot, self.font),
+            grid,
+            scalars="values",
+            cmap=colors.cmap(op.kind),
+            clim=self.face_clim(which, op),
+            lighting=False,
+            show_edges=small,
+            edge_color="#777777",
+            line_width=1,
+            show_scalar_bar=self.legends,
+            scalar_bar_args=_bar(f"{short(op.name)} {rows}x{cols}", slot, self.font),
             name=f"face-{which}",
         )
         fa = _FaceActors(grid, actor, face, edges, op)
@@ -143,9 +167,17 @@ class SceneView:
             self.plotter.remove_actor(name, render=False)
             if mask.any():
                 self.plotter.add_point_labels(
-                    pts[mask], [colors.fmt(v) for v in flat[mask]], font_size=self.font(16), bold=True,
-                    text_color=shade, shape=None, show_points=False, always_visible=True, name=name,
-                    justification_horizontal="center", justification_vertical="center",
+                    pts[mask],
+                    [colors.fmt(v) for v in flat[mask]],
+                    font_size=self.font(16),
+                    bold=True,
+                    text_color=shade,
+                    shape=None,
+                    show_points=False,
+                    always_visible=True,
+                    name=name,
+                    justification_horizontal="center",
+                    justification_vertical="center",
                 )
         return True
 
@@ -180,12 +212,20 @@ class SceneView:
             hi = np.stack([bl.edges_j[jj + 1], -bl.edges_i[ii], np.full(ii.size, -bl.edges_k[b])], axis=1)
             mesh = cubes(lo.astype(float), hi.astype(float), fraction[:, b, :].ravel())
             mesh.cell_data["values"] = s.interior[:, b, :].ravel()
-            actors.append(self.plotter.add_mesh(
-                mesh, scalars="values", cmap=colors.cmap(self._interior_kind), clim=self._interior_clim,
-                show_scalar_bar=self.legends and b == 0,
-                ambient=0.45, diffuse=0.6, specular=0.0,  # shaded enough to read as cubes, colours stay true
-                scalar_bar_args=_bar(self._interior_title(), 3, self.font), name=f"interior-{b}",
-            ))
+            actors.append(
+                self.plotter.add_mesh(
+                    mesh,
+                    scalars="values",
+                    cmap=colors.cmap(self._interior_kind),
+                    clim=self._interior_clim,
+                    show_scalar_bar=self.legends and b == 0,
+                    ambient=0.45,
+                    diffuse=0.6,
+                    specular=0.0,  # shaded enough to read as cubes, colours stay true
+                    scalar_bar_args=_bar(self._interior_title(), 3, self.font),
+                    name=f"interior-{b}",
+                )
+            )
         self.slices = actors
 
     def _add_volume(self) -> None:
@@ -195,18 +235,24 @@ class SceneView:
         s, (gm, gk, gn) = self.scene, self.scene.blocks.shape
         m, k, n = s.shape
         step = (n / gn, m / gm, k / gk)
-        grid = pv.ImageData(dimensions=(gn, gm, gk), spacing=step,
-                            origin=(step[0] / 2, -m + step[1] / 2, -k + step[2] / 2))
+        grid = pv.ImageData(
+            dimensions=(gn, gm, gk), spacing=step, origin=(step[0] / 2, -m + step[1] / 2, -k + step[2] / 2)
+        )
         grid.point_data["values"] = s.interior[::-1, ::-1, :].transpose(1, 0, 2).ravel()  # (z, y, x)
         # a robust range (99th percentile) so a few extreme blocks do not wash the rest out
         r = float(np.percentile(np.abs(s.interior), 99)) or 1.0
         self._interior_clim = (-r, r) if self._interior_kind == "signed" else (float(s.interior.min()), r)
         opacity = [0.6, 0.15, 0.0, 0.15, 0.6] if self._interior_kind == "signed" else [0.0, 0.08, 0.6]
         self.volume = self.plotter.add_volume(
-            grid, scalars="values", cmap=colors.cmap(self._interior_kind),
-            clim=self._interior_clim, opacity=opacity, show_scalar_bar=self.legends,
+            grid,
+            scalars="values",
+            cmap=colors.cmap(self._interior_kind),
+            clim=self._interior_clim,
+            opacity=opacity,
+            show_scalar_bar=self.legends,
             opacity_unit_distance=max(m, k, n) / 8.0,  # opacities are per eighth of the box
-            scalar_bar_args=_bar(self._interior_title(), 3, self.font), name="interior-volume",
+            scalar_bar_args=_bar(self._interior_title(), 3, self.font),
+            name="interior-volume",
         )
         self.volume.prop.interpolation_type = "nearest"
         self.volume.mapper.SetCroppingRegionFlagsToSubVolume()
@@ -223,12 +269,24 @@ class SceneView:
             np.array([-L.gap, L.gap, -k / 2]),
             L.top.point(0, n / 2) + np.array([0, pad, 0]),
         ]
-        text = [f"{short(s.left.name, 32)} ({m}x{k})", f"{short(s.right.name, 32)} ({k}x{n})",
-                f"{short(s.result.name, 32)} ({m}x{n})",
-                f"i (m={m})", f"k (k={k})", f"j (n={n})"]
+        text = [
+            f"{short(s.left.name, 32)} ({m}x{k})",
+            f"{short(s.right.name, 32)} ({k}x{n})",
+            f"{short(s.result.name, 32)} ({m}x{n})",
+            f"i (m={m})",
+            f"k (k={k})",
+            f"j (n={n})",
+        ]
         self.plotter.add_point_labels(
-            np.array(pts), text, font_size=self.font(15), bold=True, text_color=colors.TEXT, shape=None,
-            show_points=False, always_visible=True, name="names",
+            np.array(pts),
+            text,
+            font_size=self.font(15),
+            bold=True,
+            text_color=colors.TEXT,
+            shape=None,
+            show_points=False,
+            always_visible=True,
+            name="names",
         )
 
     # ---- updating -------------------------------------------------------------------------
@@ -241,7 +299,11 @@ class SceneView:
         self.plotter.reset_camera_clipping_range()
         gk = self.scene.k_steps
         k_done = gk if state.k_done is None else int(np.clip(state.k_done, 0, gk))
-        changed = old is None or (old.k_done, old.show_interior, old.highlight) != (state.k_done, state.show_interior, state.highlight)
+        changed = old is None or (old.k_done, old.show_interior, old.highlight) != (
+            state.k_done,
+            state.show_interior,
+            state.highlight,
+        )
         if not changed:
             return
         upto = int(self.scene.blocks.edges_k[k_done])
@@ -267,8 +329,7 @@ class SceneView:
     def _update_status(self, k_done: int, gk: int, upto: int) -> None:
         k = self.scene.shape[1]
         text = f"sum over k: {upto}/{k}" if k_done < gk else f"sum over k: all {k}"
-        self.plotter.add_text(text, position="upper_right", font_size=self.font(11), color=colors.TEXT,
-                                             name="status")
+        self.plotter.add_text(text, position="upper_right", font_size=self.font(11), color=colors.TEXT, name="status")
 
     def _update_highlight(self, hl: tuple[int, int] | None, upto: int) -> None:
         self.plotter.remove_actor(["highlight-products-white", "highlight-products-black"], render=False)
@@ -290,14 +351,20 @@ class SceneView:
         if upto > 0:
             boxes.append((j0, j1, -i1, -i0, -upto, 0))  # the products summed so far
         lines = pv.merge([pv.Box(bounds=b).outline() for b in boxes])
-        self.plotter.add_mesh(lines, color=colors.HIGHLIGHT, line_width=4, lighting=False,
-                                                name="highlight", reset_camera=False)
+        self.plotter.add_mesh(
+            lines, color=colors.HIGHLIGHT, line_width=4, lighting=False, name="highlight", reset_camera=False
+        )
         if self.numbers and s.blocks.unit and self.slices and self.state.show_interior:
             self._label_products(i, j, upto)
         height = self.plotter.window_size[1]
         self.plotter.add_text(
-            self.formula(i, j, upto), position=(8, height - self.font(12) * 3 - self.font(11) * 5),
-            font_size=self.font(11), color=colors.HIGHLIGHT, name="formula", font=colors.FORMULA_FONT)
+            self.formula(i, j, upto),
+            position=(8, height - self.font(12) * 3 - self.font(11) * 5),
+            font_size=self.font(11),
+            color=colors.HIGHLIGHT,
+            name="formula",
+            font=colors.FORMULA_FONT,
+        )
 
     def _label_products(self, i: int, j: int, upto: int) -> None:
         """Write A[i,k]·B[k,j] on each cube of the highlighted line summed so far (textbook sizes)."""
@@ -310,9 +377,16 @@ class SceneView:
         for shade, mask in (("white", dark), ("black", ~dark)):
             if mask.any():
                 self.plotter.add_point_labels(
-                    pts[mask], [colors.fmt(v) for v in products[mask]], font_size=self.font(16), bold=True,
-                    text_color=shade, shape=None, show_points=False, always_visible=True,
-                    name=f"highlight-products-{shade}", justification_horizontal="center",
+                    pts[mask],
+                    [colors.fmt(v) for v in products[mask]],
+                    font_size=self.font(16),
+                    bold=True,
+                    text_color=shade,
+                    shape=None,
+                    show_points=False,
+                    always_visible=True,
+                    name=f"highlight-products-{shade}",
+                    justification_horizontal="center",
                     justification_vertical="center",
                 )
 

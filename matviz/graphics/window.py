@@ -31,8 +31,15 @@ class Window:
     """A pyvista window showing one Scene, driven by a timeline (anything with
     ``state_at(t)`` and ``duration``). ``echo`` receives the text printed for picks and keys."""
 
-    def __init__(self, scene: Scene, timeline, *, size: tuple[int, int] = (1280, 720),
-                 off_screen: bool = False, echo: Callable[[str], None] = print):
+    def __init__(
+        self,
+        scene: Scene,
+        timeline,
+        *,
+        size: tuple[int, int] = (1280, 720),
+        off_screen: bool = False,
+        echo: Callable[[str], None] = print,
+    ):
         self.scene, self.timeline, self.echo = scene, timeline, echo
         self.plotter = make_plotter(size, off_screen=off_screen)
         self.view = SceneView(self.plotter, scene)
@@ -42,16 +49,25 @@ class Window:
         self.state: ViewState = self.view.state
         self._camera_set = True
         keys = {
-            "space": self.toggle_play, "Right": lambda: self.step(+1), "Left": lambda: self.step(-1),
-            "Home": lambda: self.set_k(0), "End": lambda: self.set_k(scene.k_steps),
-            "i": self.toggle_interior, "h": lambda: self.highlight(None),
+            "space": self.toggle_play,
+            "Right": lambda: self.step(+1),
+            "Left": lambda: self.step(-1),
+            "Home": lambda: self.set_k(0),
+            "End": lambda: self.set_k(scene.k_steps),
+            "i": self.toggle_interior,
+            "h": lambda: self.highlight(None),
         }
         for key, fn in keys.items():
             self.plotter.add_key_event(key, fn)
         if self.plotter.iren is not None:
             self.plotter.iren.add_observer("RightButtonPressEvent", self._on_right_click)
-        self.plotter.add_text("space play  <- -> step k  i interior  right-click a result cell",
-                              position="upper_edge", font_size=self.view.font(9), color="gray", name="keys")
+        self.plotter.add_text(
+            "space play  <- -> step k  i interior  right-click a result cell",
+            position="upper_edge",
+            font_size=self.view.font(9),
+            color="gray",
+            name="keys",
+        )
 
     # ---- state changes (each key and the timer end here) ----------------------------------
     def _set(self, **changes) -> None:
@@ -157,4 +173,3 @@ def dot_product_report(scene: Scene, i: int, j: int) -> str:
         lines.append(f"  ... {len(row) - shown} more terms")
     lines.append(f"  sum = {float(row @ col):.10g}   ({c}[{i},{j}] = {scene.result.values[i, j]:.10g})")
     return "\n".join(lines)
-

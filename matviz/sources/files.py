@@ -135,7 +135,9 @@ def _read_spec(spec: str) -> tuple[np.ndarray, bool, str | None]:
                     raise SourceError(f"{text!r}: the option after the shape must be seed=N with N >= 0")
                 seed = int(val)
             return filler(head, parse_shape(size, f"{head} shape"), seed), False, None
-        raise SourceError(f"unknown source {head!r} in {text!r}: use a file path, sample:NAME or one of {', '.join(FILLERS)}")
+        raise SourceError(
+            f"unknown source {head!r} in {text!r}: use a file path, sample:NAME or one of {', '.join(FILLERS)}"
+        )
     path = Path(text).expanduser()
     if not path.exists():
         raise SourceError(f"{text}: no such file (give a path to .npy/.csv/.txt/image, or sample:camera, random:4x3)")
@@ -146,7 +148,11 @@ def _read_spec(spec: str) -> tuple[np.ndarray, bool, str | None]:
 
 
 def load(
-    spec, name: str | None = None, *, shape: tuple[int, int] | str | None = None, max_side: int | None = None,
+    spec,
+    name: str | None = None,
+    *,
+    shape: tuple[int, int] | str | None = None,
+    max_side: int | None = None,
     default_name: str = "M",
 ) -> Operand:
     """A validated ``Operand`` from a spec string (see ``matviz.sources``) or an array.
@@ -163,5 +169,7 @@ def load(
         values, is_image, natural = np.asarray(spec), False, None
     label = name or natural or default_name
     if np.asarray(values).ndim == 2 and np.asarray(values).size and (shape is not None or max_side is not None):
-        values = resize(np.asarray(values, dtype=np.float64), parse_shape(shape) if isinstance(shape, str) else shape, max_side)
+        values = resize(
+            np.asarray(values, dtype=np.float64), parse_shape(shape) if isinstance(shape, str) else shape, max_side
+        )
     return operand(values, label, "image" if is_image else None)

@@ -8,8 +8,21 @@ from matviz.errors import SourceError
 
 # scikit-image ships these inside the wheel (the others in skimage.data download on first use).
 SAMPLES = (
-    "camera", "coins", "moon", "astronaut", "coffee", "chelsea", "text", "page", "brick",
-    "grass", "gravel", "rocket", "retina", "clock", "cell",
+    "camera",
+    "coins",
+    "moon",
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "text",
+    "page",
+    "brick",
+    "grass",
+    "gravel",
+    "rocket",
+    "retina",
+    "clock",
+    "cell",
 )
 
 

@@ -20,8 +20,6 @@ SIZE = (160, 120)  # width, height
 N = 8
 
 
-
-
 def changed_fraction(a: np.ndarray, b: np.ndarray, threshold: int = 40) -> float:
     """Fraction of pixels whose colour differs by more than ``threshold`` in some channel."""
     return float((np.abs(a.astype(int) - b.astype(int)).max(axis=-1) > threshold).mean())
@@ -53,8 +51,15 @@ def sweep_files(scene, tmp_path_factory):
     calls = {}
     for ext in ("mp4", "gif"):
         seen = []
-        paths = matviz.export(scene, out / f"sweep.{ext}", "sweep", fps=10, size=SIZE, frames=N,
-                              progress=lambda done, n, seen=seen: seen.append((done, n)))
+        paths = matviz.export(
+            scene,
+            out / f"sweep.{ext}",
+            "sweep",
+            fps=10,
+            size=SIZE,
+            frames=N,
+            progress=lambda done, n, seen=seen: seen.append((done, n)),
+        )
         calls[ext] = (paths, seen)
     return out, calls
 
@@ -110,8 +115,9 @@ def test_progress_is_called_once_per_frame_in_order(sweep_files):
 
 def test_still_png(scene, tmp_path):
     seen = []
-    paths = matviz.export(scene, tmp_path / "still.png", "still", size=SIZE,
-                          progress=lambda done, n: seen.append((done, n)))
+    paths = matviz.export(
+        scene, tmp_path / "still.png", "still", size=SIZE, progress=lambda done, n: seen.append((done, n))
+    )
     assert [p.name for p in paths] == ["still.png"]
     assert listing(tmp_path) == ["still.png"]
     assert seen == [(1, 1)]
@@ -186,15 +192,17 @@ def test_failure_while_rendering_leaves_nothing(scene, tmp_path, monkeypatch, na
     count = _fail_on_call(monkeypatch, offscreen, "screenshot", 3, exc)
     seen = []
     with pytest.raises(exc):
-        matviz.export(scene, tmp_path / name, "sweep", fps=10, size=SIZE, frames=6,
-                      progress=lambda done, n: seen.append(done))
+        matviz.export(
+            scene, tmp_path / name, "sweep", fps=10, size=SIZE, frames=6, progress=lambda done, n: seen.append(done)
+        )
     assert count[0] == 3
     assert seen == [1, 2]  # two frames were written before the failure
     assert listing(tmp_path) == []
 
 
-@pytest.mark.parametrize("cls,name", [(writers.Mp4Writer, "anim.mp4"), (writers.GifWriter, "anim.gif"),
-                                      (writers.PngWriter, "seq.png")])
+@pytest.mark.parametrize(
+    "cls,name", [(writers.Mp4Writer, "anim.mp4"), (writers.GifWriter, "anim.gif"), (writers.PngWriter, "seq.png")]
+)
 def test_failure_while_writing_leaves_nothing(scene, tmp_path, monkeypatch, cls, name):
     _fail_on_call(monkeypatch, cls, "write_frame", 3, OSError)
     with pytest.raises(OSError):

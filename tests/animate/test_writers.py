@@ -13,10 +13,19 @@ from matviz.errors import OutputError
 from _helpers import listing
 
 W, H = 64, 48
-COLOURS = np.array([  # one distinct, well-separated colour per frame
-    (230, 30, 30), (30, 200, 40), (40, 60, 220), (240, 220, 40),
-    (200, 40, 210), (40, 210, 210), (250, 250, 250), (20, 20, 20),
-], dtype=np.uint8)
+COLOURS = np.array(
+    [  # one distinct, well-separated colour per frame
+        (230, 30, 30),
+        (30, 200, 40),
+        (40, 60, 220),
+        (240, 220, 40),
+        (200, 40, 210),
+        (40, 210, 210),
+        (250, 250, 250),
+        (20, 20, 20),
+    ],
+    dtype=np.uint8,
+)
 
 
 def synthetic(n: int) -> list[np.ndarray]:
@@ -32,8 +41,6 @@ def synthetic(n: int) -> list[np.ndarray]:
 
 def mean_colour(frame: np.ndarray) -> np.ndarray:
     return frame[8:, 8:, :3].reshape(-1, 3).mean(axis=0)  # away from the marker
-
-
 
 
 def write(path, frames, fps=10.0):

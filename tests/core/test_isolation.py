@@ -25,7 +25,11 @@ print(json.dumps({{'ok': '{module}' in sys.modules, 'loaded': loaded}}))
 def test_import_does_not_pull_heavy_packages(module):
     out = subprocess.run(
         [sys.executable, "-c", PROBE.format(module=module, heavy=HEAVY)],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout.strip().splitlines()[-1])
@@ -37,7 +41,11 @@ def test_probe_detects_a_heavy_import():
     """The probe itself works: a module that is imported is reported (stdlib stand-in, no pyvista needed)."""
     out = subprocess.run(
         [sys.executable, "-c", PROBE.format(module="xml.dom.minidom", heavy=("xml",))],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert out.returncode == 0, out.stderr
     loaded = json.loads(out.stdout.strip().splitlines()[-1])["loaded"]

@@ -140,7 +140,9 @@ def test_generalized_default_is_y_plus_one_over_rows():
 @settings(max_examples=60, deadline=None)
 @given(x=matrices(), axis=st.sampled_from(["rows", "cols"]))
 def test_generalized_exp_is_softmax(x, axis):
-    np.testing.assert_allclose(generalized_normalize(x, "exp", axis), softmax_oracle(x, AXES[axis], 1.0), rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(
+        generalized_normalize(x, "exp", axis), softmax_oracle(x, AXES[axis], 1.0), rtol=1e-9, atol=1e-300
+    )
 
 
 @pytest.mark.parametrize("axis", ["rows", "cols"])

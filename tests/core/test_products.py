@@ -70,8 +70,13 @@ def test_even_edges(size, parts):
 
 @settings(max_examples=100, deadline=None)
 @given(
-    m=st.integers(1, 40), k=st.integers(1, 40), n=st.integers(1, 40),
-    gm=st.integers(1, 40), gk=st.integers(1, 40), gn=st.integers(1, 40), data=st.data(),
+    m=st.integers(1, 40),
+    k=st.integers(1, 40),
+    n=st.integers(1, 40),
+    gm=st.integers(1, 40),
+    gk=st.integers(1, 40),
+    gn=st.integers(1, 40),
+    data=st.data(),
 )
 def test_block_of_maps_cells_into_their_block(m, k, n, gm, gk, gn, data):
     blocks = Blocks(even_edges(m, gm), even_edges(k, gk), even_edges(n, gn))
@@ -98,7 +103,9 @@ def test_block_of_explicit():
 
 @settings(max_examples=300, deadline=None)
 @given(
-    m=st.integers(1, 5000), k=st.integers(1, 5000), n=st.integers(1, 5000),
+    m=st.integers(1, 5000),
+    k=st.integers(1, 5000),
+    n=st.integers(1, 5000),
     budget=st.one_of(st.integers(1, 300_000), st.sampled_from([8**3, 27, 64**3, 100**3, 128**3, 1000**3])),
     max_per_axis=st.one_of(st.just(MAX_BLOCKS_PER_AXIS), st.integers(1, 300)),
 )
@@ -178,13 +185,20 @@ def test_block_sums_and_means_match_brute_force(shape, grid, seed):
     s = block_sums(a, b, blocks)
     assert s.shape == blocks.shape == grid
     np.testing.assert_allclose(s, brute_blocks(a, b, ei, ek, ej, "sum"), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(block_means(a, b, blocks), brute_blocks(a, b, ei, ek, ej, "mean"), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        block_means(a, b, blocks), brute_blocks(a, b, ei, ek, ej, "mean"), rtol=1e-12, atol=1e-12
+    )
 
 
 @settings(max_examples=80, deadline=None)
 @given(
-    m=st.integers(1, 9), k=st.integers(1, 9), n=st.integers(1, 9),
-    gm=st.integers(1, 9), gk=st.integers(1, 9), gn=st.integers(1, 9), seed=st.integers(0, 2**32 - 1),
+    m=st.integers(1, 9),
+    k=st.integers(1, 9),
+    n=st.integers(1, 9),
+    gm=st.integers(1, 9),
+    gk=st.integers(1, 9),
+    gn=st.integers(1, 9),
+    seed=st.integers(0, 2**32 - 1),
 )
 def test_block_sums_property(m, k, n, gm, gk, gn, seed):
     a, b = random_pair(seed, m, k, n)
@@ -205,7 +219,9 @@ def test_block_sums_nonuniform_edges():
     ei, ek, ej = np.array([0, 1, 7, 10]), np.array([0, 5, 6, 9]), np.array([0, 2, 3, 8])
     blocks = Blocks(ei, ek, ej)
     np.testing.assert_allclose(block_sums(a, b, blocks), brute_blocks(a, b, ei, ek, ej, "sum"), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(block_means(a, b, blocks), brute_blocks(a, b, ei, ek, ej, "mean"), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        block_means(a, b, blocks), brute_blocks(a, b, ei, ek, ej, "mean"), rtol=1e-12, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 1), (3, 7, 2), (6, 5, 4)])
@@ -224,7 +240,9 @@ def test_block_sums_large_problem_full_sum():
     assert not blocks.unit
     s = block_sums(a, b, blocks)
     np.testing.assert_allclose(s.sum(), (a @ b).sum(), rtol=1e-10)
-    np.testing.assert_allclose(s.sum(axis=1), brute_reduce(a @ b, blocks.edges_i, blocks.edges_j, "sum"), rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(
+        s.sum(axis=1), brute_reduce(a @ b, blocks.edges_i, blocks.edges_j, "sum"), rtol=1e-10, atol=1e-9
+    )
 
 
 # ---------------------------------------------------------------- block_reduce / partial_result
@@ -232,8 +250,12 @@ def test_block_sums_large_problem_full_sum():
 
 @settings(max_examples=80, deadline=None)
 @given(
-    r=st.integers(1, 15), c=st.integers(1, 15), pr=st.integers(1, 15), pc=st.integers(1, 15),
-    seed=st.integers(0, 2**32 - 1), how=st.sampled_from(["sum", "mean"]),
+    r=st.integers(1, 15),
+    c=st.integers(1, 15),
+    pr=st.integers(1, 15),
+    pc=st.integers(1, 15),
+    seed=st.integers(0, 2**32 - 1),
+    how=st.sampled_from(["sum", "mean"]),
 )
 def test_block_reduce_matches_brute_force(r, c, pr, pc, seed, how):
     x = np.random.default_rng(seed).normal(size=(r, c))

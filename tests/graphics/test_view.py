@@ -267,7 +267,9 @@ def test_volume_is_visible_and_follows_k(big_scene, make_view):
     ink_full, ink_half, ink_none = ink(gk), ink(gk // 2), ink(0)
     assert ink_none == 0.0
     assert ink_half > 0.0, "half of the sum shows no volume"
-    assert ink_full > 1.3 * ink_half, f"cropping to half of k hardly changes the volume ({ink_half:.0f} vs {ink_full:.0f})"
+    assert ink_full > 1.3 * ink_half, (
+        f"cropping to half of k hardly changes the volume ({ink_half:.0f} vs {ink_full:.0f})"
+    )
 
 
 def test_volume_survives_anti_aliasing(big_scene):

@@ -47,7 +47,9 @@ def window_run(tmp_path_factory):
     # importing matviz.graphics headless set this in *our* environment; the child has a display
     env.pop("VTK_DEFAULT_OPENGL_WINDOW", None)
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, f"window driver failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, (
+        f"window driver failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+    )
     results = json.loads((out / "results.json").read_text())
     return results, iio.imread(out / "window.png")[..., :3]
 
