@@ -86,6 +86,7 @@ class SceneView:
         self.state: ViewState | None = None
         self.font = lambda pt: max(6, round(pt * plotter.window_size[1] / 720))  # sizes are for 720p
         self.sized = False  # interior cubes sized by magnitude (set by _add_cubes)
+        self._result_shown = scene.face_values("result")  # the running sum on the result face
         plotter.set_background(scene.style.background)
         m, k, n = scene.shape
         self.numbers = scene.style.numbers
@@ -147,12 +148,20 @@ class SceneView:
         return fa
 
     def face_clim(self, which: str, op=None) -> tuple[float, float]:
-        """A face's colour range; the result's includes 0, where the sweep's running sums start."""
+        """A face's colour range (shown in its legend).
+
+        Operands: their own range. The result, for numbers: C's range widened to hold 0, where the
+        sweep's running sums start, so the colours show them grow. The result of two photographs:
+        the min-max of what is shown now (Mishka's normalization), so each running sum is seen
+        with full contrast instead of a washed-out fraction of the final range.
+        """
         op = op or self._operand(which)
+        if which != "result":
+            return colors.clim(op.values, op.kind)
+        if op.kind == "image":
+            return colors.clim(self._result_shown, op.kind)
         lo, hi = colors.clim(op.values, op.kind)
-        if which == "result":
-            lo, hi = min(lo, 0.0), max(hi, 0.0)
-        return lo, hi
+        return min(lo, 0.0), max(hi, 0.0)
 
     def _add_numbers(self, which: str, fa: _FaceActors, values: np.ndarray) -> bool:
         """Write each value at its cell centre, white on dark cells and black on light ones."""
@@ -322,7 +331,10 @@ class SceneView:
     def _update_result(self, upto: int) -> None:
         fa = self.faces["result"]
         values = self.scene.face_values("result", upto_k=upto)
+        self._result_shown = values
         fa.grid.cell_data["values"] = values.ravel(order="F")
+        if fa.op.kind == "image":
+            fa.actor.mapper.scalar_range = self.face_clim("result")
         if fa.labels:
             self._add_numbers("result", fa, values)
 
