@@ -285,22 +285,25 @@ def cmd_show(args, console: _Console) -> None:
     mv.show(scene, _default_animation(args, None), duration=args.duration, size=args.size)
 
 
+def _still_and_sweep(console: _Console, scene, out: Path, name: str, args) -> None:
+    """``out/name.png`` (a still) and ``out/name.mp4`` (the sweep over k): what demo and gallery make."""
+    console.export(scene, out / f"{name}.png", "still", size=args.size, label=f"{name}: still")
+    console.export(
+        scene,
+        out / f"{name}.mp4",
+        "sweep",
+        size=args.size,
+        fps=args.fps,
+        duration=args.duration,
+        label=f"{name}: sweep",
+    )
+
+
 def cmd_demo(args, console: _Console) -> None:
     from matviz.demo import SCENES
 
-    out = Path(args.output)
     for name, build in SCENES.items():
-        scene = build()
-        console.export(scene, out / f"{name}.png", "still", size=args.size, label=f"{name}: still")
-        console.export(
-            scene,
-            out / f"{name}.mp4",
-            "sweep",
-            size=args.size,
-            fps=args.fps,
-            duration=args.duration,
-            label=f"{name}: sweep",
-        )
+        _still_and_sweep(console, build(), Path(args.output), name, args)
 
 
 def cmd_gallery(args, console: _Console) -> None:
@@ -311,19 +314,8 @@ def cmd_gallery(args, console: _Console) -> None:
         raise MatvizError(
             f"no scene scripts (*.py) in {args.scenes}: run from the repository root or pass --scenes DIR"
         )
-    out = Path(args.output)
     for script in scripts:
-        scene = load_scene(script)
-        console.export(scene, out / f"{script.stem}.png", "still", size=args.size, label=f"{script.stem}: still")
-        console.export(
-            scene,
-            out / f"{script.stem}.mp4",
-            "sweep",
-            size=args.size,
-            fps=args.fps,
-            duration=args.duration,
-            label=f"{script.stem}: sweep",
-        )
+        _still_and_sweep(console, load_scene(script), Path(args.output), script.stem, args)
 
 
 COMMANDS = {"render": cmd_render, "show": cmd_show, "demo": cmd_demo, "gallery": cmd_gallery}

@@ -169,25 +169,7 @@ class SceneView:
         rc = (er[:-1] + er[1:]) / 2.0
         cc = (ec[:-1] + ec[1:]) / 2.0
         pts = np.array([fa.face.point(r, c) + 0.02 * fa.face.normal for r in rc for c in cc])
-        flat = values.ravel(order="C")
-        dark = colors.is_dark(flat, fa.op.kind, self.face_clim(which, fa.op))
-        for shade, mask in (("white", dark), ("black", ~dark)):
-            name = f"numbers-{which}-{shade}"
-            self.plotter.remove_actor(name, render=False)
-            if mask.any():
-                self.plotter.add_point_labels(
-                    pts[mask],
-                    [colors.fmt(v) for v in flat[mask]],
-                    font_size=self.font(16),
-                    bold=True,
-                    text_color=shade,
-                    shape=None,
-                    show_points=False,
-                    always_visible=True,
-                    name=name,
-                    justification_horizontal="center",
-                    justification_vertical="center",
-                )
+        self._write_values(f"numbers-{which}", pts, values.ravel(order="C"), fa.op.kind, self.face_clim(which, fa.op))
         return True
 
     def _interior_title(self) -> str:
@@ -378,6 +360,27 @@ class SceneView:
             font=colors.FORMULA_FONT,
         )
 
+    def _write_values(self, name: str, pts: np.ndarray, values: np.ndarray, kind: str, clim) -> None:
+        """Write ``values`` at ``pts`` (replacing labels of the same name): white on cells the
+        colormap makes dark, black on light ones."""
+        dark = colors.is_dark(values, kind, clim)
+        for shade, mask in (("white", dark), ("black", ~dark)):
+            self.plotter.remove_actor(f"{name}-{shade}", render=False)
+            if mask.any():
+                self.plotter.add_point_labels(
+                    pts[mask],
+                    [colors.fmt(v) for v in values[mask]],
+                    font_size=self.font(16),
+                    bold=True,
+                    text_color=shade,
+                    shape=None,
+                    show_points=False,
+                    always_visible=True,
+                    name=f"{name}-{shade}",
+                    justification_horizontal="center",
+                    justification_vertical="center",
+                )
+
     def _label_products(self, i: int, j: int, upto: int) -> None:
         """Write A[i,k]·B[k,j] on each cube of the highlighted line summed so far (textbook sizes)."""
         if upto == 0:
@@ -385,22 +388,7 @@ class SceneView:
         row, col = self.scene.dot_terms(i, j)
         products = row[:upto] * col[:upto]
         pts = np.array([self.layout.cell_center(i + 0.5, kk + 0.5, j + 0.5) for kk in range(upto)])
-        dark = colors.is_dark(products, self._interior_kind, self._interior_clim)
-        for shade, mask in (("white", dark), ("black", ~dark)):
-            if mask.any():
-                self.plotter.add_point_labels(
-                    pts[mask],
-                    [colors.fmt(v) for v in products[mask]],
-                    font_size=self.font(16),
-                    bold=True,
-                    text_color=shade,
-                    shape=None,
-                    show_points=False,
-                    always_visible=True,
-                    name=f"highlight-products-{shade}",
-                    justification_horizontal="center",
-                    justification_vertical="center",
-                )
+        self._write_values("highlight-products", pts, products, self._interior_kind, self._interior_clim)
 
     def formula(self, i: int, j: int, upto: int | None = None) -> str:
         """The dot product behind ``C[i, j]``, with the numbers when k is small."""
