@@ -21,10 +21,10 @@ print(json.dumps({{'ok': '{module}' in sys.modules, 'loaded': loaded}}))
 """
 
 
-@pytest.mark.parametrize("module", ["matviz.core", "matviz.scene"])
-def test_import_does_not_pull_heavy_packages(module):
+def probe(module: str, heavy) -> dict:
+    """Import ``module`` in a fresh interpreter and report which of ``heavy`` got loaded."""
     out = subprocess.run(
-        [sys.executable, "-c", PROBE.format(module=module, heavy=HEAVY)],
+        [sys.executable, "-c", PROBE.format(module=module, heavy=heavy)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -32,21 +32,16 @@ def test_import_does_not_pull_heavy_packages(module):
         check=False,
     )
     assert out.returncode == 0, out.stderr
-    report = json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("module", ["matviz.core", "matviz.scene"])
+def test_import_does_not_pull_heavy_packages(module):
+    report = probe(module, HEAVY)
     assert report["ok"]
     assert report["loaded"] == [], f"{module} imported {report['loaded']}"
 
 
 def test_probe_detects_a_heavy_import():
     """The probe itself works: a module that is imported is reported (stdlib stand-in, no pyvista needed)."""
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE.format(module="xml.dom.minidom", heavy=("xml",))],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr
-    loaded = json.loads(out.stdout.strip().splitlines()[-1])["loaded"]
-    assert "xml.dom.minidom" in loaded
+    assert "xml.dom.minidom" in probe("xml.dom.minidom", ("xml",))["loaded"]
