@@ -23,3 +23,16 @@ class OutputError(MatvizError):
 
 class BudgetError(MatvizError):
     """A problem too large to hold in memory even before aggregation."""
+
+
+class ExpressionError(MatvizError):
+    """An expression that cannot be parsed or evaluated. The message ends with the expression and
+    a caret line under the offending token, so it is the one multi-line MatvizError."""
+
+
+class MissingDependency(MatvizError):
+    """An optional extra (torch, transformers) that a feature needs is not installed."""
+
+
+class ModelError(MatvizError):
+    """A model that is not available offline, or a layer/head/text it cannot take."""
