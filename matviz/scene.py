@@ -37,10 +37,28 @@ class Operand:
     name: str
     values: np.ndarray  # (rows, cols) float64, finite
     kind: Kind
+    row_labels: tuple[str, ...] | None = None  # e.g. tokens, drawn along the face when few enough
+    col_labels: tuple[str, ...] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.values.shape  # type: ignore[return-value]
+
+    @property
+    def T(self) -> Operand:
+        """The transpose, labels swapped, named ``name.T``."""
+        return Operand(f"{self.name}.T", self.values.T, self.kind, self.col_labels, self.row_labels)
+
+    def labelled(self, rows=None, cols=None) -> Operand:
+        """The same matrix with row/column labels (checked against the shape)."""
+        for what, labels, size in (("row", rows, self.shape[0]), ("column", cols, self.shape[1])):
+            if labels is not None and len(labels) != size:
+                raise ShapeError(f"{self.name} has {size} {what}s but {len(labels)} {what} labels were given")
+        return replace(
+            self,
+            row_labels=tuple(rows) if rows is not None else None,
+            col_labels=tuple(cols) if cols is not None else None,
+        )
 
 
 def value_kind(values: np.ndarray) -> Kind:
@@ -82,11 +100,32 @@ class ViewState:
     k_done: int | None = None
     show_interior: bool = True
     highlight: tuple[int, int] | None = None
+    cube: int | None = None  # chains: the step being built (earlier ones are done); None = the last
+    post: float | None = None  # result stages applied in the active step (fraction: rows done); None = all
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A step the result face goes through after the sum over k (scale, mask, softmax...).
+
+    ``values`` is the matrix after the step, with masked entries as -inf (drawn in gray).
+    ``rowwise`` ("rows"/"cols") marks a step that normalizes each row/column: the animation
+    applies it one row (column) at a time.
+    """
+
+    label: str
+    values: np.ndarray  # (m, n)
+    kind: Kind
+    rowwise: str | None = None
 
 
 @dataclass
 class Scene:
-    """``C = A @ B`` as a cube: operands on the left and top faces, the result on the back face."""
+    """``C = A @ B`` as a cube: operands on the left and top faces, the result on the back face.
+
+    In a chain, ``placement`` moves the cube in the world, ``stages`` transform its result face
+    after the sum, and ``caption`` is written above it.
+    """
 
     left: Operand  # (m, k)
     right: Operand  # (k, n)
@@ -97,6 +136,9 @@ class Scene:
     style: Style = field(default_factory=Style)
     notes: list[str] = field(default_factory=list)
     title: str = ""
+    placement: _layout.Placement = field(default_factory=_layout.Placement)
+    stages: tuple[Stage, ...] = ()
+    caption: str = ""
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -112,6 +154,34 @@ class Scene:
     def k_steps(self) -> int:
         """Number of k-blocks: the steps of a sweep."""
         return self.blocks.shape[1]
+
+    @property
+    def bounds(self) -> np.ndarray:
+        """World bounds of the cube and its faces."""
+        return self.placement.bounds(self.layout)
+
+    @property
+    def output(self) -> Operand:
+        """What this cube hands on: the result after its last stage (-inf masks shown as 0)."""
+        if not self.stages:
+            return self.result
+        last = self.stages[-1]
+        values = np.where(np.isneginf(last.values), 0.0, last.values)
+        return Operand(last.label, values, last.kind, self.result.row_labels, self.result.col_labels)
+
+    def stage_values(self, post: float | None) -> tuple[int, int]:
+        """``(whole, rows)``: ``post`` stages applied means the first ``whole`` stages are done and
+        the next one has reached ``rows`` rows (columns for a column-wise stage)."""
+        n = len(self.stages)
+        if post is None or post >= n:
+            return n, 0
+        post = max(0.0, float(post))
+        whole = int(np.floor(post + 1e-9))
+        nxt = self.stages[whole]
+        if nxt.rowwise is None:
+            return whole, 0
+        count = self.shape[0] if nxt.rowwise == "rows" else self.shape[2]
+        return whole, int(np.floor((post - whole) * count + 1e-9))
 
     def initial_state(self) -> ViewState:
         return ViewState(highlight=self.style.highlight)
@@ -211,7 +281,9 @@ def matmul(
     style = replace(style or Style(), **style_fields)
     c = a.values @ b.values  # (m, n)
     result_kind = "image" if a.kind == b.kind == "image" else value_kind(c)
-    result = Operand(f"{a.name}@{b.name}" if len(a.name) + len(b.name) <= 16 else "C", c, result_kind)
+    result = Operand(
+        f"{a.name}@{b.name}" if len(a.name) + len(b.name) <= 16 else "C", c, result_kind, a.row_labels, b.col_labels
+    )
     blocks = plan_blocks(m, k, n, budget)
     interior = (block_means if aggregate == "mean" else block_sums)(a.values, b.values, blocks)
     notes = []
@@ -227,6 +299,70 @@ def matmul(
     if style.highlight is not None:
         scene.dot_terms(*style.highlight)  # validates the index
     return scene
+
+
+CHAIN_AZIMUTH = 50.0  # a chain is seen more from the side and from below: the next cube sits behind
+CHAIN_ELEVATION = -35.0  # the first one's result face, and the open floors show both interiors
+CHAIN_TURN = 110.0  # a chain's sweep turns the camera this far, from the front of the first cube to the back of the last
+
+
+@dataclass
+class Chain:
+    """Several cubes in one world: the products of an expression, attention's two linked cubes,
+    or two of those side by side. A single ``Scene`` is a chain of one (``as_chain``).
+
+    ``steps[c]`` is when cube ``c`` is built (cubes with equal steps are built together);
+    ``hidden[c]`` names its faces ("left", "top") that another cube's result face already shows.
+    """
+
+    cubes: list[Scene]
+    steps: list[int]
+    hidden: list[frozenset[str]]
+    title: str = ""
+    notes: list[str] = field(default_factory=list)
+    style: Style = field(default_factory=Style)
+    azimuth: float = CHAIN_AZIMUTH
+    elevation: float = CHAIN_ELEVATION
+    value: Operand | None = None  # the expression's value when it is not the last cube's output
+
+    @property
+    def n_steps(self) -> int:
+        return max(self.steps) + 1
+
+    def k_steps(self, step: int) -> int:
+        """Sweep length of a step: the most k-blocks of its cubes."""
+        return max(c.k_steps for c, s in zip(self.cubes, self.steps) if s == step)
+
+    def stage_count(self, step: int) -> int:
+        return max(len(c.stages) for c, s in zip(self.cubes, self.steps) if s == step)
+
+    @property
+    def box(self) -> _layout.Box:
+        return _layout.union([c.bounds for c in self.cubes])
+
+    @property
+    def result(self) -> Operand:
+        """The final matrix: the expression's value, else the last cube's output."""
+        return self.value if self.value is not None else self.cubes[-1].output
+
+    def initial_state(self) -> ViewState:
+        return ViewState(azimuth=self.azimuth, elevation=self.elevation, highlight=self.style.highlight)
+
+
+def as_chain(scene: Scene | Chain) -> Chain:
+    """A Chain for either kind of scene (one cube keeps the single-cube camera)."""
+    if isinstance(scene, Chain):
+        return scene
+    return Chain(
+        [scene],
+        [0],
+        [frozenset()],
+        scene.title,
+        scene.notes,
+        scene.style,
+        _layout.DEFAULT_AZIMUTH,
+        _layout.DEFAULT_ELEVATION,
+    )
 
 
 TRANSFORMS = ("none", "minmax", "signed", "softmax-rows", "softmax-cols", "ynorm-rows", "ynorm-cols")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from matviz.errors import MatvizError
-from matviz.scene import Scene, ViewState
+from matviz.scene import CHAIN_TURN, Chain, Scene, ViewState, as_chain
 
 RateFn = Callable[[float], float]
 
@@ -53,7 +53,8 @@ class Timeline:
     """``duration`` seconds of ViewStates: ``base`` with its fields overridden by ``tracks``.
 
     Track names are ViewState fields: ``azimuth``, ``elevation``, ``zoom``, ``k_done`` (rounded
-    down to whole k-blocks) and ``show_interior`` (shown while >= 0.5).
+    down to whole k-blocks), ``show_interior`` (shown while >= 0.5), and for chains ``cube``
+    (rounded down to a step) and ``post`` (stages applied; the fraction is rows done).
     """
 
     duration: float
@@ -62,8 +63,9 @@ class Timeline:
 
     def state_at(self, t: float) -> ViewState:
         values = {name: track.at(t) for name, track in self.tracks.items()}
-        if "k_done" in values:
-            values["k_done"] = int(np.floor(values["k_done"] + 1e-9))
+        for whole in ("k_done", "cube"):
+            if whole in values:
+                values[whole] = int(np.floor(values[whole] + 1e-9))
         if "show_interior" in values:
             values["show_interior"] = values["show_interior"] >= 0.5
         return replace(self.base, **values)
@@ -75,41 +77,70 @@ class Timeline:
         return [self.state_at(self.duration * f / (n_frames - 1)) for f in range(n_frames)]
 
 
-def still(scene: Scene, duration: float = 0.0) -> Timeline:
+def still(scene: Scene | Chain, duration: float = 0.0) -> Timeline:
     """The finished product from the default camera."""
-    return Timeline(duration, scene.initial_state())
+    return Timeline(duration, as_chain(scene).initial_state())
 
 
-def orbit(scene: Scene, duration: float = 6.0) -> Timeline:
+def orbit(scene: Scene | Chain, duration: float = 6.0) -> Timeline:
     """One turn of the camera around the vertical axis, everything shown."""
-    base = scene.initial_state()
+    base = as_chain(scene).initial_state()
     return Timeline(
         duration, base, {"azimuth": Track((Key(0.0, base.azimuth), Key(duration, base.azimuth + 360.0, linear)))}
     )
 
 
-def sweep(scene: Scene, duration: float = 6.0) -> Timeline:
+STAGE_WEIGHT = 0.5  # time for one stage of the result face, relative to one cube's sum over k
+JUMP = 1e-6  # seconds between two keys that make a track jump
+
+
+def sweep(scene: Scene | Chain, duration: float = 6.0) -> Timeline:
     """The sum over k, one k-block at a time: slices fill in while the result face accumulates
-    partial sums; then the interior steps aside to show the finished result."""
-    base = scene.initial_state()
-    gk, d = scene.k_steps, duration
-    return Timeline(
-        d,
-        base,
-        {
-            # k_done reaches gk at 80% of the time, one k-block per equal slice of time
-            "k_done": Track((Key(0.05 * d, 0.0), Key(0.80 * d, gk + 0.0, linear))),
-            "azimuth": Track((Key(0.0, base.azimuth - 10.0), Key(d, base.azimuth + 10.0))),
-            "show_interior": Track((Key(0.0, 1.0), Key(0.90 * d, 1.0), Key(0.90 * d + 1e-6, 0.0, linear))),
-        },
-    )
+    partial sums; then the interior steps aside to show the finished result.
+
+    A chain does this step after step: each cube sums over k, then its result face goes through
+    its stages (softmax row by row), then the next cube sums.
+    """
+    chain = as_chain(scene)
+    base = chain.initial_state()
+    d = duration
+    turn = (-10.0, 10.0) if chain.n_steps == 1 else (-30.0, CHAIN_TURN - 30.0)
+    tracks = {
+        "azimuth": Track((Key(0.0, base.azimuth + turn[0]), Key(d, base.azimuth + turn[1]))),
+        "show_interior": Track((Key(0.0, 1.0), Key(0.90 * d, 1.0), Key(0.90 * d + JUMP, 0.0, linear))),
+    }
+    weights = [1.0 + STAGE_WEIGHT * chain.stage_count(s) for s in range(chain.n_steps)]
+    unit = 0.75 * d / sum(weights)  # everything is built between 5% and 80% of the time
+    k_keys, post_keys, cube_keys, t = [], [], [], 0.05 * d
+    for s in range(chain.n_steps):
+        gk, stages = chain.k_steps(s), chain.stage_count(s)
+        summed = t + unit  # one k-block per equal slice of time
+        k_keys += [Key(t, 0.0, linear), Key(summed, gk + 0.0, linear)]
+        cube_keys.append(Key(t, float(s), linear))
+        if stages:
+            post_keys += [Key(t, 0.0, linear), Key(summed, 0.0, linear), Key(summed + stages * STAGE_WEIGHT * unit, stages + 0.0, linear)]
+        else:
+            post_keys += [Key(t, 0.0, linear)]
+        t += weights[s] * unit
+        if s + 1 < chain.n_steps:  # the next step starts from nothing
+            k_keys.append(Key(t, gk + 0.0, linear))
+            post_keys.append(Key(t, float(stages), linear))
+            cube_keys.append(Key(t, float(s), linear))
+            t += JUMP
+    k_keys[0] = Key(k_keys[0].t, 0.0)  # keep the single-cube track exactly as before
+    tracks["k_done"] = Track(tuple(k_keys))
+    if chain.n_steps > 1:
+        tracks["cube"] = Track(tuple(cube_keys))
+    if any(chain.stage_count(s) for s in range(chain.n_steps)):
+        tracks["post"] = Track(tuple(post_keys))
+    return Timeline(d, base, tracks)
 
 
 TIMELINES: dict[str, Callable[..., Timeline]] = {"still": still, "orbit": orbit, "sweep": sweep}
 DEFAULT_DURATION = {"still": 0.0, "orbit": 6.0, "sweep": 6.0}
 
 
-def make_timeline(name: str, scene: Scene, duration: float | None = None) -> Timeline:
+def make_timeline(name: str, scene: Scene | Chain, duration: float | None = None) -> Timeline:
     try:
         factory = TIMELINES[name]
     except KeyError:

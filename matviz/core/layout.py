@@ -116,15 +116,107 @@ class CubeLayout:
         return 0.5 * float(np.linalg.norm([b[1] - b[0], b[3] - b[2], b[5] - b[4]]))
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a cube sits in the world: world = ``origin + j·ax_j + i·ax_i + k·ax_k``.
+
+    The axes are unit vectors along the world axes (±x, ±y, ±z). The identity placement
+    (``ax_j=+x, ax_i=-y, ax_k=-z``) is the single-cube convention above.
+    """
+
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    ax_j: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    ax_i: tuple[float, float, float] = (0.0, -1.0, 0.0)
+    ax_k: tuple[float, float, float] = (0.0, 0.0, -1.0)
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """4×4 matrix from local coordinates (x = j, y = -i, z = -k) to world coordinates."""
+        m = np.eye(4)
+        m[:3, 0] = self.ax_j
+        m[:3, 1] = -np.asarray(self.ax_i)
+        m[:3, 2] = -np.asarray(self.ax_k)
+        m[:3, 3] = self.origin
+        return m
+
+    @property
+    def identity(self) -> bool:
+        return bool(np.allclose(self.matrix, np.eye(4)))
+
+    def to_world(self, points) -> np.ndarray:
+        """Local points (..., 3) to world points (..., 3)."""
+        p = np.asarray(points, dtype=np.float64)
+        m = self.matrix
+        return p @ m[:3, :3].T + m[:3, 3]
+
+    def bounds(self, layout: CubeLayout) -> np.ndarray:
+        """World bounds (xmin, xmax, ymin, ymax, zmin, zmax) of ``layout`` placed here."""
+        b = layout.bounds
+        corners = np.array([[x, y, z] for x in b[0:2] for y in b[2:4] for z in b[4:6]])
+        w = self.to_world(corners)
+        return np.ravel(np.column_stack([w.min(axis=0), w.max(axis=0)]))
+
+
+def link(prev: CubeLayout, placed: Placement, nxt: CubeLayout, side: str) -> Placement:
+    """Place ``nxt`` so that its ``side`` face ("left" or "right" operand) is ``prev``'s result face.
+
+    The next cube continues behind the shared face (along ``prev``'s k axis), so the two cubes
+    never overlap; seen from inside the second cube the shared matrix is mirrored, as any face
+    seen from its other side.
+    """
+    ax_i, ax_j, ax_k = (np.asarray(a) for a in (placed.ax_i, placed.ax_j, placed.ax_k))
+    face_origin = np.asarray(placed.origin) + (prev.k + prev.gap) * ax_k
+    if side == "left":  # next's A (m×k') = prev's C (m×n): i stays, k' runs along prev's j
+        new_i, new_k, new_j = ax_i, ax_j, ax_k
+    elif side == "right":  # next's B (k'×n') = prev's C (m×n): k' runs along prev's i, j stays
+        new_i, new_k, new_j = ax_k, ax_i, ax_j
+    else:
+        raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+    # the shared face sits at distance gap from the next interior, on the side opposite new_j/new_i
+    normal = new_j if side == "left" else new_i
+    origin = face_origin + nxt.gap * normal
+    return Placement(tuple(origin), tuple(new_j), tuple(new_i), tuple(new_k))
+
+
+def beside(bounds: np.ndarray, layout: CubeLayout, placed: Placement, gap: float) -> Placement:
+    """``placed`` moved along +x so that ``layout`` starts ``gap`` to the right of ``bounds``."""
+    mine = placed.bounds(layout)
+    dx = float(bounds[1]) + gap - float(mine[0])
+    o = placed.origin
+    return Placement((o[0] + dx, o[1], o[2]), placed.ax_j, placed.ax_i, placed.ax_k)
+
+
+@dataclass(frozen=True)
+class Box:
+    """Axis-aligned world bounds with the centre and radius the camera frames."""
+
+    bounds: np.ndarray  # (xmin, xmax, ymin, ymax, zmin, zmax)
+
+    @property
+    def center(self) -> np.ndarray:
+        b = self.bounds
+        return np.array([(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, (b[4] + b[5]) / 2])
+
+    @property
+    def radius(self) -> float:
+        b = self.bounds
+        return 0.5 * float(np.linalg.norm([b[1] - b[0], b[3] - b[2], b[5] - b[4]]))
+
+
+def union(bounds: list[np.ndarray]) -> Box:
+    b = np.array(bounds)
+    return Box(np.ravel(np.column_stack([b[:, 0::2].min(axis=0), b[:, 1::2].max(axis=0)])))
+
+
 DEFAULT_AZIMUTH = 28.0  # degrees to the right of straight-on
 DEFAULT_ELEVATION = -18.0  # degrees below the centre: the camera looks up at the ceiling (B)
 VIEW_ANGLE = 30.0  # vertical field of view, degrees (VTK's default)
 
 
 def camera(
-    layout: CubeLayout, azimuth: float = DEFAULT_AZIMUTH, elevation: float = DEFAULT_ELEVATION, zoom: float = 1.0
+    layout: CubeLayout | Box, azimuth: float = DEFAULT_AZIMUTH, elevation: float = DEFAULT_ELEVATION, zoom: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(position, focal_point, view_up)`` looking at the cube's centre.
+    """``(position, focal_point, view_up)`` looking at the centre of a cube (or a ``Box`` of several).
 
     Azimuth turns around the vertical axis (0 = straight in front, on +z); elevation tilts up (+)
     or down (−). The distance fits the cube's bounding sphere in the vertical field of view, so an

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 import pyvista as pv
 
-from matviz.scene import Scene, ViewState
+from matviz.scene import Chain, Scene, ViewState, as_chain
 
 
 def make_plotter(size: tuple[int, int] = (1280, 720), off_screen: bool = True) -> pv.Plotter:
@@ -31,20 +31,20 @@ def screenshot(plotter: pv.Plotter) -> np.ndarray:
 
 
 def frames(
-    scene: Scene,
+    scene: Scene | Chain,
     states: Iterable[ViewState],
     size: tuple[int, int] = (1280, 720),
     aa: bool = False,
 ) -> Iterator[np.ndarray]:
     """Render each state of ``states`` in turn, yielding (H, W, 3) uint8 frames."""
-    from matviz.graphics.view import SceneView
+    from matviz.graphics.chainview import ChainView
 
     plotter = make_plotter(size)
     try:
         view = None
         for state in states:
             if view is None:
-                view = SceneView(plotter, scene)
+                view = ChainView(plotter, scene)
                 if aa:
                     smooth(plotter, view)
             view.apply(state)
@@ -54,10 +54,10 @@ def frames(
 
 
 def render(
-    scene: Scene, state: ViewState | None = None, size: tuple[int, int] = (1280, 720), aa: bool = True
+    scene: Scene | Chain, state: ViewState | None = None, size: tuple[int, int] = (1280, 720), aa: bool = True
 ) -> np.ndarray:
     """One frame of ``scene`` (default: its initial state) as an (H, W, 3) uint8 array."""
-    return next(frames(scene, [state or scene.initial_state()], size, aa=aa))
+    return next(frames(scene, [state or as_chain(scene).initial_state()], size, aa=aa))
 
 
 ProgressFn = Callable[[int, int], None]

@@ -13,9 +13,13 @@ import numpy as np
 import pyvista as pv
 
 from matviz.core.layout import Face, camera
+from matviz.core.products import block_reduce
 from matviz.graphics import colors
-from matviz.scene import Scene, ViewState
+from matviz.scene import Operand, Scene, ViewState
 
+GHOST = "vtkGhostType"  # VTK's per-cell flags; HIDDEN cells are not drawn
+HIDDEN = 32  # vtkDataSetAttributes::HIDDENCELL
+TICKS_MAX = 64  # label rows/columns (tokens) of faces with at most this many
 CUBES_MAX = 32**3  # glyph cubes up to this many interior cells, a volume beyond (DESIGN.md timings)
 NUMBERS_MAX_SIDE = 6  # write values on faces whose sides are all at most this (auto mode)
 SHRINK = 0.6  # small grids: cubes take this fraction of their block's side, leaving gaps to see through
@@ -33,6 +37,16 @@ class _FaceActors:
     edges: tuple[np.ndarray, np.ndarray]  # display row/column boundaries, in elements
     op: object  # the Operand drawn
     labels: bool = False
+    clim: tuple[float, float] | None = None
+
+
+def masked_means(values: np.ndarray, row_edges: np.ndarray, col_edges: np.ndarray) -> np.ndarray:
+    """Block means over the finite entries (masked -inf cells left out); NaN where all are masked."""
+    finite = np.isfinite(values)
+    total = block_reduce(np.where(finite, values, 0.0), row_edges, col_edges, how="sum")
+    count = block_reduce(finite.astype(np.float64), row_edges, col_edges, how="sum")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def face_grid(face: Face, row_edges: np.ndarray, col_edges: np.ndarray, values: np.ndarray) -> pv.StructuredGrid:
@@ -58,14 +72,14 @@ def short(name: str, width: int = 24) -> str:
     return name if len(name) <= width else name[: width - 3] + "..."
 
 
-def _bar(title: str, slot: int, font, fmt: str = "%.3g") -> dict:
-    """Scalar-bar arguments: four horizontal legends side by side along the bottom."""
+def _bar(title: str, slot: int, font, fmt: str = "%.3g", origin=(0.03, 0.02), step: float = 0.24) -> dict:
+    """Scalar-bar arguments: horizontal legends side by side along the bottom (four per row)."""
     return dict(
         title=title,
         vertical=False,
-        position_x=0.03 + 0.24 * slot,
-        position_y=0.02,
-        width=0.2,
+        position_x=origin[0] + step * slot,
+        position_y=origin[1],
+        width=step * 0.83,
         height=0.07,
         n_labels=3,
         fmt=fmt,
@@ -78,11 +92,30 @@ def _bar(title: str, slot: int, font, fmt: str = "%.3g") -> dict:
 class SceneView:
     """Everything drawn for one Scene in one plotter."""
 
-    def __init__(self, plotter: pv.Plotter, scene: Scene, *, legends: bool = True, labels: bool = True):
+    def __init__(
+        self,
+        plotter: pv.Plotter,
+        scene: Scene,
+        *,
+        legends: bool = True,
+        labels: bool = True,
+        prefix: str = "",
+        hidden: frozenset[str] = frozenset(),
+        standalone: bool = True,
+        legend_origin: tuple[float, float] = (0.03, 0.02),
+        legend_step: float = 0.24,
+    ):
+        """``standalone`` views own the camera, title and status line; in a chain the ChainView
+        does. ``prefix`` keeps actor names apart, ``hidden`` faces are drawn by another cube."""
         self.plotter = plotter
         self.scene = scene
         self.layout = scene.layout
         self.legends = legends
+        self.prefix = prefix
+        self.hidden = hidden
+        self.standalone = standalone
+        self.legend_origin, self.legend_step = legend_origin, legend_step
+        self.matrix = None if scene.placement.identity else scene.placement.matrix
         self.state: ViewState | None = None
         self.font = lambda pt: max(6, round(pt * plotter.window_size[1] / 720))  # sizes are for 720p
         self.sized = False  # interior cubes sized by magnitude (set by _add_cubes)
@@ -90,9 +123,15 @@ class SceneView:
         plotter.set_background(scene.style.background)
         m, k, n = scene.shape
         self.numbers = scene.style.numbers
-        if self.numbers is None:
-            self.numbers = max(m, k, n) <= NUMBERS_MAX_SIDE
-        self.faces = {which: self._add_face(which, slot) for slot, which in enumerate(("left", "top", "result"))}
+        if self.numbers is None:  # in a chain, numbers on every face would be clutter: ask for them
+            self.numbers = standalone and max(m, k, n) <= NUMBERS_MAX_SIDE
+        self.faces = {
+            which: self._add_face(which, slot)
+            for slot, which in enumerate(("left", "top", "result"))
+            if which not in hidden
+        }
+        self.stage_faces = [self._add_stage(s) for s in range(len(scene.stages))]
+        self._add_ticks()
         self.mode = scene.style.interior
         if self.mode == "auto":
             self.mode = "cubes" if int(np.prod(scene.blocks.shape)) <= CUBES_MAX else "volume"
@@ -105,15 +144,30 @@ class SceneView:
             self._add_volume()
         if labels:
             self._add_names()
-        plotter.add_text(
-            scene.title,
-            position="upper_left",
-            font_size=self.font(12),
-            color=colors.TEXT,
-            name="title",
-            font=colors.FORMULA_FONT,
-        )
+        if standalone:
+            plotter.add_text(
+                scene.title,
+                position="upper_left",
+                font_size=self.font(12),
+                color=colors.TEXT,
+                name="title",
+                font=colors.FORMULA_FONT,
+            )
         self.apply(scene.initial_state())
+
+    # ---- placement ----------------------------------------------------------------------------
+    def name(self, base: str) -> str:
+        return self.prefix + base
+
+    def world(self, points) -> np.ndarray:
+        """Local (cube) coordinates to world coordinates."""
+        return self.scene.placement.to_world(points)
+
+    def place(self, actor):
+        """Move an actor built in local coordinates to the cube's place in the world."""
+        if self.matrix is not None:
+            actor.user_matrix = self.matrix
+        return actor
 
     # ---- building -------------------------------------------------------------------------
     @property
@@ -129,7 +183,7 @@ class SceneView:
         edges = (self.scene.face_edges(rows), self.scene.face_edges(cols))
         grid = face_grid(face, *edges, values)
         small = max(values.shape) <= 32
-        actor = self.plotter.add_mesh(
+        actor = self.add_mesh(
             grid,
             scalars="values",
             cmap=colors.cmap(op.kind),
@@ -139,13 +193,150 @@ class SceneView:
             edge_color="#777777",
             line_width=1,
             show_scalar_bar=self.legends,
-            scalar_bar_args=_bar(f"{short(op.name)} {rows}x{cols}", slot, self.font),
-            name=f"face-{which}",
+            scalar_bar_args=self.bar(f"{short(op.name)} {rows}x{cols}", slot),
+            name=self.name(f"face-{which}"),
         )
         fa = _FaceActors(grid, actor, face, edges, op)
         if self.numbers and values.size <= 40 * 40:
             fa.labels = self._add_numbers(which, fa, values)
         return fa
+
+    # ---- stages of the result face (scale, mask, softmax) ----------------------------------------
+    def _add_stage(self, index: int) -> _FaceActors:
+        """The result face after stage ``index``, drawn in the result's place and shown by
+        ``_update_stages``. Masked entries (-inf) are gray; only the last stage has a legend,
+        one row above the cube's own (where a linked next cube's hidden face would have its own)."""
+        stage = self.scene.stages[index]
+        m, _, n = self.scene.shape
+        edges = (self.scene.face_edges(m), self.scene.face_edges(n))
+        values = masked_means(stage.values, *edges)
+        grid = face_grid(self.layout.result, *edges, values)
+        grid.cell_data[GHOST] = np.zeros(grid.n_cells, dtype=np.uint8)
+        op = Operand(stage.label, np.where(np.isneginf(stage.values), np.nan, stage.values), stage.kind)
+        last = index == len(self.scene.stages) - 1
+        finite = values[np.isfinite(values)]
+        lim = colors.clim(finite if finite.size else np.zeros(1), stage.kind)
+        bar = _bar(
+            f"{short(stage.label)} {m}x{n}",
+            0,
+            self.font,
+            origin=(self.legend_origin[0], self.legend_origin[1] + 0.1),
+            step=self.legend_step,
+        )
+        actor = self.add_mesh(
+            grid,
+            scalars="values",
+            cmap=colors.cmap(stage.kind),
+            clim=lim,
+            nan_color="#bbbbbb",
+            lighting=False,
+            show_edges=max(values.shape) <= 32,
+            edge_color="#777777",
+            line_width=1,
+            show_scalar_bar=self.legends and last,
+            scalar_bar_args=bar,
+            name=self.name(f"stage-{index}"),
+        )
+        actor.SetVisibility(False)
+        fa = _FaceActors(grid, actor, self.layout.result, edges, op)
+        fa.clim = lim
+        return fa
+
+    def _levels(self) -> list:
+        """Face actors of the result at each level: 0 = the sum, s = after stage s."""
+        return [self.faces.get("result")] + self.stage_faces
+
+    def _update_stages(self, after_sum: bool, post: float | None) -> None:
+        """Show the level of the result face ``post`` asks for; part-way through a row-wise stage
+        the first rows (columns) show the new level and the rest the previous one."""
+        if not self.stage_faces:
+            return
+        levels = self._levels()
+        whole, rows = self.scene.stage_values(post) if after_sum else (0, 0)
+        shown = {whole: None}
+        if rows > 0:
+            nxt = self.scene.stages[whole]
+            er, ec = levels[whole + 1].edges
+            cut = int(np.searchsorted(er if nxt.rowwise == "rows" else ec, rows, side="left"))
+            shown = {whole: (nxt.rowwise, cut, False), whole + 1: (nxt.rowwise, cut, True)}
+        for level, fa in enumerate(levels):
+            if fa is None:
+                continue
+            visible = level in shown
+            fa.actor.SetVisibility(visible)
+            ghost = np.zeros(fa.grid.n_cells, dtype=np.uint8)
+            if visible and shown[level] is not None:
+                axis, cut, first = shown[level]
+                r, c = len(fa.edges[0]) - 1, len(fa.edges[1]) - 1
+                idx = np.arange(r)[:, None] if axis == "rows" else np.arange(c)[None, :]
+                keep = np.broadcast_to(idx < cut if first else idx >= cut, (r, c))
+                ghost = np.where(keep, 0, HIDDEN).astype(np.uint8).ravel(order="F")
+            fa.grid.cell_data[GHOST] = ghost
+            fa.grid.Modified()
+        if self.numbers and levels[0] is not None and levels[0].labels:
+            self._stage_numbers(shown)
+
+    def _stage_numbers(self, shown: dict) -> None:
+        """Numbers on the result face for whatever level each cell shows."""
+        for level, fa in enumerate(self._levels()):
+            name = f"numbers-result-{level}" if level else "numbers-result"
+            if level == 0 and level in shown and shown[level] is None:
+                continue  # _update_result writes the sum's numbers
+            if level not in shown:
+                if level:
+                    self._write_values(name, np.zeros((0, 3)), np.zeros(0), "nonneg", (0.0, 1.0))
+                continue
+            er, ec = fa.edges
+            rc, cc = (er[:-1] + er[1:]) / 2.0, (ec[:-1] + ec[1:]) / 2.0
+            values = fa.op.values if level else self.scene.result.values
+            keep = np.ones(values.shape, dtype=bool)
+            if shown[level] is not None:
+                axis, cut, first = shown[level]
+                idx = np.arange(values.shape[0])[:, None] if axis == "rows" else np.arange(values.shape[1])[None, :]
+                keep = np.broadcast_to(idx < cut if first else idx >= cut, values.shape)
+            pts = np.array([fa.face.point(r, c) + 0.03 * fa.face.normal for r in rc for c in cc])
+            flat, mask = values.ravel(), keep.ravel()
+            if level == 0:
+                self._write_values(name, pts[mask], flat[mask], fa.op.kind, self.face_clim("result"))
+            else:
+                self._write_values(name, pts[mask], flat[mask], fa.op.kind, fa.clim)
+
+    # ---- token labels ---------------------------------------------------------------------------
+    def _add_ticks(self) -> None:
+        """Row/column labels (tokens) along the front edges of the operand faces, when few enough."""
+        s, L = self.scene, self.layout
+        m, k, n = s.shape
+        pad = 0.35 * L.gap
+        pts, text = [], []
+        if "left" not in self.hidden and s.left.row_labels and m <= TICKS_MAX:
+            pts += [L.left.point(r + 0.5, 0) + np.array([0, 0, pad]) for r in range(m)]
+            text += list(s.left.row_labels)
+        if "top" not in self.hidden and s.right.col_labels and n <= TICKS_MAX:
+            pts += [L.top.point(0, c + 0.5) + np.array([0, 0, pad]) for c in range(n)]
+            text += list(s.right.col_labels)
+        if "top" not in self.hidden and s.right.row_labels and k <= TICKS_MAX:
+            pts += [L.top.point(r + 0.5, 0) + np.array([-pad, 0, 0]) for r in range(k)]
+            text += list(s.right.row_labels)
+        if pts:
+            self.plotter.add_point_labels(
+                self.world(np.array(pts)),
+                [short(t, 12) for t in text],
+                font_size=self.font(11 if len(text) <= 40 else 8),
+                text_color="#333333",
+                shape=None,
+                show_points=False,
+                always_visible=True,
+                name=self.name("ticks"),
+                justification_horizontal="center",
+                justification_vertical="center",
+            )
+
+    def add_mesh(self, mesh, **kwargs):
+        """``plotter.add_mesh`` placed in the world (names are prefixed by the caller)."""
+        return self.place(self.plotter.add_mesh(mesh, **kwargs))
+
+    def bar(self, title: str, slot: int) -> dict:
+        return _bar(title, slot, self.font, origin=self.legend_origin, step=self.legend_step)
 
     def face_clim(self, which: str, op=None) -> tuple[float, float]:
         """A face's colour range (shown in its legend).
@@ -204,7 +395,7 @@ class SceneView:
             mesh = cubes(lo.astype(float), hi.astype(float), fraction[:, b, :].ravel())
             mesh.cell_data["values"] = s.interior[:, b, :].ravel()
             actors.append(
-                self.plotter.add_mesh(
+                self.add_mesh(
                     mesh,
                     scalars="values",
                     cmap=colors.cmap(self._interior_kind),
@@ -213,8 +404,8 @@ class SceneView:
                     ambient=0.45,
                     diffuse=0.6,
                     specular=0.0,  # shaded enough to read as cubes, colours stay true
-                    scalar_bar_args=_bar(self._interior_title(), 3, self.font),
-                    name=f"interior-{b}",
+                    scalar_bar_args=self.bar(self._interior_title(), 3),
+                    name=self.name(f"interior-{b}"),
                 )
             )
         self.slices = actors
@@ -242,9 +433,10 @@ class SceneView:
             opacity=opacity,
             show_scalar_bar=self.legends,
             opacity_unit_distance=max(m, k, n) / 8.0,  # opacities are per eighth of the box
-            scalar_bar_args=_bar(self._interior_title(), 3, self.font),
-            name="interior-volume",
+            scalar_bar_args=self.bar(self._interior_title(), 3),
+            name=self.name("interior-volume"),
         )
+        self.place(self.volume)
         self.volume.prop.interpolation_type = "nearest"
         self.volume.mapper.SetCroppingRegionFlagsToSubVolume()
 
@@ -269,7 +461,7 @@ class SceneView:
             f"j (n={n})",
         ]
         self.plotter.add_point_labels(
-            np.array(pts),
+            self.world(np.array(pts)),
             text,
             font_size=self.font(15),
             bold=True,
@@ -277,26 +469,25 @@ class SceneView:
             shape=None,
             show_points=False,
             always_visible=True,
-            name="names",
+            name=self.name("names"),
         )
 
     # ---- updating -------------------------------------------------------------------------
     def apply(self, state: ViewState) -> None:
         """Show ``state``: camera, how much of the sum over k is done, interior, highlight."""
         old, self.state = self.state, state
-        pos, focal, up = camera(self.layout, state.azimuth, state.elevation, state.zoom)
-        self.plotter.camera_position = [tuple(pos), tuple(focal), tuple(up)]
-        self.plotter.camera.view_angle = 30.0
-        self.plotter.reset_camera_clipping_range()
+        if self.standalone:
+            pos, focal, up = camera(self.layout, state.azimuth, state.elevation, state.zoom)
+            self.plotter.camera_position = [tuple(pos), tuple(focal), tuple(up)]
+            self.plotter.camera.view_angle = 30.0
+            self.plotter.reset_camera_clipping_range()
         gk = self.scene.k_steps
         k_done = gk if state.k_done is None else int(np.clip(state.k_done, 0, gk))
-        changed = old is None or (old.k_done, old.show_interior, old.highlight) != (
-            state.k_done,
-            state.show_interior,
-            state.highlight,
-        )
+        keys = ("k_done", "show_interior", "highlight", "post")
+        changed = old is None or any(getattr(old, a) != getattr(state, a) for a in keys)
         if not changed:
             return
+        self._update_stages(k_done >= gk and state.post != 0, state.post)
         upto = int(self.scene.blocks.edges_k[k_done])
         for b, actor in enumerate(self.slices):
             actor.SetVisibility(state.show_interior and b < k_done)
@@ -311,6 +502,8 @@ class SceneView:
         self._update_status(k_done, gk, upto)
 
     def _update_result(self, upto: int) -> None:
+        if "result" not in self.faces:
+            return
         fa = self.faces["result"]
         values = self.scene.face_values("result", upto_k=upto)
         self._result_shown = values
@@ -320,15 +513,32 @@ class SceneView:
         if fa.labels:
             self._add_numbers("result", fa, values)
 
-    def _update_status(self, k_done: int, gk: int, upto: int) -> None:
-        k = self.scene.shape[1]
+    def status(self, k_done: int | None = None) -> str:
+        """The status line: how much of the sum over k (and of the stages) is shown."""
+        state = self.state
+        gk, k = self.scene.k_steps, self.scene.shape[1]
+        k_done = (gk if state.k_done is None else int(np.clip(state.k_done, 0, gk))) if k_done is None else k_done
+        upto = int(self.scene.blocks.edges_k[k_done])
         text = f"sum over k: {upto}/{k}" if k_done < gk else f"sum over k: all {k}"
-        self.plotter.add_text(text, position="upper_right", font_size=self.font(11), color=colors.TEXT, name="status")
+        if self.scene.stages and k_done >= gk:
+            whole, rows = self.scene.stage_values(state.post)
+            if whole > 0 or rows > 0:
+                text += ", then " + self.scene.stages[min(whole, len(self.scene.stages)) - (rows == 0)].label
+        return text
+
+    def _update_status(self, k_done: int, gk: int, upto: int) -> None:
+        if self.standalone:
+            text = self.status(k_done)
+            self.plotter.add_text(
+                text, position="upper_right", font_size=self.font(11), color=colors.TEXT, name="status"
+            )
 
     def _update_highlight(self, hl: tuple[int, int] | None, upto: int) -> None:
-        self.plotter.remove_actor(["highlight-products-white", "highlight-products-black"], render=False)
+        self.plotter.remove_actor(
+            [self.name("highlight-products-white"), self.name("highlight-products-black")], render=False
+        )
         if hl is None:
-            self.plotter.remove_actor(["highlight", "formula"], render=False)
+            self.plotter.remove_actor([self.name("highlight"), self.name("formula")], render=False)
             return
         i, j = hl
         s, L = self.scene, self.layout
@@ -345,8 +555,8 @@ class SceneView:
         if upto > 0:
             boxes.append((j0, j1, -i1, -i0, -upto, 0))  # the products summed so far
         lines = pv.merge([pv.Box(bounds=b).outline() for b in boxes])
-        self.plotter.add_mesh(
-            lines, color=colors.HIGHLIGHT, line_width=4, lighting=False, name="highlight", reset_camera=False
+        self.add_mesh(
+            lines, color=colors.HIGHLIGHT, line_width=4, lighting=False, name=self.name("highlight"), reset_camera=False
         )
         if self.numbers and s.blocks.unit and self.slices and self.state.show_interior:
             self._label_products(i, j, upto)
@@ -356,7 +566,7 @@ class SceneView:
             position=(8, height - self.font(12) * 3 - self.font(11) * 5),
             font_size=self.font(11),
             color=colors.HIGHLIGHT,
-            name="formula",
+            name=self.name("formula"),
             font=colors.FORMULA_FONT,
         )
 
@@ -365,10 +575,10 @@ class SceneView:
         colormap makes dark, black on light ones."""
         dark = colors.is_dark(values, kind, clim)
         for shade, mask in (("white", dark), ("black", ~dark)):
-            self.plotter.remove_actor(f"{name}-{shade}", render=False)
+            self.plotter.remove_actor(self.name(f"{name}-{shade}"), render=False)
             if mask.any():
                 self.plotter.add_point_labels(
-                    pts[mask],
+                    self.world(pts[mask]),
                     [colors.fmt(v) for v in values[mask]],
                     font_size=self.font(16),
                     bold=True,
@@ -376,7 +586,7 @@ class SceneView:
                     shape=None,
                     show_points=False,
                     always_visible=True,
-                    name=f"{name}-{shade}",
+                    name=self.name(f"{name}-{shade}"),
                     justification_horizontal="center",
                     justification_vertical="center",
                 )

@@ -2,12 +2,12 @@
 
 Keys (also printed when the window opens):
 
-    space        play / pause the timeline (sum over k)
-    Right, Left  one k-block forward / back (pauses)
-    Home, End    no k summed / all k summed
+    space        play / pause the timeline (sum over k; in a chain, cube after cube)
+    Right, Left  one step forward / back: a k-block, or a stage such as softmax (pauses)
+    Home, End    the start / the finished picture
     i            show / hide the interior
     h            clear the highlight
-    right-click  on the result face: highlight the row·column dot product behind that cell
+    right-click  on a result face: highlight the row·column dot product behind that cell
                  and print A[i,k], B[k,j], their products and the sum
 """
 
@@ -19,21 +19,21 @@ from dataclasses import replace
 
 import numpy as np
 
+from matviz.graphics.chainview import ChainView
 from matviz.graphics.offscreen import make_plotter
-from matviz.graphics.view import SceneView
-from matviz.scene import Scene, ViewState
+from matviz.scene import Chain, Scene, ViewState, as_chain
 
 HELP = __doc__.split("Keys (also printed when the window opens):", 1)[1].strip("\n")
 FPS = 30
 
 
 class Window:
-    """A pyvista window showing one Scene, driven by a timeline (anything with
+    """A pyvista window showing a Scene or Chain, driven by a timeline (anything with
     ``state_at(t)`` and ``duration``). ``echo`` receives the text printed for picks and keys."""
 
     def __init__(
         self,
-        scene: Scene,
+        scene: Scene | Chain,
         timeline,
         *,
         size: tuple[int, int] = (1280, 720),
@@ -41,8 +41,10 @@ class Window:
         echo: Callable[[str], None] = print,
     ):
         self.scene, self.timeline, self.echo = scene, timeline, echo
+        self.chain = as_chain(scene)
         self.plotter = make_plotter(size, off_screen=off_screen)
-        self.view = SceneView(self.plotter, scene)
+        self.view = ChainView(self.plotter, scene)
+        self.positions = positions(self.chain)
         self.t = timeline.duration  # open on the finished picture
         self.playing = False
         self._last_tick: float | None = None
@@ -52,8 +54,8 @@ class Window:
             "space": self.toggle_play,
             "Right": lambda: self.step(+1),
             "Left": lambda: self.step(-1),
-            "Home": lambda: self.set_k(0),
-            "End": lambda: self.set_k(scene.k_steps),
+            "Home": lambda: self.goto(0),
+            "End": lambda: self.goto(len(self.positions) - 1),
             "i": self.toggle_interior,
             "h": lambda: self.highlight(None),
         }
@@ -80,7 +82,18 @@ class Window:
 
     @property
     def k_done(self) -> int:
-        return self.scene.k_steps if self.state.k_done is None else self.state.k_done
+        """k-blocks summed in the step being built."""
+        active = self.chain.n_steps - 1 if self.state.cube is None else self.state.cube
+        return self.chain.k_steps(active) if self.state.k_done is None else self.state.k_done
+
+    @property
+    def position(self) -> int:
+        """Index into ``positions`` of the shown state (the nearest one at or before it)."""
+        s = self.state
+        key = (s.cube, s.k_done, s.post)
+        if key in self.positions:
+            return self.positions.index(key)
+        return len(self.positions) - 1 if s.cube is None and s.k_done is None else 0
 
     def toggle_play(self) -> None:
         self.playing = not self.playing
@@ -90,10 +103,20 @@ class Window:
 
     def step(self, delta: int) -> None:
         self.playing = False
-        self.set_k(self.k_done + delta)
+        self.goto(self.position + delta)
+
+    def goto(self, index: int) -> None:
+        """Show ``positions[index]``: a number of k-blocks or stages of one step of the chain."""
+        cube, k_done, post = self.positions[int(np.clip(index, 0, len(self.positions) - 1))]
+        self._set(cube=cube, k_done=k_done, post=post, show_interior=True)
 
     def set_k(self, k_done: int) -> None:
-        self._set(k_done=int(np.clip(k_done, 0, self.scene.k_steps)), show_interior=True)
+        """Sum ``k_done`` k-blocks of the step being built."""
+        self._set(k_done=int(np.clip(k_done, 0, self.k_done if False else self._gk())), show_interior=True)
+
+    def _gk(self) -> int:
+        active = self.chain.n_steps - 1 if self.state.cube is None else self.state.cube
+        return self.chain.k_steps(active)
 
     def toggle_interior(self) -> None:
         self._set(show_interior=not self.state.show_interior)
@@ -103,7 +126,7 @@ class Window:
         self._set(highlight=cell)
         if cell is None:
             return None
-        text = dot_product_report(self.scene, *cell)
+        text = dot_product_report(self.highlighted_cube(), *cell)
         self.echo(text)
         return text
 
@@ -116,42 +139,66 @@ class Window:
         self._last_tick = now
         self.t = min(self.t + dt, self.timeline.duration)
         target = self.timeline.state_at(self.t)
-        self._set(k_done=target.k_done, show_interior=target.show_interior)
+        self._set(k_done=target.k_done, show_interior=target.show_interior, cube=target.cube, post=target.post)
         if self.t >= self.timeline.duration:
             self.playing = False
 
     # ---- picking ------------------------------------------------------------------------------
-    def cell_at(self, x: int, y: int) -> tuple[int, int] | None:
-        """The result cell ``(i, j)`` under display pixel ``(x, y)``, or None."""
+    def highlighted_cube(self) -> Scene:
+        """The cube the highlight belongs to: the first of the step being built."""
+        return self.view.active_views(self.state)[0].scene
+
+    def pick(self, x: int, y: int) -> tuple[int, tuple[int, int]] | None:
+        """``(cube, (i, j))``: the result cell under display pixel ``(x, y)``, on any cube."""
         import vtk
 
         picker = vtk.vtkCellPicker()
         picker.SetTolerance(0.0005)
         picker.PickFromListOn()
-        picker.AddPickList(self.view.faces["result"].actor)
+        owners = {}
+        for c, view in enumerate(self.view.views):
+            for fa in [view.faces.get("result"), *view.stage_faces]:
+                if fa is not None and fa.actor.GetVisibility():
+                    picker.AddPickList(fa.actor)
+                    owners[id(fa.actor)] = (c, fa)
         if not picker.Pick(x, y, 0, self.plotter.renderer) or picker.GetCellId() < 0:
             return None
-        er, ec = self.view.faces["result"].edges
+        hit = next((v for k, v in owners.items() if k == id(picker.GetActor())), None)
+        if hit is None:  # VTK hands back a new Python wrapper: match by address
+            hit = next(v for v in owners.values() if v[1].actor.GetAddressAsString("vtkActor") == picker.GetActor().GetAddressAsString("vtkActor"))
+        c, fa = hit
+        er, ec = fa.edges
         rows = len(er) - 1
         cid = picker.GetCellId()
-        r, c = cid % rows, cid // rows  # cell data is in VTK (first index fastest) order
-        return int(er[r]), int(ec[c])
+        r, col = cid % rows, cid // rows  # cell data is in VTK (first index fastest) order
+        return c, (int(er[r]), int(ec[col]))
 
-    def display_point(self, i: int, j: int) -> tuple[int, int]:
-        """Display pixel of the centre of result cell ``(i, j)`` (for tests and scripted picks)."""
+    def cell_at(self, x: int, y: int) -> tuple[int, int] | None:
+        """The result cell ``(i, j)`` under display pixel ``(x, y)``, or None."""
+        hit = self.pick(x, y)
+        return None if hit is None else hit[1]
+
+    def display_point(self, i: int, j: int, cube: int = -1) -> tuple[int, int]:
+        """Display pixel of the centre of result cell ``(i, j)`` of ``cube`` (default: the last)."""
         import vtk
 
+        view = self.view.views[cube]
         coord = vtk.vtkCoordinate()
         coord.SetCoordinateSystemToWorld()
-        coord.SetValue(*self.view.layout.result.point(i + 0.5, j + 0.5))
+        coord.SetValue(*view.world(view.layout.result.point(i + 0.5, j + 0.5)))
         x, y = coord.GetComputedDisplayValue(self.plotter.renderer)
         return int(x), int(y)
 
     def _on_right_click(self, obj, _event) -> None:
         x, y = obj.GetEventPosition()
-        cell = self.cell_at(x, y)
-        if cell is not None:
-            self.highlight(cell)
+        hit = self.pick(x, y)
+        if hit is None:
+            return
+        cube, cell = hit
+        step = self.chain.steps[cube]
+        if len(self.chain.cubes) > 1 and step != (self.state.cube if self.state.cube is not None else self.chain.n_steps - 1):
+            self._set(cube=step, k_done=None, post=None)  # the picked cube's finished picture
+        self.highlight(cell)
 
     # ---- running --------------------------------------------------------------------------------
     def show(self) -> None:
@@ -159,6 +206,19 @@ class Window:
         self.echo(HELP)
         self.plotter.add_timer_event(max_steps=10**9, duration=int(1000 / FPS), callback=lambda _step: self.tick())
         self.plotter.show(title=f"matviz: {self.scene.title}")
+
+
+def positions(chain: Chain) -> list[tuple[int | None, int | None, float | None]]:
+    """The states the step keys visit, as ``(cube, k_done, post)``: each k-block of each step,
+    then each of its stages; the last is the finished picture ``(None, None, None)``."""
+    if len(chain.cubes) == 1 and not chain.cubes[0].stages:
+        gk = chain.cubes[0].k_steps
+        return [(None, k, None) for k in range(gk)] + [(None, None, None)]
+    out = []
+    for s in range(chain.n_steps):
+        out += [(s, k, 0.0) for k in range(chain.k_steps(s) + 1)]
+        out += [(s, None, float(p)) for p in range(1, chain.stage_count(s) + 1)]
+    return out[:-1] + [(None, None, None)]
 
 
 def dot_product_report(scene: Scene, i: int, j: int) -> str:

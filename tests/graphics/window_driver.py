@@ -55,13 +55,13 @@ def main(outdir: Path) -> dict:
     res["k_initial"] = window.k_done
     press(window, "Left")
     res["k_after_left"] = window.k_done
-    res["visible_slices_after_left"] = [bool(a.GetVisibility()) for a in window.view.slices]
+    res["visible_slices_after_left"] = [bool(a.GetVisibility()) for a in window.view.views[0].slices]
     press(window, "End")
     res["k_after_end"] = window.k_done
     shown = window.state.show_interior
     press(window, "i")
     res["interior_toggled"] = [shown, window.state.show_interior]
-    res["visible_slices_after_i"] = [bool(a.GetVisibility()) for a in window.view.slices]
+    res["visible_slices_after_i"] = [bool(a.GetVisibility()) for a in window.view.views[0].slices]
     press(window, "i")
     res["interior_toggled"].append(window.state.show_interior)
 
