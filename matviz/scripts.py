@@ -6,10 +6,10 @@ import runpy
 from pathlib import Path
 
 from matviz.errors import MatvizError
-from matviz.scene import Scene
+from matviz.scene import Chain, Scene
 
 
-def load_scene(path: str | Path) -> Scene:
+def load_scene(path: str | Path) -> Scene | Chain:
     """Run the script at ``path`` and return what its ``build()`` returns."""
     path = Path(path)
     if path.suffix != ".py":
@@ -21,6 +21,6 @@ def load_scene(path: str | Path) -> Scene:
     if not callable(build):
         raise MatvizError(f"{path} has no build() function: define build() -> Scene")
     scene = build()
-    if not isinstance(scene, Scene):
+    if not isinstance(scene, (Scene, Chain)):
         raise MatvizError(f"{path}: build() returned {type(scene).__name__}, not a matviz Scene")
     return scene

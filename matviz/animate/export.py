@@ -9,7 +9,7 @@ from pathlib import Path
 from matviz.animate.timeline import make_timeline
 from matviz.animate.writers import check_output, open_writer
 from matviz.errors import OutputError
-from matviz.scene import Scene
+from matviz.scene import Chain, Scene
 
 Progress = Callable[[int, int], None]
 
@@ -27,7 +27,7 @@ def frame_count(
 
 
 def export(
-    scene: Scene,
+    scene: Scene | Chain | list,
     path: str | os.PathLike,
     animation: str = "still",
     *,
@@ -41,10 +41,14 @@ def export(
 
     ``animation`` is ``still``, ``orbit`` or ``sweep``; ``frames`` or ``duration`` sets the
     length (default: the animation's own duration at ``fps``). Nothing is left behind on error.
+    A list of scenes is drawn as a grid of tiles playing in step (e.g. every head of a layer).
     """
     from matviz.graphics.offscreen import frames as render_frames
+    from matviz.graphics.offscreen import grid_frames
 
-    timeline = make_timeline(animation, scene, duration)
+    scenes = list(scene) if isinstance(scene, (list, tuple)) else [scene]
+    timelines = [make_timeline(animation, s, duration) for s in scenes]
+    timeline = timelines[0]
     n = frame_count(animation, fps, frames, duration, timeline.duration)
     path = check_output(path, n)
     width, height = size
@@ -52,9 +56,12 @@ def export(
         raise OutputError(
             f"MP4 (H.264) needs an even width and height, got {width}x{height}: use e.g. {width + width % 2}x{height + height % 2}"
         )
-    states = timeline.sample(n)
+    if len(scenes) == 1:
+        stream = render_frames(scenes[0], timeline.sample(n), size, aa=n == 1)
+    else:
+        stream = grid_frames(scenes, [t.sample(n) for t in timelines], size)
     with open_writer(path, fps, n) as writer:
-        for done, frame in enumerate(render_frames(scene, states, size, aa=n == 1), start=1):
+        for done, frame in enumerate(stream, start=1):
             writer.write_frame(frame)
             if progress is not None:
                 progress(done, n)

@@ -31,12 +31,14 @@ def _groups(chain: Chain) -> list[int]:
 class ChainView:
     """Everything drawn for a Chain (or a Scene) in one plotter."""
 
-    def __init__(self, plotter: pv.Plotter, scene: Scene | Chain):
+    def __init__(self, plotter: pv.Plotter, scene: Scene | Chain, *, compact: bool = False):
+        """``compact``: a tile of a grid: no legends, axis names or tokens, just the title."""
         self.plotter = plotter
         self.chain = chain = as_chain(scene)
+        self.compact = compact
         self.state: ViewState | None = None
         if len(chain.cubes) == 1:
-            view = SceneView(plotter, chain.cubes[0])
+            view = SceneView(plotter, chain.cubes[0], legends=not compact, labels=not compact)
             self.views = [view]
             self.font = view.font
             self.state = view.state
@@ -52,6 +54,9 @@ class ChainView:
                 standalone=False,
                 legend_origin=(0.01 + width * g, 0.02 + 0.1 * step),
                 legend_step=0.24 * width,
+                legends=not compact,
+                labels=not compact,
+                ticks=not compact,
             )
             for c, (cube, step, g) in enumerate(zip(chain.cubes, chain.steps, groups))
         ]
@@ -60,7 +65,7 @@ class ChainView:
         plotter.add_text(
             chain.title,
             position="upper_left",
-            font_size=self.font(12),
+            font_size=self.font(12) if not compact else max(8, self.font(20)),
             color=colors.TEXT,
             name="title",
             font=colors.FORMULA_FONT,
@@ -118,7 +123,8 @@ class ChainView:
         for c, view in enumerate(self.views):
             view.apply(self.sub_state(c, state))
         self.plotter.reset_camera_clipping_range()
-        self._update_status(state)
+        if not self.compact:
+            self._update_status(state)
 
     def active_views(self, state: ViewState | None = None) -> list[SceneView]:
         state = state or self.state

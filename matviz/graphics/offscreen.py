@@ -35,6 +35,7 @@ def frames(
     states: Iterable[ViewState],
     size: tuple[int, int] = (1280, 720),
     aa: bool = False,
+    compact: bool = False,
 ) -> Iterator[np.ndarray]:
     """Render each state of ``states`` in turn, yielding (H, W, 3) uint8 frames."""
     from matviz.graphics.chainview import ChainView
@@ -44,7 +45,7 @@ def frames(
         view = None
         for state in states:
             if view is None:
-                view = ChainView(plotter, scene)
+                view = ChainView(plotter, scene, compact=compact)
                 if aa:
                     smooth(plotter, view)
             view.apply(state)
@@ -58,6 +59,33 @@ def render(
 ) -> np.ndarray:
     """One frame of ``scene`` (default: its initial state) as an (H, W, 3) uint8 array."""
     return next(frames(scene, [state or as_chain(scene).initial_state()], size, aa=aa))
+
+
+def grid_shape(n: int, size: tuple[int, int]) -> tuple[int, int]:
+    """(rows, cols) of a grid of ``n`` tiles that keeps tiles close to the frame's aspect ratio."""
+    cols = int(np.ceil(np.sqrt(n)))
+    return int(np.ceil(n / cols)), cols
+
+
+def grid_frames(
+    scenes: list, states: list[list[ViewState]], size: tuple[int, int] = (1280, 720)
+) -> Iterator[np.ndarray]:
+    """Frames of several scenes rendered side by side in a grid (one plotter per tile, in step).
+    Each tile keeps its own title, so a grid of heads says which head is which."""
+    from skimage.util import montage
+
+    rows, cols = grid_shape(len(scenes), size)
+    tile = (size[0] // cols // 2 * 2, size[1] // rows // 2 * 2)
+    streams = [frames(s, st, tile, compact=True) for s, st in zip(scenes, states)]
+    try:
+        for tiles in zip(*streams):
+            grid = montage(np.array(tiles), grid_shape=(rows, cols), channel_axis=3, fill=(255, 255, 255))
+            out = np.full((size[1], size[0], 3), 255, dtype=np.uint8)  # exact frame size: pad the remainder
+            out[: grid.shape[0], : grid.shape[1]] = grid
+            yield out
+    finally:
+        for s in streams:
+            s.close()
 
 
 ProgressFn = Callable[[int, int], None]

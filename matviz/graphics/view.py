@@ -104,6 +104,7 @@ class SceneView:
         standalone: bool = True,
         legend_origin: tuple[float, float] = (0.03, 0.02),
         legend_step: float = 0.24,
+        ticks: bool = True,
     ):
         """``standalone`` views own the camera, title and status line; in a chain the ChainView
         does. ``prefix`` keeps actor names apart, ``hidden`` faces are drawn by another cube."""
@@ -131,7 +132,8 @@ class SceneView:
             if which not in hidden
         }
         self.stage_faces = [self._add_stage(s) for s in range(len(scene.stages))]
-        self._add_ticks()
+        if ticks:
+            self._add_ticks()
         self.mode = scene.style.interior
         if self.mode == "auto":
             self.mode = "cubes" if int(np.prod(scene.blocks.shape)) <= CUBES_MAX else "volume"
@@ -216,6 +218,8 @@ class SceneView:
         last = index == len(self.scene.stages) - 1
         finite = values[np.isfinite(values)]
         lim = colors.clim(finite if finite.size else np.zeros(1), stage.kind)
+        if stage.rowwise and finite.size:  # probabilities: most are tiny, so saturate the top 0.5%
+            lim = (0.0, max(float(np.percentile(finite, 99.5)), 1e-12))
         bar = _bar(
             f"{short(stage.label)} {m}x{n}",
             0,
@@ -321,7 +325,8 @@ class SceneView:
             self.plotter.add_point_labels(
                 self.world(np.array(pts)),
                 [short(t, 12) for t in text],
-                font_size=self.font(11 if len(text) <= 40 else 8),
+                font_size=self.font(10 if len(text) <= 40 else 7),
+                font_family=colors.FORMULA_FONT,  # tokens like [CLS]: arial would draw (CLS)
                 text_color="#333333",
                 shape=None,
                 show_points=False,

@@ -1,0 +1,272 @@
+"""Chains of cubes: an expression's products, attention's two linked cubes, side-by-side comparisons.
+
+    s = expr("softmax(Q @ K.T / sqrt(d), causal=True) @ V", Q=q, K=k, V=v)
+    s = attention(q, k, v, tokens=tokens)              # the same, with tokens on the axes
+    s = attention(q, k, v, v_cols=True)                # standard form beside softmax over V's columns
+
+Each ``@`` becomes a cube (a ``Scene``). When a product's result (after its stages: scale, mask,
+softmax...) is an operand of a later product, the later cube is placed so that its operand face
+*is* the earlier result face (``core.layout.link``) and does not draw that face again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import numpy as np
+
+from matviz.core import layout as _layout
+from matviz.core.expr import Evaluation, evaluate
+from matviz.core.products import DEFAULT_BUDGET
+from matviz.errors import ExpressionError, ShapeError
+from matviz.scene import Chain, Operand, Stage, Style, matmul, operand, value_kind
+
+ATTENTION = "softmax(Q @ K.T / sqrt(d){causal}) @ {v}"
+_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+def _term_operand(label: str, values: np.ndarray, env: dict[str, Operand]) -> Operand:
+    """An operand for a term of the expression: a bound name keeps its kind and labels; ``X.T``
+    swaps them; a term derived from one image elementwise stays an image with X's labels."""
+    if label in env:
+        return env[label]
+    if label.endswith(".T") and label[:-2] in env:
+        return env[label[:-2]].T
+    names = [w for w in _NAME.findall(label) if w in env]
+    kind = value_kind(values)
+    src = env[names[0]] if len(set(names)) == 1 else None
+    if src is not None and src.kind == "image" and kind == "nonneg":
+        kind = "image"
+    op = Operand(label, values, kind)
+    if src is not None and src.shape == values.shape:
+        op = replace(op, row_labels=src.row_labels, col_labels=src.col_labels)
+    return op
+
+
+def _stage(stage) -> Stage:
+    finite = stage.values[np.isfinite(stage.values)]
+    kind = value_kind(finite) if finite.size else "nonneg"
+    return Stage(stage.label, stage.values, kind, stage.rowwise)
+
+
+def from_evaluation(
+    ev: Evaluation,
+    env: dict[str, Operand],
+    *,
+    budget: int = DEFAULT_BUDGET,
+    style: Style | None = None,
+    title: str | None = None,
+) -> Chain:
+    """Lay out the products of an evaluated expression as linked cubes."""
+    if not ev.products:
+        raise ExpressionError(
+            f"{ev.text!r} has no @, so there is no product to draw as a cube: write e.g. A @ B "
+            "(or softmax(A, rows) @ softmax(B, cols))"
+        )
+    style = style or Style()
+    cubes, hidden, notes = [], [], []
+    for p in ev.products:
+        sides = {}
+        ops = []
+        for side, term in (("left", p.left), ("top", p.right)):
+            if term.source is not None:
+                src = cubes[term.source].output
+                ops.append(replace(src, name=term.label if len(term.label) <= 24 else src.name))
+                sides[side] = term.source
+            else:
+                ops.append(_term_operand(term.label, term.values, env))
+        cube = matmul(ops[0], ops[1], budget=budget, style=style, title=p.label)
+        cube.stages = tuple(_stage(s) for s in p.stages)
+        cube.result = replace(cube.result, name=p.label if len(p.label) <= 24 else cube.result.name)
+        # link to the first linked operand; a second link (both operands are products) is drawn as a face
+        placed, hide = None, frozenset()
+        for side, src in sides.items():
+            prev = cubes[src]
+            placed = _layout.link(prev.layout, prev.placement, cube.layout, "left" if side == "left" else "right")
+            hide = frozenset([side])
+            break
+        if placed is None and cubes:
+            done = _layout.union([c.bounds for c in cubes]).bounds
+            placed = _layout.beside(done, cube.layout, _layout.Placement(), 2 * cube.layout.gap)
+        if placed is not None:
+            cube.placement = placed
+        cubes.append(cube)
+        hidden.append(hide)
+        notes += [n for n in cube.notes if n not in notes]
+    value = None
+    last = cubes[-1].output.values
+    if np.ndim(ev.value) != 2 or np.shape(ev.value) != last.shape or not np.allclose(ev.value, last):
+        v = np.atleast_2d(np.asarray(ev.value, dtype=np.float64))
+        value = Operand(ev.text, v, value_kind(v))
+        notes.append(
+            f"the value of the expression ({v.shape[0]}x{v.shape[1]}) is not the last cube's result: "
+            "the cubes show its products"
+        )
+    if ev.d is not None:
+        notes.append(f"d was not set, so d = {ev.d:g}, the inner size of the first product")
+    return Chain(
+        cubes,
+        list(range(len(cubes))),
+        hidden,
+        title or ev.text,
+        notes,
+        style,
+        value=value,
+    )
+
+
+def expr(
+    text: str,
+    *,
+    budget: int = DEFAULT_BUDGET,
+    style: Style | None = None,
+    title: str | None = None,
+    **operands,
+) -> Chain:
+    """The chain of cubes of ``text`` with the named operands (arrays, Operands or numbers).
+
+    ``expr("softmax(A, rows) @ softmax(B, cols)", A=img1, B=img2)``; see ``matviz.core.expr``
+    for the language.
+    """
+    env, values = {}, {}
+    for name, v in operands.items():
+        if np.ndim(v) == 0 and not isinstance(v, Operand):
+            values[name] = float(v)
+        else:
+            env[name] = operand(v, name)
+            values[name] = env[name].values
+    return from_evaluation(evaluate(text, values), env, budget=budget, style=style, title=title)
+
+
+def side_by_side(chains: list[Chain], captions: list[str], title: str) -> Chain:
+    """Chains placed left to right, built in step with each other (steps are shared)."""
+    cubes, steps, hidden, notes = [], [], [], []
+    for chain, caption in zip(chains, captions):
+        if cubes:
+            right = _layout.union([c.bounds for c in cubes]).bounds
+            mine = chain.box.bounds
+            dx = float(right[1]) - float(mine[0]) + 0.15 * float(mine[1] - mine[0]) + 2.0
+        else:
+            dx = 0.0
+        for c, cube in enumerate(chain.cubes):
+            p = cube.placement
+            moved = replace(cube, placement=replace(p, origin=(p.origin[0] + dx, p.origin[1], p.origin[2])))
+            if c == 0:
+                moved.caption = caption
+            cubes.append(moved)
+        steps += chain.steps
+        hidden += chain.hidden
+        notes += [n for n in chain.notes if n not in notes]
+    return Chain(cubes, steps, hidden, title, notes, chains[0].style, chains[0].azimuth, chains[0].elevation)
+
+
+def attention(
+    q,
+    k,
+    v,
+    *,
+    causal: bool = False,
+    tokens=None,
+    probs: np.ndarray | None = None,
+    v_cols: bool = False,
+    budget: int = DEFAULT_BUDGET,
+    style: Style | None = None,
+    title: str | None = None,
+) -> Chain:
+    """``softmax(Q Kᵀ/√d) V`` as two linked cubes: Q (seq×d) and Kᵀ make the scores, which are
+    scaled, masked (``causal``) and softmaxed row by row on the shared face; then the second cube
+    multiplies them with V (seq×d_v).
+
+    ``tokens`` label the sequence axes. ``probs`` (seq×seq), e.g. a model's own attention
+    probabilities, replaces the computed softmax after checking they agree. ``v_cols=True`` shows
+    the standard form beside the one with softmax over V's columns too (Mishka's open question).
+    """
+    ops = {"Q": operand(q, "Q"), "K": operand(k, "K"), "V": operand(v, "V")}
+    if tokens is not None:
+        tokens = tuple(str(t) for t in tokens)
+        ops = {n: o.labelled(rows=tokens) for n, o in ops.items()}
+    seq_q, seq_k = ops["Q"].shape[0], ops["K"].shape[0]
+    if ops["V"].shape[0] != seq_k:
+        raise ShapeError(
+            f"V has {ops['V'].shape[0]} rows but K has {seq_k}: V needs one row per key (V is seq×d_v, K is seq×d)"
+        )
+    forms = [("V", "standard")] + ([("softmax(V, cols)", "softmax over the columns of V")] if v_cols else [])
+    chains = []
+    for vtext, caption in forms:
+        text = ATTENTION.format(causal=", causal=True" if causal else "", v=vtext)
+        chain = expr(text, budget=budget, style=style, title=title or text, d=ops["Q"].shape[1], **ops)
+        if probs is not None:
+            chain = _with_probs(chain, np.asarray(probs, dtype=np.float64), seq_q, seq_k, budget)
+        chains.append(chain)
+    if not v_cols:
+        return chains[0]
+    return side_by_side(chains, [c for _, c in forms], title or "softmax(Q K^T/sqrt(d)) V: V as is, and softmax(V, cols)")
+
+
+def _with_probs(chain: Chain, probs: np.ndarray, seq_q: int, seq_k: int, budget: int) -> Chain:
+    """Draw given probabilities (e.g. the model's own) as the softmax stage and the second cube's A."""
+    if probs.shape != (seq_q, seq_k):
+        raise ShapeError(f"probs is {probs.shape[0]}x{probs.shape[1]} but Q K^T is {seq_q}x{seq_k}")
+    scores, second = chain.cubes
+    computed = scores.stages[-1].values
+    if not np.allclose(computed, probs, atol=1e-4):
+        err = float(np.max(np.abs(computed - probs)))
+        chain.notes.append(
+            f"softmax(Q K^T/sqrt(d)) from the projections differs from the given probabilities by up to {err:.2g}; "
+            "the given probabilities are drawn"
+        )
+    last = scores.stages[-1]
+    scores.stages = scores.stages[:-1] + (replace(last, values=probs),)
+    second_op = replace(second.left, values=probs)
+    rebuilt = matmul(second_op, second.right, budget=budget, style=second.style, title=second.title)
+    rebuilt.placement, rebuilt.stages, rebuilt.caption = second.placement, second.stages, second.caption
+    rebuilt.result = replace(rebuilt.result, name=second.result.name)
+    chain.cubes[1] = rebuilt
+    chain.value = None
+    return chain
+
+
+def model_heads(
+    text: str,
+    model: str | None = None,
+    layers="0",
+    heads="0",
+    *,
+    v_cols: bool = False,
+    budget: int = DEFAULT_BUDGET,
+    style: Style | None = None,
+) -> list[Chain]:
+    """One attention chain per requested (layer, head) of a real model run on ``text``: Q, K, V
+    from the model's projections, the probabilities it computed itself, tokens on the axes.
+    ``layers``/``heads`` take an index, a comma list or ``"all"``."""
+    from matviz.sources.models import DEFAULT_MODEL, DEFAULT_SHORT_NAME, run_attention
+
+    run = run_attention(text, model, layers, heads)
+    name = DEFAULT_SHORT_NAME if run.model == DEFAULT_MODEL else _short_model(run.model)
+    chains = []
+    for (layer, head), cap in run.heads.items():
+        title = f"{name}, layer {layer} head {head}: softmax(Q K^T/sqrt(d)) V"
+        if len(run.heads) > 1:
+            title = f"layer {layer} head {head}"  # a tile of a grid
+        chain = attention(
+            cap.q,
+            cap.k,
+            cap.v,
+            causal=cap.causal,
+            tokens=run.tokens,
+            probs=cap.probs,
+            v_cols=v_cols,
+            budget=budget,
+            style=style,
+            title=title,
+        )
+        if not v_cols and not np.allclose(chain.result.values, cap.output, atol=1e-4):
+            chain.notes.append("probs @ V differs from the model's own head output by more than 1e-4")
+        chain.notes[:0] = list(run.notes)
+        chains.append(chain)
+    return chains
+
+
+def _short_model(model: str) -> str:
+    return model.rstrip("/").split("/")[-1] or model
