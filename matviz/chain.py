@@ -146,7 +146,7 @@ def side_by_side(chains: list[Chain], captions: list[str], title: str) -> Chain:
         if cubes:
             right = _layout.union([c.bounds for c in cubes]).bounds
             mine = chain.box.bounds
-            dx = float(right[1]) - float(mine[0]) + 0.15 * float(mine[1] - mine[0]) + 2.0
+            dx = float(right[1]) - float(mine[0]) + 0.6 * float(mine[1] - mine[0]) + 2.0
         else:
             dx = 0.0
         for c, cube in enumerate(chain.cubes):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from matviz.scene import Scene, matmul
+from matviz.chain import attention as mv_attention
+from matviz.scene import Chain, Scene, matmul
 from matviz.sources import load
 
 
@@ -23,3 +24,16 @@ def images() -> Scene:
 
 
 SCENES = {"textbook": textbook, "images": images}
+
+
+def attention() -> Chain:
+    """softmax(Q Kᵀ/√d) V for 6 tokens with d = 4: two linked cubes, causal mask, softmax row by row."""
+    rng = np.random.default_rng(7)
+    q, k, v = (rng.normal(size=(6, 4)) for _ in range(3))  # (seq, d)
+    tokens = ("The", "cat", "sat", "on", "the", "mat")
+    return mv_attention(
+        q, k, v, causal=True, tokens=tokens, title="softmax(Q K^T / sqrt(d), causal) V: 6 tokens, d = 4"
+    )
+
+
+SCENES["attention"] = attention
