@@ -301,9 +301,9 @@ def matmul(
     return scene
 
 
-CHAIN_AZIMUTH = 50.0  # a chain is seen more from the side and from below: the next cube sits behind
-CHAIN_ELEVATION = -35.0  # the first one's result face, and the open floors show both interiors
-CHAIN_TURN = 110.0  # a chain's sweep turns the camera this far, from the front of the first cube to the back of the last
+CHAIN_AZIMUTH = 20.0  # a chain is seen more from the side and from below: the next cube sits behind
+CHAIN_ELEVATION = -38.0  # the first one's result face, and the open floors show both interiors
+CHAIN_TURN = 90.0  # a chain's sweep turns the camera this far, from the front of the first cube to the back of the last
 
 
 @dataclass
