@@ -65,7 +65,7 @@ def from_evaluation(
             "(or softmax(A, rows) @ softmax(B, cols))"
         )
     style = style or Style()
-    cubes, hidden, notes = [], [], []
+    cubes, hidden, notes, roots = [], [], [], []  # roots[c]: the unlinked cube c's linked tree grows from
     for p in ev.products:
         sides = {}
         ops = []
@@ -80,20 +80,19 @@ def from_evaluation(
         cube.stages = tuple(_stage(s) for s in p.stages)
         cube.result = replace(cube.result, name=p.label if len(p.label) <= 24 else cube.result.name)
         # link to the first linked operand; a second link (both operands are products) is drawn as a face
-        placed, hide = None, frozenset()
+        hide, root = frozenset(), len(cubes)
         for side, src in sides.items():
             prev = cubes[src]
-            placed = _layout.link(prev.layout, prev.placement, cube.layout, "left" if side == "left" else "right")
-            hide = frozenset([side])
+            cube.placement = _layout.link(
+                prev.layout, prev.placement, cube.layout, "left" if side == "left" else "right"
+            )
+            hide, root = frozenset([side]), roots[src]
             break
-        if placed is None and cubes:
-            done = _layout.union([c.bounds for c in cubes]).bounds
-            placed = _layout.beside(done, cube.layout, _layout.Placement(), 2 * cube.layout.gap)
-        if placed is not None:
-            cube.placement = placed
+        roots.append(root)
         cubes.append(cube)
         hidden.append(hide)
         notes += [n for n in cube.notes if n not in notes]
+    _spread(cubes, roots)
     value = None
     last = cubes[-1].output.values
     if np.ndim(ev.value) != 2 or np.shape(ev.value) != last.shape or not np.allclose(ev.value, last):
@@ -114,6 +113,21 @@ def from_evaluation(
         style,
         value=value,
     )
+
+
+def _spread(cubes: list, roots: list[int]) -> None:
+    """Move each tree of linked cubes to the right of the trees before it, so none overlap."""
+    right = None
+    for root in dict.fromkeys(roots):
+        members = [c for c, r in enumerate(roots) if r == root]
+        box = _layout.union([cubes[c].bounds for c in members]).bounds
+        if right is not None:
+            dx = right - float(box[0]) + 2 * max(cubes[c].layout.gap for c in members)
+            for c in members:
+                o = cubes[c].placement.origin
+                cubes[c].placement = replace(cubes[c].placement, origin=(o[0] + dx, o[1], o[2]))
+            box = _layout.union([cubes[c].bounds for c in members]).bounds
+        right = float(box[1])
 
 
 def expr(
@@ -201,13 +215,17 @@ def attention(
         chains.append(chain)
     if not v_cols:
         return chains[0]
-    return side_by_side(chains, [c for _, c in forms], title or "softmax(Q K^T/sqrt(d)) V: V as is, and softmax(V, cols)")
+    return side_by_side(
+        chains, [c for _, c in forms], title or "softmax(Q K^T/sqrt(d)) V: V as is, and softmax(V, cols)"
+    )
 
 
 def _with_probs(chain: Chain, probs: np.ndarray, seq_q: int, seq_k: int, budget: int) -> Chain:
     """Draw given probabilities (e.g. the model's own) as the softmax stage and the second cube's A."""
     if probs.shape != (seq_q, seq_k):
-        raise ShapeError(f"probs is {probs.shape[0]}x{probs.shape[1]} but Q K^T is {seq_q}x{seq_k}")
+        raise ShapeError(
+            f"probs has shape {probs.shape} but Q K^T is {seq_q}x{seq_k}: give one probability per query and key"
+        )
     scores, second = chain.cubes
     computed = scores.stages[-1].values
     if not np.allclose(computed, probs, atol=1e-4):

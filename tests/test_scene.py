@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from matviz.core.products import even_edges
 from matviz.errors import MatvizError, ShapeError
-from matviz.scene import Operand, Style, matmul, operand
+from matviz.scene import Operand, Stage, Style, matmul, operand
 
 
 def cube(a, b):
@@ -318,3 +318,83 @@ def test_operand_objects_keep_name_and_kind():
     assert scene.result.kind == "image"
     assert "img" in scene.title and "img2" in scene.title
     np.testing.assert_allclose(scene.result.values, np.full((2, 2), 0.375))
+
+
+# ---------------------------------------------------------------- transposes, labels, stages, output
+
+
+def test_operand_transpose_swaps_labels_and_values():
+    x = Operand("X", rand(70, 2, 3), "signed", ("r0", "r1"), ("c0", "c1", "c2"))
+    t = x.T
+    assert t.name == "X.T" and t.kind == "signed"
+    assert t.shape == (3, 2)
+    np.testing.assert_array_equal(t.values, x.values.T)
+    assert t.row_labels == ("c0", "c1", "c2") and t.col_labels == ("r0", "r1")
+    back = t.T
+    np.testing.assert_array_equal(back.values, x.values)
+    assert (back.row_labels, back.col_labels) == (x.row_labels, x.col_labels)
+    assert Operand("Y", np.ones((2, 3)), "nonneg", None, ("a", "b", "c")).T.row_labels == ("a", "b", "c")
+
+
+def test_labelled_sets_and_checks_labels():
+    x = operand(rand(71, 2, 3), "X")
+    y = x.labelled(rows=["a", "b"], cols=("p", "q", "r"))
+    assert y.row_labels == ("a", "b") and y.col_labels == ("p", "q", "r")
+    assert x.row_labels is None  # the original is unchanged
+    np.testing.assert_array_equal(y.values, x.values)
+    assert x.labelled(cols=["p", "q", "r"]).row_labels is None
+    for rows, cols in ((["a"], None), (["a", "b", "c"], None), (None, ["p", "q"]), (["a", "b"], ["p"] * 4)):
+        with pytest.raises(ShapeError) as info:
+            x.labelled(rows=rows, cols=cols)
+        assert "X" in str(info.value)
+
+
+def _staged_scene(m=6, n=4, rowwise=("rows",)):
+    """A scene with two plain stages and then the normalizing ones given by ``rowwise``."""
+    scene = matmul(rand(72, m, 3), rand(73, 3, n))
+    c = scene.result.values
+    stages = [Stage("* 2", 2 * c, "signed"), Stage("+ 1", 2 * c + 1, "signed")]
+    stages += [Stage(f"norm {i}", np.abs(c), "nonneg", how) for i, how in enumerate(rowwise)]
+    scene.stages = tuple(stages)
+    return scene
+
+
+def test_stage_values_for_rowwise_stages():
+    scene = _staged_scene(m=6, n=4)
+    assert scene.stage_values(2.5) == (2, 3)  # half of the 6 rows of the third stage
+    for r in range(6):
+        assert scene.stage_values(2 + r / 6) == (2, r)
+    assert scene.stage_values(None) == (3, 0)
+    assert scene.stage_values(3) == (3, 0)
+    assert scene.stage_values(7.5) == (3, 0)
+    assert scene.stage_values(0) == (0, 0)
+    assert scene.stage_values(-1.0) == (0, 0)
+    assert scene.stage_values(1.0) == (1, 0)
+    assert scene.stage_values(1.7) == (1, 0)  # the second stage is not row-wise: no partial rows
+
+
+def test_stage_values_for_column_wise_stages():
+    scene = _staged_scene(m=6, n=4, rowwise=("cols",))
+    assert scene.stage_values(2.5) == (2, 2)  # half of the 4 columns
+    assert scene.stage_values(2.75) == (2, 3)
+
+
+def test_output_is_the_result_without_stages():
+    scene = matmul(rand(74, 3, 2), rand(75, 2, 4))
+    assert scene.output is scene.result
+
+
+def test_output_replaces_masked_entries_with_zero():
+    scene = matmul(rand(76, 3, 2), rand(77, 2, 3))
+    scene.result = scene.result.labelled(rows=["a", "b", "c"], cols=["x", "y", "z"])
+    last = scene.result.values.copy()
+    above = np.triu(np.ones((3, 3), dtype=bool), 1)
+    last[above] = -np.inf
+    scene.stages = (Stage("causal mask", last, "signed"),)
+    out = scene.output
+    assert out.name == "causal mask" and out.kind == "signed"
+    assert np.all(np.isfinite(out.values))
+    assert np.all(out.values[above] == 0.0)
+    np.testing.assert_array_equal(out.values[~above], scene.result.values[~above])
+    assert out.row_labels == ("a", "b", "c") and out.col_labels == ("x", "y", "z")
+    assert np.all(np.isneginf(scene.stages[0].values[above]))  # the stage itself keeps its -inf

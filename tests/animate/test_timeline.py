@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 
 from matviz.animate.timeline import Key, Timeline, Track, linear, make_timeline, orbit, smooth, still, sweep
 from matviz.errors import MatvizError
-from matviz.scene import ViewState, matmul
+from matviz.chain import attention, expr
+from matviz.graphics.window import positions
+from matviz.scene import ViewState, as_chain, matmul
 
 A = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])  # (2, 3)
 B = np.array([[1.0, -2.0], [3.0, 4.0], [5.0, 6.0]])  # (3, 2)
@@ -188,3 +190,110 @@ def test_make_timeline_unknown_name_raises(textbook):
 def test_make_timeline_rejects_non_positive_duration(textbook, duration):
     with pytest.raises(MatvizError, match="duration"):
         make_timeline("sweep", textbook, duration)
+
+
+# ---------------------------------------------------------------- chains: cube after cube
+
+
+@pytest.fixture(scope="module")
+def attention_chain():
+    """softmax(Q Kᵀ/√d) V with k-blocks: 20×40 @ 40×20 then 20×20 @ 20×10, a small budget."""
+    rng = np.random.default_rng(2)
+    q, k, v = rng.standard_normal((20, 40)), rng.standard_normal((20, 40)), rng.standard_normal((20, 10))
+    chain = attention(q, k, v, budget=20 * 20 * 8)
+    assert [c.k_steps for c in chain.cubes] == [chain.k_steps(0), chain.k_steps(1)]
+    assert 1 < chain.k_steps(0) < 40
+    assert len(chain.cubes[0].stages) == 2 and chain.cubes[1].stages == ()
+    return chain
+
+
+def test_chain_sweep_builds_cube_after_cube(attention_chain):
+    chain = attention_chain
+    gk = [chain.k_steps(0), chain.k_steps(1)]
+    n_stages = len(chain.cubes[0].stages)
+    tl = sweep(chain, duration=6.0)
+    assert set(tl.tracks) >= {"cube", "post", "k_done"}
+    states = tl.sample(2001)
+    cubes = [s.cube for s in states]
+    assert all(isinstance(c, int) for c in cubes)
+    assert cubes[0] == 0 and cubes[-1] == 1
+    assert np.all(np.diff(cubes) >= 0)  # never goes back
+    assert set(cubes) == {0, 1}
+    for step in (0, 1):
+        ks = [s.k_done for s in states if s.cube == step]
+        assert ks[0] == 0 and ks[-1] == gk[step]
+        assert np.all(np.diff(ks) >= 0), step
+        assert sorted(set(ks)) == list(range(gk[step] + 1)), step  # every partial sum of every step
+    first = [s for s in states if s.cube == 0]
+    posts = [s.post for s in first]
+    assert posts[0] == 0.0
+    assert np.all(np.diff(posts) >= 0)
+    assert posts[-1] == pytest.approx(n_stages)  # the softmax is done before the second cube starts
+    # the stages run only after the sum over k of the first cube is complete
+    assert all(s.k_done == gk[0] for s in first if s.post > 0)
+    # the stages are applied row by row: intermediate values are seen
+    assert any(0 < p < n_stages and p != int(p) for p in posts)
+    end = tl.state_at(tl.duration)
+    assert end.cube == 1 and end.k_done == gk[1]
+    assert end == states[-1]
+    # the last frame is the finished picture: every step built, every stage applied, interior aside
+    assert end.post >= chain.stage_count(1)
+    assert end.show_interior is False
+    assert chain.cubes[end.cube].stage_values(end.post) == (len(chain.cubes[1].stages), 0)
+
+
+def test_chain_sweep_turns_the_camera_further_than_a_single_cube(attention_chain, textbook):
+    chain_az = [s.azimuth for s in sweep(attention_chain).sample(11)]
+    single_az = [s.azimuth for s in sweep(textbook).sample(11)]
+    assert np.all(np.diff(chain_az) > 0) and np.all(np.diff(single_az) > 0)
+    assert chain_az[-1] - chain_az[0] > single_az[-1] - single_az[0]
+
+
+@pytest.mark.parametrize("which", ["textbook", "blocked"])
+def test_single_cube_sweep_has_no_chain_tracks(which, request):
+    scene = request.getfixturevalue(which)
+    tl = sweep(scene)
+    assert "cube" not in tl.tracks and "post" not in tl.tracks
+    assert all(s.cube is None and s.post is None for s in tl.sample(25))
+
+
+def test_single_cube_with_stages_has_post_but_no_cube():
+    chain = expr("softmax(A @ B)", A=A, B=B)
+    tl = sweep(chain)
+    assert "post" in tl.tracks and "cube" not in tl.tracks
+    states = tl.sample(301)
+    assert states[0].post == 0.0 and states[-1].post == pytest.approx(1.0)
+    assert all(s.k_done == chain.k_steps(0) for s in states if s.post > 0)
+
+
+# ---------------------------------------------------------------- the window's step positions
+
+
+def test_positions_of_a_plain_scene(blocked, textbook):
+    for scene in (blocked, textbook):
+        gk = scene.k_steps
+        assert positions(as_chain(scene)) == [(None, k, None) for k in range(gk)] + [(None, None, None)]
+
+
+def test_positions_of_a_causal_attention_chain():
+    rng = np.random.default_rng(3)
+    q, k, v = rng.standard_normal((6, 5)), rng.standard_normal((6, 5)), rng.standard_normal((6, 3))
+    chain = attention(q, k, v, causal=True)
+    assert [s.label for s in chain.cubes[0].stages] == ["/ sqrt(d)", "causal mask", "softmax(rows)"]
+    gk0, gk1 = chain.k_steps(0), chain.k_steps(1)
+    assert (gk0, gk1) == (5, 6)  # unit blocks: one k per step
+    pos = positions(chain)
+    assert pos[0] == (0, 0, 0.0)
+    assert pos[-1] == (None, None, None)
+    for p in (1.0, 2.0, 3.0):
+        assert (0, None, p) in pos
+    assert (0, gk0, 0.0) in pos  # the first cube summed, before its stages
+    assert (1, 0, 0.0) in pos and (1, gk1 - 1, 0.0) in pos
+    # every k of each step, then every stage, once each and in order; the finished picture replaces the last
+    assert len(pos) == (gk0 + 1 + 3) + (gk1 + 1)
+    assert len(set(pos)) == len(pos)
+    steps = [c for c, _, _ in pos[:-1]]
+    assert steps == sorted(steps)
+    k0 = [k for c, k, _ in pos if c == 0 and k is not None]
+    assert k0 == list(range(gk0 + 1))
+    assert [p for c, k, p in pos if c == 0 and k is None] == [1.0, 2.0, 3.0]
