@@ -54,7 +54,11 @@ def attention_from_model(
 
 
 def render(
-    scene: Scene | Chain, path: str | os.PathLike, *, size: tuple[int, int] = (1280, 720), state: ViewState | None = None
+    scene: Scene | Chain,
+    path: str | os.PathLike,
+    *,
+    size: tuple[int, int] = (1280, 720),
+    state: ViewState | None = None,
 ) -> Path:
     """Render one anti-aliased still of ``scene`` (default: its initial state) to a PNG file."""
     from matviz.animate.writers import check_output, open_writer
@@ -78,7 +82,11 @@ def export(scene: Scene | Chain | list, path: str | os.PathLike, animation: str 
 
 
 def show(
-    scene: Scene | Chain, animation: str = "sweep", *, duration: float | None = None, size: tuple[int, int] = (1280, 720)
+    scene: Scene | Chain,
+    animation: str = "sweep",
+    *,
+    duration: float | None = None,
+    size: tuple[int, int] = (1280, 720),
 ) -> None:
     """Open the interactive window playing ``animation`` (blocks until it is closed).
 

@@ -254,7 +254,7 @@ def scene_from_args(args):
             return load_scene(args.scene)
         return expression_from_args(args)
     if args.bindings:
-        raise MatvizError("--set binds names of an expression: give the expression too, e.g. \"A @ B\" --set A=...")
+        raise MatvizError('--set binds names of an expression: give the expression too, e.g. "A @ B" --set A=...')
     missing = [flag for flag, value in (("--left", args.left), ("--right", args.right)) if not value]
     if missing:
         raise MatvizError(
@@ -393,10 +393,14 @@ def cmd_show(args, console: _Console) -> None:
         )
     if args.attention is not None:
         if args.scene or args.left or args.right:
-            raise MatvizError("--attention shows a model's attention: do not give a scene, expression or --left/--right")
+            raise MatvizError(
+                "--attention shows a model's attention: do not give a scene, expression or --left/--right"
+            )
         scene = attention_from_args(args, args.attention)
         if isinstance(scene, list):
-            raise MatvizError("the window shows one head: give --layer N --head N (grids of heads: matviz attention -o)")
+            raise MatvizError(
+                "the window shows one head: give --layer N --head N (grids of heads: matviz attention -o)"
+            )
     else:
         scene = scene_from_args(args)
     for note in scene.notes:
@@ -437,7 +441,13 @@ def cmd_gallery(args, console: _Console) -> None:
         _still_and_sweep(console, load_scene(script), Path(args.output), script.stem, args)
 
 
-COMMANDS = {"render": cmd_render, "show": cmd_show, "attention": cmd_attention, "demo": cmd_demo, "gallery": cmd_gallery}
+COMMANDS = {
+    "render": cmd_render,
+    "show": cmd_show,
+    "attention": cmd_attention,
+    "demo": cmd_demo,
+    "gallery": cmd_gallery,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

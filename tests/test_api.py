@@ -73,11 +73,16 @@ def test_gallery_without_scripts_is_a_one_line_error(tmp_path, capsys):
 def test_repository_scenes_build(request):
     from pathlib import Path
 
+    from matviz.scene import as_chain
     from matviz.scripts import load_scene
 
     root = Path(request.config.rootpath)
     scripts = sorted((root / "scenes").glob("*.py"))
-    assert [s.stem for s in scripts] == ["mishka_softmax", "textbook"]
+    assert [s.stem for s in scripts] == ["attention_head", "attention_vcols", "mishka_softmax", "textbook"]
     for script in scripts:
-        scene = load_scene(script)
-        np.testing.assert_allclose(scene.result.values, scene.left.values @ scene.right.values, rtol=1e-9)
+        chain = as_chain(load_scene(script))
+        for cube in chain.cubes:  # every cube's result face is its operands' product
+            np.testing.assert_allclose(cube.result.values, cube.left.values @ cube.right.values, rtol=1e-9)
+    vcols = as_chain(load_scene(root / "scenes" / "attention_vcols.py"))
+    assert len(vcols.cubes) == 4 and vcols.steps == [0, 1, 0, 1]
+    np.testing.assert_allclose(vcols.cubes[3].right.values.sum(axis=0), 1.0)  # softmax over V's columns

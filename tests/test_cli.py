@@ -602,3 +602,247 @@ def test_subprocess_argparse_error_exit_code(tmp_path):
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("matviz: error:") and "--size" in lines[0]
     assert listing(tmp_path) == []
+
+
+# ---------------------------------------------------------------- expressions (--set) and real model heads
+
+ATTN = "softmax(Q @ K.T / sqrt(d)) @ V"
+SENTENCE = "The cat sat on the mat because it was tired"
+
+
+def qkv_files(tmp_path, seq: int = 6, d: int = 4, k_shape=None) -> dict[str, np.ndarray]:
+    """Q, K, V (seq×d, seeded) saved as q.npy, k.npy, v.npy in ``tmp_path``; ``k_shape`` overrides K's."""
+    rng = np.random.default_rng(11)
+    mats = {"Q": rng.standard_normal((seq, d)), "K": rng.standard_normal(k_shape or (seq, d))}
+    mats["V"] = rng.standard_normal((seq, d))
+    for name, m in mats.items():
+        np.save(tmp_path / f"{name.lower()}.npy", m)
+    return mats
+
+
+def sets(tmp_path, *names) -> list[str]:
+    return [a for n in names for a in ("--set", f"{n}={tmp_path / (n.lower() + '.npy')}")]
+
+
+def numpy_attention(q, k, v) -> np.ndarray:
+    s = q @ k.T / np.sqrt(q.shape[1])
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    return (e / e.sum(axis=1, keepdims=True)) @ v
+
+
+def fails(capsys, tmp_path, monkeypatch, *argv, n_lines: int = 1) -> list[str]:
+    """``matviz ARGV`` (run in tmp_path) exits 2 with a ``matviz: error:`` message of ``n_lines``
+    lines, no traceback, and leaves nothing new in tmp_path. Returns the message's lines."""
+    monkeypatch.chdir(tmp_path)
+    before = listing(tmp_path)
+    code, out, err = run(capsys, *argv)
+    assert code == 2, err
+    assert "Traceback" not in err and "Traceback" not in out
+    lines = err.splitlines()
+    assert len(lines) == n_lines, err
+    assert lines[0].startswith("matviz: error:")
+    assert listing(tmp_path) == before  # no output file, no temp file
+    return lines
+
+
+def assert_caret(lines: list[str], text: str, start: int, width: int) -> None:
+    """An expression error's last two lines: the expression, then ``^`` under columns start..start+width."""
+    assert lines[1] == f"  {text}", lines
+    assert lines[2] == "  " + " " * start + "^" * width, f"caret at the wrong place:\n{lines[1]}\n{lines[2]}"
+
+
+def test_expression_binds_set_operands(tmp_path):
+    mats = qkv_files(tmp_path)
+    chain = scene_for(ATTN, *sets(tmp_path, "Q", "K", "V"))
+    assert len(chain.cubes) == 2
+    np.testing.assert_allclose(chain.cubes[0].left.values, mats["Q"])
+    np.testing.assert_allclose(chain.cubes[0].right.values, mats["K"].T)
+    np.testing.assert_allclose(chain.result.values, numpy_attention(mats["Q"], mats["K"], mats["V"]), atol=1e-12)
+
+
+def test_render_expression_png(capsys, tmp_path):
+    qkv_files(tmp_path)
+    img, err = render_ok(capsys, tmp_path, ATTN, *sets(tmp_path, "Q", "K", "V"), out="x.png", size=(320, 240))
+    assert (tmp_path / "x.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "d = 4" in err  # the note on the defaulted d: the head size
+
+
+def test_render_expression_mp4(capsys, tmp_path):
+    qkv_files(tmp_path)
+    path = tmp_path / "x.mp4"
+    code, _, err = run(
+        capsys, "render", ATTN, *sets(tmp_path, "Q", "K", "V"), "-o", path, "--frames", 12, "--size", "320x240"
+    )
+    assert code == 0, err
+    assert "Traceback" not in err
+    n, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
+    assert n == 12
+    first = iio.imread(path, index=0)
+    assert first.shape == (240, 320, 3)
+    frames = iio.imread(path)
+    assert frames.shape == (12, 240, 320, 3)
+    assert_drawn(first, (320, 240))
+    for i in range(11):
+        assert changed_fraction(frames[i], frames[i + 1]) > 0.002, f"frames {i} and {i + 1} are the same"
+    assert changed_fraction(frames[0], frames[-1]) > 0.05
+
+
+def test_attention_head_mp4_of_the_real_model(capsys, tmp_path):
+    path = tmp_path / "head.mp4"
+    code, _, err = run(
+        capsys, "attention", SENTENCE, "--layer", 3, "--head", 5, "-o", path, "--frames", 10, "--size", "320x240"
+    )
+    assert code == 0, err
+    assert "Traceback" not in err and "error" not in err
+    assert listing(tmp_path) == ["head.mp4"]
+    n, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
+    assert n == 10
+    frames = iio.imread(path)
+    assert frames.shape == (10, 240, 320, 3)
+    assert_drawn(frames[-1], (320, 240))
+    assert changed_fraction(frames[0], frames[-1]) > 0.05
+
+
+def test_attention_all_heads_is_a_grid_png(capsys, tmp_path):
+    from matviz.graphics.offscreen import grid_shape
+
+    path = tmp_path / "heads.png"
+    code, _, err = run(capsys, "attention", SENTENCE, "--layer", 0, "--head", "all", "-o", path, "--size", "640x360")
+    assert code == 0, err
+    img = iio.imread(path)[..., :3]
+    assert img.shape == (360, 640, 3)
+    rows, cols = grid_shape(12, (640, 360))  # all-MiniLM-L6-v2 has 12 heads
+    assert rows * cols >= 12
+    h, w = 360 // rows, 640 // cols
+    for t in range(12):
+        tile = img[(t // cols) * h : (t // cols + 1) * h, (t % cols) * w : (t % cols + 1) * w].astype(int)
+        painted = (np.abs(tile - 255).max(-1) > 40).mean()
+        assert painted > 0.03, f"head {t}'s tile is blank ({painted:.1%} drawn)"
+
+
+def test_error_expression_syntax(capsys, tmp_path, monkeypatch):
+    qkv_files(tmp_path)
+    text = "softmax(Q @ K.T / sqrt(d) @ V"  # the first ( is never closed
+    lines = fails(
+        capsys, tmp_path, monkeypatch, "render", text, *sets(tmp_path, "Q", "K", "V"), "-o", "x.png", n_lines=3
+    )
+    assert "syntax" in lines[0] and "never closed" in lines[0]
+    assert_caret(lines, text, text.index("("), 1)
+
+
+def test_error_expression_doubled_operator(capsys, tmp_path, monkeypatch):
+    qkv_files(tmp_path)
+    text = "Q @ @ K"
+    lines = fails(capsys, tmp_path, monkeypatch, "render", text, *sets(tmp_path, "Q", "K"), "-o", "x.png", n_lines=3)
+    assert "syntax" in lines[0]
+    assert_caret(lines, text, text.rindex("@"), 1)
+
+
+def test_error_expression_unknown_name(capsys, tmp_path, monkeypatch):
+    qkv_files(tmp_path)
+    lines = fails(capsys, tmp_path, monkeypatch, "render", ATTN, *sets(tmp_path, "Q", "K"), "-o", "x.png", n_lines=3)
+    assert "unknown name V" in lines[0] and "--set V=" in lines[0]
+    assert_caret(lines, ATTN, ATTN.rindex("V"), 1)
+
+
+def test_error_expression_shape_mismatch(capsys, tmp_path, monkeypatch):
+    qkv_files(tmp_path, k_shape=(5, 3))
+    lines = fails(
+        capsys, tmp_path, monkeypatch, "render", ATTN, *sets(tmp_path, "Q", "K", "V"), "-o", "x.png", n_lines=3
+    )
+    assert "6×4" in lines[0] and "3×5" in lines[0]  # Q, and K.T of a 5×3 K
+    assert_caret(lines, ATTN, ATTN.index("Q @ K.T"), len("Q @ K.T"))
+
+
+def test_error_expression_unknown_softmax_axis(capsys, tmp_path, monkeypatch):
+    qkv_files(tmp_path)
+    text = "softmax(Q @ K.T, diagonal) @ V"
+    lines = fails(
+        capsys, tmp_path, monkeypatch, "render", text, *sets(tmp_path, "Q", "K", "V"), "-o", "x.png", n_lines=3
+    )
+    assert "axis" in lines[0] and "diagonal" in lines[0] and "rows" in lines[0] and "cols" in lines[0]
+    assert_caret(lines, text, text.index("diagonal"), len("diagonal"))
+
+
+def test_error_malformed_set(capsys, tmp_path, monkeypatch):
+    qkv_files(tmp_path)
+    lines = fails(capsys, tmp_path, monkeypatch, "render", "Q @ K.T", "--set", "Q", *sets(tmp_path, "K"), "-o", "x.png")
+    assert "--set" in lines[0] and "NAME=SPEC" in lines[0] and "'Q'" in lines[0]
+
+
+def test_error_set_without_expression(capsys, tmp_path, monkeypatch):
+    qkv_files(tmp_path)
+    lines = fails(capsys, tmp_path, monkeypatch, "render", *sets(tmp_path, "Q"), "-o", "x.png")
+    assert "--set" in lines[0] and "expression" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "flag, value, needles",
+    [("--layer", "6", ("layer 6", "0-5")), ("--head", "12", ("head 12", "0-11")), ("--layer", "-1", ("0-5",))],
+)
+def test_error_layer_or_head_out_of_range(capsys, tmp_path, monkeypatch, flag, value, needles):
+    lines = fails(capsys, tmp_path, monkeypatch, "attention", "The cat", f"{flag}={value}", "-o", "x.png")
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_error_empty_text(capsys, tmp_path, monkeypatch, text):
+    lines = fails(capsys, tmp_path, monkeypatch, "attention", text, "-o", "x.png")
+    assert "empty" in lines[0]
+
+
+def test_error_model_not_available_offline(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = "nonexistent-org/nonexistent-model"
+    lines = fails(capsys, tmp_path, monkeypatch, "attention", "The cat", "--model", model, "-o", "x.png")
+    assert model in lines[0] and "cache" in lines[0]
+
+
+def test_text_longer_than_the_model_is_truncated_with_a_note(capsys, tmp_path):
+    words = ("the cat sat on the mat because it was tired and then it slept " * 50).split()[:600]
+    assert len(words) == 600
+    path = tmp_path / "long.png"
+    code, _, err = run(capsys, "attention", " ".join(words), "-o", path, "--size", "320x240")
+    assert code == 0, err
+    notes = [line for line in err.splitlines() if line.startswith("matviz: note:")]
+    assert any("512" in line for line in notes), err
+    assert_drawn(iio.imread(path), (320, 240))
+
+
+TORCH_BLOCKED = """
+import importlib.abc, sys
+
+class NoTorch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, NoTorch())
+from matviz.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_error_torch_not_installed(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-c", TORCH_BLOCKED, "attention", "The cat", "-o", str(tmp_path / "x.png")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("matviz: error:"), proc.stderr
+    assert "torch" in lines[0] and "matviz[models]" in lines[0]
+    assert listing(tmp_path) == []
+
+
+def test_error_show_attention_grid(capsys, tmp_path, monkeypatch):
+    """A fake DISPLAY passes the display check; the grid is refused before any window opens."""
+    monkeypatch.setenv("DISPLAY", ":9999")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    lines = fails(capsys, tmp_path, monkeypatch, "show", "--attention", "The cat", "--layer", 0, "--head", "all")
+    assert "one head" in lines[0] and "--head" in lines[0]

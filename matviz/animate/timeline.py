@@ -118,7 +118,11 @@ def sweep(scene: Scene | Chain, duration: float = 6.0) -> Timeline:
         k_keys += [Key(t, 0.0, linear), Key(summed, gk + 0.0, linear)]
         cube_keys.append(Key(t, float(s), linear))
         if stages:
-            post_keys += [Key(t, 0.0, linear), Key(summed, 0.0, linear), Key(summed + stages * STAGE_WEIGHT * unit, stages + 0.0, linear)]
+            post_keys += [
+                Key(t, 0.0, linear),
+                Key(summed, 0.0, linear),
+                Key(summed + stages * STAGE_WEIGHT * unit, stages + 0.0, linear),
+            ]
         else:
             post_keys += [Key(t, 0.0, linear)]
         t += weights[s] * unit

@@ -128,7 +128,8 @@ class ChainView:
 
     def active_views(self, state: ViewState | None = None) -> list[SceneView]:
         state = state or self.state
-        active = self.chain.n_steps - 1 if state.cube is None else int(state.cube)
+        last = self.chain.n_steps - 1
+        active = last if state.cube is None else int(np.clip(state.cube, 0, last))
         return [v for v, s in zip(self.views, self.chain.steps) if s == active]
 
     def _update_status(self, state: ViewState) -> None:
@@ -136,9 +137,7 @@ class ChainView:
         active = chain.n_steps - 1 if state.cube is None else int(np.clip(state.cube, 0, chain.n_steps - 1))
         view = self.active_views(state)[0]
         text = f"step {active + 1}/{chain.n_steps}: {short(view.scene.title, 28)}\n{view.status()}"
-        self.plotter.add_text(
-            text, position="upper_right", font_size=self.font(11), color=colors.TEXT, name="status"
-        )
+        self.plotter.add_text(text, position="upper_right", font_size=self.font(11), color=colors.TEXT, name="status")
 
 
 def _inside(cube: Scene, cell) -> bool:

@@ -93,6 +93,12 @@ class Window:
         key = (s.cube, s.k_done, s.post)
         if key in self.positions:
             return self.positions.index(key)
+        if s.cube is not None and s.k_done is None:  # a step's finished picture (e.g. after a pick)
+            return (
+                max(i for i, p in enumerate(self.positions) if p[0] == s.cube)
+                if s.cube < self.chain.n_steps - 1
+                else len(self.positions) - 1
+            )
         return len(self.positions) - 1 if s.cube is None and s.k_done is None else 0
 
     def toggle_play(self) -> None:
@@ -165,7 +171,11 @@ class Window:
             return None
         hit = next((v for k, v in owners.items() if k == id(picker.GetActor())), None)
         if hit is None:  # VTK hands back a new Python wrapper: match by address
-            hit = next(v for v in owners.values() if v[1].actor.GetAddressAsString("vtkActor") == picker.GetActor().GetAddressAsString("vtkActor"))
+            hit = next(
+                v
+                for v in owners.values()
+                if v[1].actor.GetAddressAsString("vtkActor") == picker.GetActor().GetAddressAsString("vtkActor")
+            )
         c, fa = hit
         er, ec = fa.edges
         rows = len(er) - 1
@@ -196,7 +206,9 @@ class Window:
             return
         cube, cell = hit
         step = self.chain.steps[cube]
-        if len(self.chain.cubes) > 1 and step != (self.state.cube if self.state.cube is not None else self.chain.n_steps - 1):
+        if len(self.chain.cubes) > 1 and step != (
+            self.state.cube if self.state.cube is not None else self.chain.n_steps - 1
+        ):
             self._set(cube=step, k_done=None, post=None)  # the picked cube's finished picture
         self.highlight(cell)
 

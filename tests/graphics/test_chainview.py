@@ -312,7 +312,9 @@ def test_frame_is_drawn_and_both_cubes_contribute(chain, make_chain_view, projec
     assert len(np.unique(img.reshape(-1, 3), axis=0)) > 100
     # hide each cube's own actors in turn: the pixels that change lie in that cube's projected box
     for c, view in enumerate(cv.views):
-        corners = np.array([[x, y, z] for x in view.scene.bounds[0:2] for y in view.scene.bounds[2:4] for z in view.scene.bounds[4:6]])
+        corners = np.array(
+            [[x, y, z] for x in view.scene.bounds[0:2] for y in view.scene.bounds[2:4] for z in view.scene.bounds[4:6]]
+        )
         px = np.array([project(plotter, p) for p in corners])
         (r0, c0), (r1, c1) = np.clip(px.min(0), 0, None), np.minimum(px.max(0) + 1, img.shape[:2])
         region = img[r0:r1, c0:c1]

@@ -119,3 +119,50 @@ def test_window_screenshot_shows_the_scene_and_highlight(window_run):
     # orange outline around the picked cell, near the click
     around = orange[row - 60 : row + 61, col - 60 : col + 61]
     assert around.sum() > 50
+
+
+# ---------------------------------------------------------------- a chain of two cubes (attention)
+
+
+def test_chain_window_steps_from_the_first_cube_to_the_second(window_run):
+    res, _ = need(window_run)
+    ch = res["chain"]
+    assert ch["off_screen"] is False
+    positions = [tuple(p) for p in ch["positions"]]
+    visited = [tuple(p) for p in ch["visited"]]
+    # Right visits every position once, in order, and stops at the finished picture
+    assert visited[: len(positions)] == positions
+    assert visited[len(positions) :] == [positions[-1]] * 2
+    cubes = [c for c, _, _ in visited[:-1] if c is not None]
+    assert cubes[0] == 0 and cubes[-1] == 1
+    assert cubes == sorted(cubes) and set(cubes) == {0, 1}  # 0 -> 1, never back
+    first_k = [k for c, k, _ in visited if c == 0 and k is not None]
+    assert first_k == list(range(4 + 1))  # the first cube sums over k = d = 4
+    # the second cube's interior: empty while the first cube is built, then one slice per step, then all
+    gk = ch["second_cube_k_steps"]
+    assert gk == 6  # its k is the sequence length
+    expected = [0 if c == 0 else gk if c is None else k for c, k, _ in visited[1:]]
+    assert ch["second_cube_slices_visible"] == expected
+    assert [k for c, k, _ in visited if c == 1] == list(range(gk))
+
+
+def test_chain_window_picks_cells_on_both_cubes(window_run):
+    res, _ = need(window_run)
+    picks = res["chain"]["picks"]
+    for key, hit in picks.items():
+        cube, cell = key.split(":")
+        assert hit == [int(cube), [int(x) for x in cell.split(",")]], (key, hit)
+
+
+def test_chain_window_right_click_on_the_first_cube_reports_its_dot_product(window_run):
+    from window_driver import CHAIN_D, CHAIN_SEED, CHAIN_SEQ
+
+    res, _ = need(window_run)
+    after = res["chain"]["after_click"]
+    assert after["cube"] == 0 and after["highlight"] == [2, 5]
+    rng = np.random.default_rng(CHAIN_SEED)
+    q, k, _ = (rng.standard_normal((CHAIN_SEQ, CHAIN_D)) for _ in range(3))
+    total = float(q[2] @ k[5])  # (Q @ K.T)[2, 5]
+    m = re.search(r"sum = (\S+)", after["echo"])
+    assert m and float(m.group(1)) == pytest.approx(total, rel=1e-8), after["echo"]
+    assert after["echo"].count("k=") == CHAIN_D

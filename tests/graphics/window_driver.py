@@ -95,6 +95,57 @@ def main(outdir: Path) -> dict:
     iio.imwrite(outdir / "window.png", img)
     res["screenshot_shape"] = list(img.shape)
     plotter.close()
+    res["chain"] = chain_checks()
+    return res
+
+
+CHAIN_SEED, CHAIN_SEQ, CHAIN_D = 0, 6, 4  # test_window.py rebuilds the same Q, K, V for its oracle
+
+
+def chain_checks() -> dict:
+    """A 2-cube attention chain in a real window: step through it with Right, pick on both cubes."""
+    from matviz.animate.timeline import make_timeline
+    from matviz.chain import attention
+    from matviz.graphics.window import Window
+
+    rng = np.random.default_rng(CHAIN_SEED)
+    q, k, v = (rng.standard_normal((CHAIN_SEQ, CHAIN_D)) for _ in range(3))
+    chain = attention(q, k, v)
+    echoed: list[str] = []
+    window = Window(chain, make_timeline("sweep", chain), size=(640, 480), echo=echoed.append)
+    plotter = window.plotter
+    plotter.show(interactive_update=True, auto_close=False)
+    res: dict = {"off_screen": bool(plotter.off_screen), "positions": [list(p) for p in window.positions]}
+
+    # Home, then Right through every position and twice past the end (which stays there)
+    press(window, "Home")
+    visited = [[window.state.cube, window.state.k_done, window.state.post]]
+    second_slices = []
+    for _ in range(len(window.positions) + 1):
+        press(window, "Right")
+        visited.append([window.state.cube, window.state.k_done, window.state.post])
+        second_slices.append(sum(bool(a.GetVisibility()) for a in window.view.views[1].slices))
+    res["visited"] = visited
+    res["second_cube_slices_visible"] = second_slices
+    res["second_cube_k_steps"] = chain.cubes[1].k_steps
+
+    # a scripted pick on the last cube's result face, and one on the first cube's (shared) face
+    plotter.render()
+    picks = {}
+    for cube, (i, j) in ((1, (4, 2)), (1, (0, 3)), (0, (2, 5))):
+        x, y = window.display_point(i, j, cube=cube)
+        hit = window.pick(x, y)
+        picks[f"{cube}:{i},{j}"] = None if hit is None else [hit[0], list(hit[1])]
+    res["picks"] = picks
+    # right-click the first cube's cell from the finished picture: the window goes to that step
+    x, y = window.display_point(2, 5, cube=0)
+    right_click(window, x, y)
+    res["after_click"] = {
+        "cube": window.state.cube,
+        "highlight": None if window.state.highlight is None else list(window.state.highlight),
+        "echo": "\n".join(echoed),
+    }
+    plotter.close()
     return res
 
 
