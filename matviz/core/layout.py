@@ -107,13 +107,11 @@ class CubeLayout:
 
     @property
     def center(self) -> np.ndarray:
-        b = self.bounds
-        return np.array([(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, (b[4] + b[5]) / 2])
+        return Box(self.bounds).center
 
     @property
     def radius(self) -> float:
-        b = self.bounds
-        return 0.5 * float(np.linalg.norm([b[1] - b[0], b[3] - b[2], b[5] - b[4]]))
+        return Box(self.bounds).radius
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ class Window:
 
     def set_k(self, k_done: int) -> None:
         """Sum ``k_done`` k-blocks of the step being built."""
-        self._set(k_done=int(np.clip(k_done, 0, self.k_done if False else self._gk())), show_interior=True)
+        self._set(k_done=int(np.clip(k_done, 0, self._gk())), show_interior=True)
 
     def _gk(self) -> int:
         active = self.chain.n_steps - 1 if self.state.cube is None else self.state.cube
