@@ -22,7 +22,13 @@ class OutputError(MatvizError):
 
 
 class BudgetError(MatvizError):
-    """A problem too large to hold in memory even before aggregation."""
+    """A problem too large to hold in memory even before aggregation, or a budget that allows no
+    interior at all (``budget < 1``)."""
+
+
+class OptionError(MatvizError, ValueError):
+    """A keyword option with a value matviz does not know (``interior=``, ``aggregate=``, a
+    transform name, ``how=``). Also a ``ValueError``, which is what such an option raised before."""
 
 
 class ExpressionError(MatvizError):

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from matviz.errors import BudgetError, OptionError
+
 DEFAULT_BUDGET = 64**3  # cells in the drawn interior grid
 MAX_BLOCKS_PER_AXIS = 128  # keeps the sweep to at most 128 steps and the grid readable
 
@@ -75,7 +77,7 @@ def plan_blocks(
     leaves the rest of the budget to the longer axes. No axis gets more than ``max_per_axis`` blocks.
     """
     if budget < 1:
-        raise ValueError(f"budget must be >= 1, got {budget}")
+        raise BudgetError(f"budget must be >= 1 interior cell, got {budget}: use e.g. budget={DEFAULT_BUDGET} (64³)")
     sizes = {"i": m, "k": k, "j": n}
     parts: dict[str, int] = {}
     remaining = float(budget)
@@ -108,6 +110,8 @@ def block_means(a: np.ndarray, b: np.ndarray, blocks: Blocks) -> np.ndarray:
 
 def block_reduce(x: np.ndarray, row_edges: np.ndarray, col_edges: np.ndarray, how: str = "mean") -> np.ndarray:
     """Sum or mean of a matrix over row/column blocks: the exact downsampling of a face."""
+    if how not in ("sum", "mean"):
+        raise OptionError(f"how must be 'sum' or 'mean', got {how!r}")
     s = np.add.reduceat(np.add.reduceat(x, row_edges[:-1], axis=0), col_edges[:-1], axis=1)
     if how == "sum":
         return s

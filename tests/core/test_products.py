@@ -19,6 +19,7 @@ from matviz.core.products import (
     partial_result,
     plan_blocks,
 )
+from matviz.errors import BudgetError, OptionError
 
 
 def cube(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -157,9 +158,20 @@ def test_plan_blocks_examples():
     assert plan_blocks(2, 1000, 1000, budget=2 * 50 * 50).shape == (2, 50, 50)
 
 
-def test_plan_blocks_rejects_zero_budget():
-    with pytest.raises(ValueError):
-        plan_blocks(3, 3, 3, budget=0)
+@pytest.mark.parametrize("budget", [0, -5])
+def test_plan_blocks_rejects_zero_budget(budget):
+    with pytest.raises(BudgetError) as info:
+        plan_blocks(3, 3, 3, budget=budget)
+    message = str(info.value)
+    assert "budget" in message and str(budget) in message and "\n" not in message
+
+
+def test_block_reduce_rejects_an_unknown_how():
+    """Anything but "sum"/"mean" used to mean mean silently."""
+    x = np.arange(12.0).reshape(3, 4)
+    with pytest.raises(OptionError) as info:
+        block_reduce(x, np.array([0, 3]), np.array([0, 4]), how="median")
+    assert "'median'" in str(info.value) and "'sum'" in str(info.value) and "'mean'" in str(info.value)
 
 
 # ---------------------------------------------------------------- block sums / means
