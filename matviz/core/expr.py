@@ -48,7 +48,16 @@ from typing import Callable, Mapping, Union
 
 import numpy as np
 
-from matviz.core.ops import axis_number, check_matrix, generalized_normalize, minmax, signed_minmax, softmax
+from matviz.core.operand import Stage  # one Stage type for expressions and cubes (label, values, kind, rowwise)
+from matviz.core.ops import (
+    axis_number,
+    causal_keep,
+    check_matrix,
+    generalized_normalize,
+    masked_softmax,
+    minmax,
+    signed_minmax,
+)
 from matviz.errors import ExpressionError, MatvizError
 
 __all__ = [
@@ -73,15 +82,6 @@ GRAMMAR = "use names, numbers, @ + - * /, unary -, .T, parentheses and " + ", ".
 
 
 # ---------------------------------------------------------------- the record the renderer draws
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One elementwise or normalizing step applied to a product's result."""
-
-    label: str  # e.g. "/ sqrt(d)", "causal mask", "softmax(rows)", "* 2", "normalize"
-    values: np.ndarray  # (m, n) float64: the matrix AFTER this step; masked entries are -inf
-    rowwise: str | None  # "rows"/"cols" if the step normalizes each row/column, else None
 
 
 @dataclass(frozen=True)
@@ -519,11 +519,6 @@ def _first_matmul(node: ast.AST) -> ast.BinOp | None:
     return None
 
 
-def _causal_keep(shape: tuple[int, int]) -> np.ndarray:
-    """(m, n) bool: True where j <= i (top-left aligned lower triangle, kept by a causal mask)."""
-    return np.tri(shape[0], shape[1], dtype=bool)
-
-
 class _Evaluator:
     """Evaluates a checked tree, recording products, their stages and the links between them."""
 
@@ -586,7 +581,7 @@ class _Evaluator:
     def step(self, val: _Val, values: np.ndarray, label: str, rowwise: str | None = None) -> _Val:
         """Apply a unary matrix step: record it as a stage if ``val`` continues a product's result."""
         if val.chain is not None:
-            self.drafts[val.chain].stages.append(Stage(label, values, rowwise))
+            self.drafts[val.chain].stages.append(Stage.of(label, values, rowwise))
         return _Val(values, val.chain)
 
     # ------------------------------------------------ leaves
@@ -805,7 +800,7 @@ class _Evaluator:
     def mask(self, node: ast.Call, x: _Val, axis: str) -> tuple[_Val, np.ndarray]:
         """The causal mask as a stage: masked entries -inf. Also returns the (m, n) keep mask."""
         a = x.value  # (m, n)
-        keep = _causal_keep(a.shape)
+        keep = causal_keep(a.shape)
         alive = keep.any(axis=axis_number(axis))  # one per row (rows) or column (cols)
         if not alive.all():
             which = "row" if axis == "rows" else "column"
@@ -819,9 +814,10 @@ class _Evaluator:
 
     def softmax(self, node: ast.Call, params: dict[str, ast.expr], x: _Val, axis: str, causal: bool) -> _Val:
         t = self.temperature(params)
+        keep = None
         if causal:
-            x, _ = self.mask(node, x, axis)  # masked: -inf, so exp gives 0
-        values = softmax(x.value, axis, temperature=t)  # (m, n)
+            x, keep = self.mask(node, x, axis)  # masked: -inf, so exp gives 0
+        values = masked_softmax(x.value, axis, temperature=t, keep=keep)  # (m, n)
         label = f"softmax({axis})" if t == 1 else f"softmax({axis}, temperature={t:g})"
         return self.step(x, values, label, rowwise=axis)
 
@@ -833,7 +829,7 @@ class _Evaluator:
             else:
                 x, keep = self.mask(node, x, axis)
                 if f == "exp":
-                    values = softmax(x.value, axis)
+                    values = masked_softmax(a, axis, keep=keep)
                 else:
                     values = generalized_normalize(a, lambda y: np.where(keep, y + 1.0, 0.0), axis)  # masked: f = 0
         except ExpressionError:

@@ -79,6 +79,37 @@ def softmax(x: np.ndarray, axis: Axis = "rows", temperature: float = 1.0) -> np.
     return e / e.sum(axis=ax, keepdims=True)
 
 
+def causal_keep(shape: tuple[int, int]) -> np.ndarray:
+    """(m, n) bool: True where j <= i, the top-left aligned lower triangle a causal mask keeps
+    (as torch's ``scaled_dot_product_attention(is_causal=True)``)."""
+    return np.tri(shape[0], shape[1], dtype=bool)
+
+
+def masked_softmax(
+    x: np.ndarray, axis: Axis = "rows", temperature: float = 1.0, keep: np.ndarray | None = None
+) -> np.ndarray:
+    """``softmax`` with the entries where ``keep`` is False set to -inf first, so they come out 0.
+
+    ``keep`` is an (m, n) bool mask, e.g. ``causal_keep(x.shape)``; None keeps everything. A row
+    (column, for ``axis="cols"``) with nothing kept cannot be normalized: ``ValueProblem``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if keep is None:
+        return softmax(x, axis, temperature)
+    keep = np.asarray(keep, dtype=bool)
+    if keep.shape != x.shape:
+        raise ShapeError(f"the mask has shape {keep.shape} but the matrix has {x.shape}: give one flag per entry")
+    ax = axis_number(axis)
+    alive = keep.any(axis=ax)
+    if not alive.all():
+        which = "row" if ax == 1 else "column"
+        raise ValueProblem(
+            f"{which} {int(np.flatnonzero(~alive)[0])} is entirely masked, so it cannot be normalized: keep at "
+            f"least one entry per {which}"
+        )
+    return softmax(np.where(keep, x, -np.inf), axis, temperature)
+
+
 _F: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "exp": np.exp,
     "y+1": lambda y: y + 1.0,

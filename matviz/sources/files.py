@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from matviz.errors import MatvizError, SourceError
-from matviz.scene import MAX_ELEMENTS, Operand, operand
+from matviz.core.operand import MAX_ELEMENTS, Operand, operand
 from matviz.sources.synthetic import FILLERS, sample, filler
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
@@ -70,7 +70,7 @@ def resize(values: np.ndarray, shape: tuple[int, int] | None = None, max_side: i
         return values
     if max_side is not None:
         if max_side < 1:
-            raise SourceError(f"--max-side must be >= 1, got {max_side}")
+            raise SourceError(f"max_side must be >= 1, got {max_side}: give the longest side to shrink to, e.g. max_side=512")
         scale = max_side / max(values.shape)
         if scale >= 1 and shape is None:
             return values

