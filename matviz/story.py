@@ -80,16 +80,18 @@ class Beat:
     """One moment of the explanation, and the move that leads to it.
 
     ``step`` is the step of the chain being built, ``k`` the k-blocks of that step summed so far
-    and ``stages`` the stages applied. ``weight`` is the time of the move into this beat, relative
-    to one whole sum over k (a k-block is ``1/k_steps``, a stage ``STAGE_WEIGHT``, a step's start 0).
-    ``cube``, ``k_done`` and ``post`` are the ViewState fields this beat shows (all None: the
-    finished picture).
+    and ``stages`` the stages applied. Time is counted in whole sums over k: ``weight`` is the
+    time of the move into this beat (a k-block ``1/k_steps``, a stage ``STAGE_WEIGHT``, a step's
+    start 0) and ``at`` is when that move ends, from the start of the step (``k/k_steps +
+    stages·STAGE_WEIGHT``). ``cube``, ``k_done`` and ``post`` are the ViewState fields this beat
+    shows (all None: the finished picture).
     """
 
     step: int
     k: int
     stages: int
     weight: float
+    at: float
     cube: int | None
     k_done: int | None
     post: float | None
@@ -127,8 +129,11 @@ def beats(chain: Chain) -> list[Beat]:
     for s in range(chain.n_steps):
         gk, n_stages = chain.k_steps(s), chain.stage_count(s)
         cube, post = (None, None) if plain else (s, 0.0)
-        out += [Beat(s, k, 0, 1.0 / gk if k else 0.0, cube, k, post) for k in range(gk + 1)]
-        out += [Beat(s, gk, p, STAGE_WEIGHT, cube, None, float(p)) for p in range(1, n_stages + 1)]
+        out += [Beat(s, k, 0, 1.0 / gk if k else 0.0, k / gk, cube, k, post) for k in range(gk + 1)]
+        out += [
+            Beat(s, gk, p, STAGE_WEIGHT, 1.0 + STAGE_WEIGHT * p, cube, None, float(p))
+            for p in range(1, n_stages + 1)
+        ]
     return out[:-1] + [replace(out[-1], cube=None, k_done=None, post=None)]
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from matviz.errors import MatvizError
 from matviz.scene import CHAIN_TURN, Chain, Scene, ViewState, as_chain
+from matviz.story import beats
 
 RateFn = Callable[[float], float]
 
@@ -90,16 +91,17 @@ def orbit(scene: Scene | Chain, duration: float = 6.0) -> Timeline:
     )
 
 
-STAGE_WEIGHT = 0.5  # time for one stage of the result face, relative to one cube's sum over k
 JUMP = 1e-6  # seconds between two keys that make a track jump
 
 
 def sweep(scene: Scene | Chain, duration: float = 6.0) -> Timeline:
-    """The sum over k, one k-block at a time: slices fill in while the result face accumulates
-    partial sums; then the interior steps aside to show the finished result.
+    """The beats of ``story.beats`` laid out in time: the sum over k, one k-block at a time (slices
+    fill in while the result face accumulates partial sums), then the interior steps aside to show
+    the finished result, while the camera turns.
 
     A chain does this step after step: each cube sums over k, then its result face goes through
-    its stages (softmax row by row), then the next cube sums.
+    its stages (softmax row by row), then the next cube sums. Everything is built between 5 % and
+    80 % of the time, each beat taking its ``weight``; the interior steps aside at 90 %.
     """
     chain = as_chain(scene)
     base = chain.initial_state()
@@ -109,33 +111,29 @@ def sweep(scene: Scene | Chain, duration: float = 6.0) -> Timeline:
         "azimuth": Track((Key(0.0, base.azimuth + turn[0]), Key(d, base.azimuth + turn[1]))),
         "show_interior": Track((Key(0.0, 1.0), Key(0.90 * d, 1.0), Key(0.90 * d + JUMP, 0.0, linear))),
     }
-    weights = [1.0 + STAGE_WEIGHT * chain.stage_count(s) for s in range(chain.n_steps)]
-    unit = 0.75 * d / sum(weights)  # everything is built between 5% and 80% of the time
+    plan = beats(chain)
+    ends = [b for b, nxt in zip(plan, [*plan[1:], None]) if nxt is None or nxt.step != b.step]
+    unit = 0.75 * d / sum(b.at for b in ends)  # each step takes its last beat's ``at``
     k_keys, post_keys, cube_keys, t = [], [], [], 0.05 * d
-    for s in range(chain.n_steps):
-        gk, stages = chain.k_steps(s), chain.stage_count(s)
-        summed = t + unit  # one k-block per equal slice of time
-        k_keys += [Key(t, 0.0, linear), Key(summed, gk + 0.0, linear)]
-        cube_keys.append(Key(t, float(s), linear))
-        if stages:
-            post_keys += [
-                Key(t, 0.0, linear),
-                Key(summed, 0.0, linear),
-                Key(summed + stages * STAGE_WEIGHT * unit, stages + 0.0, linear),
-            ]
-        else:
-            post_keys += [Key(t, 0.0, linear)]
-        t += weights[s] * unit
-        if s + 1 < chain.n_steps:  # the next step starts from nothing
-            k_keys.append(Key(t, gk + 0.0, linear))
-            post_keys.append(Key(t, float(stages), linear))
-            cube_keys.append(Key(t, float(s), linear))
-            t += JUMP
-    k_keys[0] = Key(k_keys[0].t, 0.0)  # keep the single-cube track exactly as before
+    for beat in plan:
+        if beat.kind == "start":
+            if beat.step > 0:  # hold the finished step, then jump: the next step starts from nothing
+                prev = ends[beat.step - 1]
+                t += prev.at * unit
+                k_keys.append(Key(t, float(prev.k), linear))
+                post_keys.append(Key(t, float(prev.stages), linear))
+                cube_keys.append(Key(t, float(prev.step), linear))
+                t += JUMP
+            k_keys.append(Key(t, 0.0, linear))
+            post_keys.append(Key(t, 0.0, linear))
+            cube_keys.append(Key(t, float(beat.step), linear))
+        else:  # each move ends at its beat: one more k-block, or one more stage
+            k_keys.append(Key(t + beat.at * unit, float(beat.k), linear))
+            post_keys.append(Key(t + beat.at * unit, float(beat.stages), linear))
     tracks["k_done"] = Track(tuple(k_keys))
     if chain.n_steps > 1:
         tracks["cube"] = Track(tuple(cube_keys))
-    if any(chain.stage_count(s) for s in range(chain.n_steps)):
+    if any(b.kind == "stage" for b in plan):
         tracks["post"] = Track(tuple(post_keys))
     return Timeline(d, base, tracks)
 

@@ -19,6 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from matviz import story
 from matviz.graphics.chainview import ChainView
 from matviz.graphics.offscreen import make_plotter
 from matviz.scene import Chain, Scene, ViewState, as_chain
@@ -44,18 +45,17 @@ class Window:
         self.chain = as_chain(scene)
         self.plotter = make_plotter(size, off_screen=off_screen)
         self.view = ChainView(self.plotter, scene)
-        self.positions = positions(self.chain)
+        self.beats = story.beats(self.chain)  # what the step keys walk: the story the sweep plays
         self.t = timeline.duration  # open on the finished picture
         self.playing = False
         self._last_tick: float | None = None
         self.state: ViewState = self.view.state
-        self._camera_set = True
         keys = {
             "space": self.toggle_play,
             "Right": lambda: self.step(+1),
             "Left": lambda: self.step(-1),
             "Home": lambda: self.goto(0),
-            "End": lambda: self.goto(len(self.positions) - 1),
+            "End": lambda: self.goto(len(self.beats) - 1),
             "i": self.toggle_interior,
             "h": lambda: self.highlight(None),
         }
@@ -83,23 +83,18 @@ class Window:
     @property
     def k_done(self) -> int:
         """k-blocks summed in the step being built."""
-        active = self.chain.n_steps - 1 if self.state.cube is None else self.state.cube
+        active = story.active_step(self.chain, self.state)
         return self.chain.k_steps(active) if self.state.k_done is None else self.state.k_done
 
     @property
     def position(self) -> int:
-        """Index into ``positions`` of the shown state (the nearest one at or before it)."""
-        s = self.state
-        key = (s.cube, s.k_done, s.post)
-        if key in self.positions:
-            return self.positions.index(key)
-        if s.cube is not None and s.k_done is None:  # a step's finished picture (e.g. after a pick)
-            return (
-                max(i for i, p in enumerate(self.positions) if p[0] == s.cube)
-                if s.cube < self.chain.n_steps - 1
-                else len(self.positions) - 1
-            )
-        return len(self.positions) - 1 if s.cube is None and s.k_done is None else 0
+        """Index into ``beats`` of the shown state (the nearest one at or before it)."""
+        return story.beat_index(self.chain, self.state, self.beats)
+
+    @property
+    def positions(self) -> list[tuple[int | None, int | None, float | None]]:
+        """``(cube, k_done, post)`` of each beat: what the step keys visit."""
+        return [(b.cube, b.k_done, b.post) for b in self.beats]
 
     def toggle_play(self) -> None:
         self.playing = not self.playing
@@ -112,17 +107,9 @@ class Window:
         self.goto(self.position + delta)
 
     def goto(self, index: int) -> None:
-        """Show ``positions[index]``: a number of k-blocks or stages of one step of the chain."""
-        cube, k_done, post = self.positions[int(np.clip(index, 0, len(self.positions) - 1))]
-        self._set(cube=cube, k_done=k_done, post=post, show_interior=True)
-
-    def set_k(self, k_done: int) -> None:
-        """Sum ``k_done`` k-blocks of the step being built."""
-        self._set(k_done=int(np.clip(k_done, 0, self._gk())), show_interior=True)
-
-    def _gk(self) -> int:
-        active = self.chain.n_steps - 1 if self.state.cube is None else self.state.cube
-        return self.chain.k_steps(active)
+        """Show ``beats[index]``: a number of k-blocks or stages of one step of the chain."""
+        beat = self.beats[int(np.clip(index, 0, len(self.beats) - 1))]
+        self._set(**beat.patch(), show_interior=True)
 
     def toggle_interior(self) -> None:
         self._set(show_interior=not self.state.show_interior)
@@ -218,19 +205,6 @@ class Window:
         self.echo(HELP)
         self.plotter.add_timer_event(max_steps=10**9, duration=int(1000 / FPS), callback=lambda _step: self.tick())
         self.plotter.show(title=f"matviz: {self.scene.title}")
-
-
-def positions(chain: Chain) -> list[tuple[int | None, int | None, float | None]]:
-    """The states the step keys visit, as ``(cube, k_done, post)``: each k-block of each step,
-    then each of its stages; the last is the finished picture ``(None, None, None)``."""
-    if len(chain.cubes) == 1 and not chain.cubes[0].stages:
-        gk = chain.cubes[0].k_steps
-        return [(None, k, None) for k in range(gk)] + [(None, None, None)]
-    out = []
-    for s in range(chain.n_steps):
-        out += [(s, k, 0.0) for k in range(chain.k_steps(s) + 1)]
-        out += [(s, None, float(p)) for p in range(1, chain.stage_count(s) + 1)]
-    return out[:-1] + [(None, None, None)]
 
 
 def dot_product_report(scene: Scene, i: int, j: int) -> str:

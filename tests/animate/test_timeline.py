@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from matviz.animate.timeline import Key, Timeline, Track, linear, make_timeline, orbit, smooth, still, sweep
 from matviz.errors import MatvizError
 from matviz.chain import attention, expr
-from matviz.graphics.window import positions
 from matviz.scene import ViewState, as_chain, matmul
+from matviz.story import beat_index, beats
 
 A = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])  # (2, 3)
 B = np.array([[1.0, -2.0], [3.0, 4.0], [5.0, 6.0]])  # (3, 2)
@@ -266,7 +266,12 @@ def test_single_cube_with_stages_has_post_but_no_cube():
     assert all(s.k_done == chain.k_steps(0) for s in states if s.post > 0)
 
 
-# ---------------------------------------------------------------- the window's step positions
+# ---------------------------------------------------------------- the beats the window steps over
+
+
+def positions(chain):
+    """The ``(cube, k_done, post)`` each beat shows (what the window's step keys visit)."""
+    return [(b.cube, b.k_done, b.post) for b in beats(chain)]
 
 
 def test_positions_of_a_plain_scene(blocked, textbook):
@@ -297,3 +302,36 @@ def test_positions_of_a_causal_attention_chain():
     k0 = [k for c, k, _ in pos if c == 0 and k is not None]
     assert k0 == list(range(gk0 + 1))
     assert [p for c, k, p in pos if c == 0 and k is None] == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize("which", ["textbook", "blocked", "attention_chain"])
+def test_sweep_plays_every_beat_in_order(which, request):
+    """The exporter's sweep and the window's step keys tell the same story: sampled finely, the
+    sweep shows every beat, in the order ``beats`` lists them, ending on the last."""
+    chain = as_chain(request.getfixturevalue(which))
+    plan = beats(chain)
+    tl = sweep(chain, duration=6.0)
+    seen = [beat_index(chain, s, plan) for s in tl.sample(4001)]
+    assert np.all(np.diff(seen) >= 0)
+    assert sorted(set(seen)) == list(range(len(plan)))
+    assert seen[-1] == len(plan) - 1
+
+
+def test_sweep_gives_each_beat_its_weight_of_time(attention_chain):
+    """A k-block of a step takes 1/k_steps of that step's sum; a stage STAGE_WEIGHT of it."""
+    chain = attention_chain
+    plan = beats(chain)
+    tl = sweep(chain, duration=6.0)
+    n = 60001
+    seen = np.array([beat_index(chain, s, plan) for s in tl.sample(n)])
+    share = np.bincount(seen, minlength=len(plan)) / (n - 1) * tl.duration
+    unit = 0.75 * tl.duration / sum(1.0 + 0.5 * chain.stage_count(s) for s in range(chain.n_steps))
+    tol = 2 * tl.duration / n
+    assert share[0] == pytest.approx(0.05 * tl.duration + plan[1].weight * unit, abs=tol)  # after a lead-in
+    checked = 0
+    for i, b in enumerate(plan[1:-1], start=1):
+        nxt = plan[i + 1]
+        if nxt.step == b.step:  # a beat is shown until the next move ends
+            assert share[i] == pytest.approx(nxt.weight * unit, abs=tol), (i, b)
+            checked += 1
+    assert checked == len(plan) - 3  # all but the first, the step boundary and the last
