@@ -4,9 +4,11 @@
     s = attention(q, k, v, tokens=tokens)              # the same, with tokens on the axes
     s = attention(q, k, v, v_cols=True)                # standard form beside softmax over V's columns
 
-Each ``@`` becomes a cube (a ``Scene``). When a product's result (after its stages: scale, mask,
-softmax...) is an operand of a later product, the later cube is placed so that its operand face
-*is* the earlier result face (``core.layout.link``) and does not draw that face again.
+Each ``@`` becomes a cube (a ``Scene``, alias ``Cube``). When a product's result (after its stages:
+scale, mask, softmax...) is an operand of a later product, the later cube is placed so that its
+operand face *is* the earlier result face (``core.layout.link``) and does not draw that face again.
+Cubes and chains are frozen: each cube is built complete by ``matmul`` (placement, stages, result
+name, caption), and a variant is a ``dataclasses.replace`` copy, never an edit.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import numpy as np
 
 from matviz.core import layout as _layout
 from matviz.core.expr import Evaluation, evaluate
+from matviz.core.operand import Operand, operand, stage_kind, value_kind
 from matviz.core.products import DEFAULT_BUDGET
 from matviz.errors import ExpressionError, ShapeError
-from matviz.scene import Chain, Operand, Stage, Style, matmul, operand, value_kind
+from matviz.scene import Chain, Placed, Scene, Style, matmul
 
 ATTENTION = "softmax(Q @ K.T / sqrt(d){causal}) @ {v}"
 _NAME = re.compile(r"[A-Za-z_]\w*")
@@ -42,12 +45,6 @@ def _term_operand(label: str, values: np.ndarray, env: dict[str, Operand]) -> Op
     if src is not None and src.shape == values.shape:
         op = replace(op, row_labels=src.row_labels, col_labels=src.col_labels)
     return op
-
-
-def _stage(stage) -> Stage:
-    finite = stage.values[np.isfinite(stage.values)]
-    kind = value_kind(finite) if finite.size else "nonneg"
-    return Stage(stage.label, stage.values, kind, stage.rowwise)
 
 
 def from_evaluation(
@@ -76,23 +73,22 @@ def from_evaluation(
                 sides[side] = term.source
             else:
                 ops.append(_term_operand(term.label, term.values, env))
-        cube = matmul(ops[0], ops[1], budget=budget, style=style, title=p.label)
-        cube.stages = tuple(_stage(s) for s in p.stages)
-        cube.result = replace(cube.result, name=p.label if len(p.label) <= 24 else cube.result.name)
-        # link to the first linked operand; a second link (both operands are products) is drawn as a face
-        hide, root = frozenset(), len(cubes)
-        for side, src in sides.items():
-            prev = cubes[src]
-            cube.placement = _layout.link(
-                prev.layout, prev.placement, cube.layout, "left" if side == "left" else "right"
-            )
-            hide, root = frozenset([side]), roots[src]
-            break
+        placement, hide, root = _linked_placement(ops, sides, cubes, roots)
+        cube = matmul(
+            ops[0],
+            ops[1],
+            budget=budget,
+            style=style,
+            title=p.label,
+            placement=placement,
+            stages=p.stages,
+            result_name=p.label if len(p.label) <= 24 else None,
+        )
         roots.append(root)
         cubes.append(cube)
         hidden.append(hide)
         notes += [n for n in cube.notes if n not in notes]
-    _spread(cubes, roots)
+    cubes = _spread(cubes, roots)
     value = None
     last = cubes[-1].output.values
     if np.ndim(ev.value) != 2 or np.shape(ev.value) != last.shape or not np.allclose(ev.value, last):
@@ -105,18 +101,37 @@ def from_evaluation(
     if ev.d is not None:
         notes.append(f"d was not set, so d = {ev.d:g}, the inner size of the first product")
     return Chain(
-        cubes,
-        list(range(len(cubes))),
-        hidden,
-        title or ev.text,
-        notes,
-        style,
+        tuple(Placed(c, step, h) for step, (c, h) in enumerate(zip(cubes, hidden))),
+        title=title or ev.text,
+        notes=notes,
+        style=style,
         value=value,
     )
 
 
-def _spread(cubes: list, roots: list[int]) -> None:
-    """Move each tree of linked cubes to the right of the trees before it, so none overlap."""
+def _linked_placement(
+    ops: list[Operand], sides: dict[str, int], cubes: list[Scene], roots: list[int]
+) -> tuple[_layout.Placement, frozenset[str], int]:
+    """``(placement, hidden faces, root)`` of the next cube, whose operands are ``ops``.
+
+    The cube is linked to the cube behind its first linked operand (``sides``: face "left"/"top" →
+    index of the earlier cube whose result it is): its face sits on that cube's result face and is
+    not drawn again. A second link (both operands are products) is drawn as a face. An unlinked
+    cube stays at the origin and starts a tree of its own (root = its own index)."""
+    if not sides:
+        return _layout.Placement(), frozenset(), len(cubes)
+    side, src = next(iter(sides.items()))
+    (m, k), n = ops[0].shape, ops[1].shape[1]
+    prev = cubes[src]
+    placement = _layout.link(
+        prev.layout, prev.placement, _layout.CubeLayout(m, k, n), "left" if side == "left" else "right"
+    )
+    return placement, frozenset([side]), roots[src]
+
+
+def _spread(cubes: list[Scene], roots: list[int]) -> list[Scene]:
+    """The cubes with each tree of linked cubes moved to the right of the trees before it, so none overlap."""
+    cubes = list(cubes)
     right = None
     for root in dict.fromkeys(roots):
         members = [c for c, r in enumerate(roots) if r == root]
@@ -124,10 +139,16 @@ def _spread(cubes: list, roots: list[int]) -> None:
         if right is not None:
             dx = right - float(box[0]) + 2 * max(cubes[c].layout.gap for c in members)
             for c in members:
-                o = cubes[c].placement.origin
-                cubes[c].placement = replace(cubes[c].placement, origin=(o[0] + dx, o[1], o[2]))
+                cubes[c] = _moved(cubes[c], dx)
             box = _layout.union([cubes[c].bounds for c in members]).bounds
         right = float(box[1])
+    return cubes
+
+
+def _moved(cube: Scene, dx: float, **changes) -> Scene:
+    """A copy of ``cube`` moved ``dx`` along x (and with ``changes`` to its other fields)."""
+    o = cube.placement.origin
+    return replace(cube, placement=replace(cube.placement, origin=(o[0] + dx, o[1], o[2])), **changes)
 
 
 def expr(
@@ -155,24 +176,22 @@ def expr(
 
 def side_by_side(chains: list[Chain], captions: list[str], title: str) -> Chain:
     """Chains placed left to right, built in step with each other (steps are shared)."""
-    cubes, steps, hidden, notes = [], [], [], []
+    placed, notes = [], []
     for chain, caption in zip(chains, captions):
-        if cubes:
-            right = _layout.union([c.bounds for c in cubes]).bounds
+        if placed:
+            right = _layout.union([p.cube.bounds for p in placed]).bounds
             mine = chain.box.bounds
             dx = float(right[1]) - float(mine[0]) + 0.6 * float(mine[1] - mine[0]) + 2.0
         else:
             dx = 0.0
-        for c, cube in enumerate(chain.cubes):
-            p = cube.placement
-            moved = replace(cube, placement=replace(p, origin=(p.origin[0] + dx, p.origin[1], p.origin[2])))
-            if c == 0:
-                moved.caption = caption
-            cubes.append(moved)
-        steps += chain.steps
-        hidden += chain.hidden
+        for c, p in enumerate(chain.placed):
+            cube = _moved(p.cube, dx, caption=caption if c == 0 else p.cube.caption)
+            placed.append(replace(p, cube=cube))
         notes += [n for n in chain.notes if n not in notes]
-    return Chain(cubes, steps, hidden, title, notes, chains[0].style, chains[0].azimuth, chains[0].elevation)
+    first = chains[0]
+    return Chain(
+        tuple(placed), title=title, notes=notes, style=first.style, azimuth=first.azimuth, elevation=first.elevation
+    )
 
 
 def attention(
@@ -226,23 +245,31 @@ def _with_probs(chain: Chain, probs: np.ndarray, seq_q: int, seq_k: int, budget:
         raise ShapeError(
             f"probs has shape {probs.shape} but Q K^T is {seq_q}x{seq_k}: give one probability per query and key"
         )
-    scores, second = chain.cubes
-    computed = scores.stages[-1].values
-    if not np.allclose(computed, probs, atol=1e-4):
-        err = float(np.max(np.abs(computed - probs)))
-        chain.notes.append(
+    (scores, second), notes = chain.placed, list(chain.notes)
+    last = scores.cube.stages[-1]
+    if not np.allclose(last.values, probs, atol=1e-4):
+        err = float(np.max(np.abs(last.values - probs)))
+        notes.append(
             f"softmax(Q K^T/sqrt(d)) from the projections differs from the given probabilities by up to {err:.2g}; "
             "the given probabilities are drawn"
         )
-    last = scores.stages[-1]
-    scores.stages = scores.stages[:-1] + (replace(last, values=probs),)
-    second_op = replace(second.left, values=probs)
-    rebuilt = matmul(second_op, second.right, budget=budget, style=second.style, title=second.title)
-    rebuilt.placement, rebuilt.stages, rebuilt.caption = second.placement, second.stages, second.caption
-    rebuilt.result = replace(rebuilt.result, name=second.result.name)
-    chain.cubes[1] = rebuilt
-    chain.value = None
-    return chain
+    given = replace(last, values=probs, kind=stage_kind(probs))
+    first = replace(scores.cube, stages=scores.cube.stages[:-1] + (given,))
+    old = second.cube
+    rebuilt = matmul(
+        replace(old.left, values=probs),
+        old.right,
+        budget=budget,
+        style=old.style,
+        title=old.title,
+        placement=old.placement,
+        stages=old.stages,
+        caption=old.caption,
+        result_name=old.result.name,
+    )
+    return replace(
+        chain, placed=(replace(scores, cube=first), replace(second, cube=rebuilt)), notes=notes, value=None
+    )
 
 
 def model_heads(
@@ -279,10 +306,10 @@ def model_heads(
             style=style,
             title=title,
         )
+        notes = [*run.notes, *chain.notes]
         if not v_cols and not np.allclose(chain.result.values, cap.output, atol=1e-4):
-            chain.notes.append("probs @ V differs from the model's own head output by more than 1e-4")
-        chain.notes[:0] = list(run.notes)
-        chains.append(chain)
+            notes.append("probs @ V differs from the model's own head output by more than 1e-4")
+        chains.append(replace(chain, notes=notes))
     return chains
 
 

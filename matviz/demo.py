@@ -23,9 +23,6 @@ def images() -> Scene:
     return matmul(a, b, highlight=(40, 90), title="camera @ astronaut: two photographs as 128x128 matrices")
 
 
-SCENES = {"textbook": textbook, "images": images}
-
-
 def attention() -> Chain:
     """softmax(Q Kᵀ/√d) V for 6 tokens with d = 4: two linked cubes, causal mask, softmax row by row."""
     rng = np.random.default_rng(7)
@@ -36,4 +33,4 @@ def attention() -> Chain:
     )
 
 
-SCENES["attention"] = attention
+SCENES = {"textbook": textbook, "images": images, "attention": attention}  # name -> build(), in menu order

@@ -1,8 +1,13 @@
-"""A Scene is a declarative description of what to draw: plain data, no renderer, no window.
+"""The model: declarative descriptions of what to draw; plain frozen data, no renderer, no window.
 
-``matmul(A, B)`` builds the scene of ``C = A @ B``: the operands, the exact result, the interior
-grid of (aggregated) products, and the default style. ``ViewState`` says what one frame shows; a
-Timeline produces them, the renderer applies them.
+``matmul(A, B)`` builds one cube of ``C = A @ B`` (``Scene``, also named ``Cube``): the operands,
+the exact result, the interior grid of (aggregated) products, the default style and, in a chain,
+its placement, result-face stages and caption. A ``Chain`` is several cubes in one world, one
+``Placed(cube, step, hidden)`` record each. ``ViewState`` says what one frame shows; a Timeline
+produces them, the renderer applies them.
+
+The operand vocabulary (``Operand``, ``operand``, ``Stage``, ``transform``...) lives in
+``matviz.core.operand`` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -13,7 +18,16 @@ from typing import Literal
 import numpy as np
 
 from matviz.core import layout as _layout
-from matviz.core.ops import check_matrix
+from matviz.core.operand import (  # re-exported: the operand vocabulary lives in core
+    MAX_ELEMENTS,
+    TRANSFORMS,
+    Kind,
+    Operand,
+    Stage,
+    operand,
+    transform,
+    value_kind,
+)
 from matviz.core.products import (
     DEFAULT_BUDGET,
     Blocks,
@@ -23,71 +37,73 @@ from matviz.core.products import (
     even_edges,
     plan_blocks,
 )
-from matviz.errors import BudgetError, ShapeError
+from matviz.errors import BudgetError, OptionError, ShapeError
 
-Kind = Literal["image", "signed", "nonneg"]
-MAX_ELEMENTS = 2**26  # per matrix (512 MiB of float64); larger inputs must be resized first
+__all__ = [
+    "AGGREGATES",
+    "CHAIN_AZIMUTH",
+    "CHAIN_ELEVATION",
+    "CHAIN_TURN",
+    "FACE_MAX",
+    "INTERIORS",
+    "MAX_ELEMENTS",
+    "NUMBERS_MAX_SIDE",
+    "TRANSFORMS",
+    "Chain",
+    "Cube",
+    "Kind",
+    "Operand",
+    "Placed",
+    "Scene",
+    "Stage",
+    "Style",
+    "ViewState",
+    "as_chain",
+    "matmul",
+    "operand",
+    "transform",
+    "value_kind",
+]
+
+INTERIORS = ("auto", "cubes", "volume", "none")  # Style.interior: auto = cubes up to ~32³ cells, a volume beyond
+AGGREGATES = ("mean", "sum")  # what an interior cell shows when it stands for a block of products
 FACE_MAX = 512  # faces with more rows/columns are drawn as exact block means
-
-
-@dataclass(frozen=True)
-class Operand:
-    """A named matrix and how to colour it."""
-
-    name: str
-    values: np.ndarray  # (rows, cols) float64, finite
-    kind: Kind
-    row_labels: tuple[str, ...] | None = None  # e.g. tokens, drawn along the face when few enough
-    col_labels: tuple[str, ...] | None = None
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.values.shape  # type: ignore[return-value]
-
-    @property
-    def T(self) -> Operand:
-        """The transpose, labels swapped, named ``name.T``."""
-        return Operand(f"{self.name}.T", self.values.T, self.kind, self.col_labels, self.row_labels)
-
-    def labelled(self, rows=None, cols=None) -> Operand:
-        """The same matrix with row/column labels (checked against the shape)."""
-        for what, labels, size in (("row", rows, self.shape[0]), ("column", cols, self.shape[1])):
-            if labels is not None and len(labels) != size:
-                raise ShapeError(f"{self.name} has {size} {what}s but {len(labels)} {what} labels were given")
-        return replace(
-            self,
-            row_labels=tuple(rows) if rows is not None else None,
-            col_labels=tuple(cols) if cols is not None else None,
-        )
-
-
-def value_kind(values: np.ndarray) -> Kind:
-    """``"signed"`` if any value is negative, else ``"nonneg"``."""
-    return "signed" if float(values.min()) < 0 else "nonneg"
-
-
-def operand(values, name: str, kind: Kind | None = None) -> Operand:
-    """Validate ``values`` (finite, non-empty 2-D) and wrap them; ``kind`` defaults from the data."""
-    if isinstance(values, Operand):
-        return replace(values, name=name or values.name)
-    a = check_matrix(values, name)
-    if a.size > MAX_ELEMENTS:
-        raise BudgetError(
-            f"{name} has shape {a.shape} ({a.size:,} elements, more than {MAX_ELEMENTS:,}): "
-            "resize it first (CLI: --max-side 1024)"
-        )
-    return Operand(name, a, kind or value_kind(a))
+NUMBERS_MAX_SIDE = 6  # numbers are written on faces whose sides are all at most this (Style.numbers=None)
 
 
 @dataclass(frozen=True)
 class Style:
-    """How a scene looks by default. Every field has a CLI flag of the same name."""
+    """How a scene looks by default.
 
-    interior: Literal["auto", "cubes", "points", "none"] = "auto"
-    numbers: bool | None = None  # write values on the cells; None = only for small matrices
+    ``interior``, ``numbers`` and ``highlight`` can also be set from the CLI (``--interior``,
+    ``--numbers``, ``--highlight``); ``background`` and ``face_max`` are API-only. Building a Style
+    with an ``interior`` outside ``INTERIORS`` raises ``OptionError``.
+    """
+
+    interior: Literal["auto", "cubes", "volume", "none"] = "auto"  # one of INTERIORS
+    numbers: bool | None = None  # write values on the cells; None = only when every side <= NUMBERS_MAX_SIDE
     highlight: tuple[int, int] | None = None  # result cell (i, j) whose dot product is outlined
     background: str = "white"
-    face_max: int = FACE_MAX
+    face_max: int = FACE_MAX  # faces with more rows/columns are drawn as exact block means
+
+    def __post_init__(self):
+        if self.interior not in INTERIORS:
+            raise OptionError(
+                f"interior must be one of {', '.join(map(repr, INTERIORS))}, got {self.interior!r}: "
+                "'cubes' draws glyph cubes (up to ~32³ cells), 'volume' a volume, 'auto' picks by size"
+            )
+
+
+def _style(style: Style | None, fields: dict) -> Style:
+    """``style`` (default ``Style()``) with ``fields`` replaced; unknown names raise ``OptionError``."""
+    style = style or Style()
+    known = Style.__dataclass_fields__
+    unknown = [name for name in fields if name not in known]
+    if unknown:
+        raise OptionError(
+            f"unknown option {unknown[0]!r}: matmul's extra keywords set Style fields, use one of {', '.join(known)}"
+        )
+    return replace(style, **fields) if fields else style
 
 
 @dataclass(frozen=True)
@@ -105,26 +121,13 @@ class ViewState:
 
 
 @dataclass(frozen=True)
-class Stage:
-    """A step the result face goes through after the sum over k (scale, mask, softmax...).
-
-    ``values`` is the matrix after the step, with masked entries as -inf (drawn in gray).
-    ``rowwise`` ("rows"/"cols") marks a step that normalizes each row/column: the animation
-    applies it one row (column) at a time.
-    """
-
-    label: str
-    values: np.ndarray  # (m, n)
-    kind: Kind
-    rowwise: str | None = None
-
-
-@dataclass
 class Scene:
-    """``C = A @ B`` as a cube: operands on the left and top faces, the result on the back face.
+    """``C = A @ B`` as one cube: operands on the left and top faces, the result on the back face.
 
-    In a chain, ``placement`` moves the cube in the world, ``stages`` transform its result face
-    after the sum, and ``caption`` is written above it.
+    Also known as ``Cube`` (the name says what it is: one cube; a many-cube scene is a ``Chain``).
+    Frozen and built complete by ``matmul``: in a chain, ``placement`` moves the cube in the world,
+    ``stages`` transform its result face after the sum and ``caption`` is written above it, all
+    passed to ``matmul``. Use ``dataclasses.replace`` for a variant.
     """
 
     left: Operand  # (m, k)
@@ -134,11 +137,24 @@ class Scene:
     interior: np.ndarray  # (gm, gk, gn) aggregates of A[i,k]·B[k,j] per block
     aggregate: Literal["mean", "sum"]
     style: Style = field(default_factory=Style)
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
     title: str = ""
     placement: _layout.Placement = field(default_factory=_layout.Placement)
     stages: tuple[Stage, ...] = ()
     caption: str = ""
+
+    def __post_init__(self):
+        # accept lists from callers, store tuples: the cube cannot be changed behind its views' backs
+        object.__setattr__(self, "notes", tuple(self.notes))
+        object.__setattr__(self, "stages", tuple(self.stages))
+        m, n = self.left.shape[0], self.right.shape[1]
+        for stage in self.stages:
+            if stage.values.shape != (m, n):
+                raise ShapeError(
+                    f"stage {stage.label!r} has shape {stage.values.shape} but the result is {m}×{n}: "
+                    "a stage holds the whole result face after its step"
+                )
+
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -200,7 +216,7 @@ class Scene:
             blocks = Blocks(even_edges(m, gm), even_edges(k, gk), even_edges(n, gn))
         fn = {"sum": block_sums, "mean": block_means}.get(how)
         if fn is None:
-            raise ValueError(f"how must be 'sum' or 'mean', got {how!r}")
+            raise OptionError(f"how must be 'sum' or 'mean', got {how!r}")
         return fn(self.left.values, self.right.values, blocks)
 
     def face_edges(self, size: int) -> np.ndarray:
@@ -220,7 +236,7 @@ class Scene:
         if which == "top":
             return block_reduce(b, self.face_edges(k), self.face_edges(n))
         if which != "result":
-            raise ValueError(f"unknown face {which!r}")
+            raise OptionError(f"unknown face {which!r}: use 'left', 'top' or 'result'")
         er, ec = self.face_edges(m), self.face_edges(n)
         if upto_k is not None:
             upto_k = max(0, int(upto_k))
@@ -238,6 +254,9 @@ class Scene:
                 f"highlight ({i},{j}) is outside the result of shape {m}×{n}: use 0 <= i < {m}, 0 <= j < {n}"
             )
         return self.left.values[i, :], self.right.values[:, j]
+
+
+Cube = Scene  # the name that says what it is: one cube (a many-cube scene is a Chain)
 
 
 def _check_inner(a: np.ndarray, b: np.ndarray, na: str, nb: str) -> None:
@@ -258,19 +277,28 @@ def matmul(
     aggregate: Literal["mean", "sum"] = "mean",
     style: Style | None = None,
     title: str | None = None,
+    placement: _layout.Placement | None = None,
+    stages=(),
+    caption: str = "",
+    result_name: str | None = None,
     **style_fields,
 ) -> Scene:
-    """Build the scene of ``left @ right``. Operands are arrays or ``Operand``s (e.g. from ``matviz.load``).
+    """Build the scene (one cube) of ``left @ right``. Operands are arrays or ``Operand``s (e.g.
+    from ``matviz.load``).
 
     ``budget`` caps the interior grid's cells; larger problems show exact block aggregates
     (``aggregate="mean"`` or ``"sum"``) and the scene's ``notes`` say so. Extra keywords set
-    ``Style`` fields, e.g. ``highlight=(1, 0)``, ``interior="points"``.
+    ``Style`` fields, e.g. ``highlight=(1, 0)``, ``interior="volume"`` (one of ``INTERIORS``).
+
+    For cubes of a chain: ``placement`` puts the cube in the world, ``stages`` (each an (m, n)
+    ``Stage``) transform its result face after the sum, ``caption`` is written above it and
+    ``result_name`` names the result. The cube comes back complete; it is never changed afterwards.
     """
     a = operand(left, names[0] if not isinstance(left, Operand) else left.name)
     b = operand(right, names[1] if not isinstance(right, Operand) else right.name)
     _check_inner(a.values, b.values, a.name, b.name)
-    if aggregate not in ("mean", "sum"):
-        raise ValueError(f"aggregate must be 'mean' or 'sum', got {aggregate!r}")
+    if aggregate not in AGGREGATES:
+        raise OptionError(f"aggregate must be one of {', '.join(map(repr, AGGREGATES))}, got {aggregate!r}")
     m, k = a.shape
     n = b.shape[1]
     if m * n > MAX_ELEMENTS:
@@ -278,12 +306,12 @@ def matmul(
             f"the result would be {m}×{n} ({m * n:,} elements, more than {MAX_ELEMENTS:,}): "
             "resize the operands first (CLI: --max-side 1024)"
         )
-    style = replace(style or Style(), **style_fields)
+    style = _style(style, style_fields)
     c = a.values @ b.values  # (m, n)
     result_kind = "image" if a.kind == b.kind == "image" else value_kind(c)
-    result = Operand(
-        f"{a.name}@{b.name}" if len(a.name) + len(b.name) <= 16 else "C", c, result_kind, a.row_labels, b.col_labels
-    )
+    if result_name is None:
+        result_name = f"{a.name}@{b.name}" if len(a.name) + len(b.name) <= 16 else "C"
+    result = Operand(result_name, c, result_kind, a.row_labels, b.col_labels)
     blocks = plan_blocks(m, k, n, budget)
     interior = (block_means if aggregate == "mean" else block_sums)(a.values, b.values, blocks)
     notes = []
@@ -295,7 +323,20 @@ def matmul(
     big = [f"{o.name} {o.shape[0]}×{o.shape[1]}" for o in (a, b, result) if max(o.shape) > style.face_max]
     if big:
         notes.append(f"faces larger than {style.face_max} per side are drawn as exact block means: {', '.join(big)}")
-    scene = Scene(a, b, result, blocks, interior, aggregate, style, notes, title or f"{a.name} @ {b.name}")
+    scene = Scene(
+        a,
+        b,
+        result,
+        blocks,
+        interior,
+        aggregate,
+        style,
+        tuple(notes),
+        title or f"{a.name} @ {b.name}",
+        placement if placement is not None else _layout.Placement(),
+        tuple(stages),
+        caption,
+    )
     if style.highlight is not None:
         scene.dot_terms(*style.highlight)  # validates the index
     return scene
@@ -306,44 +347,113 @@ CHAIN_ELEVATION = -38.0  # the first one's result face, and the open floors show
 CHAIN_TURN = 90.0  # a chain's sweep turns the camera this far, from the front of the first cube to the back of the last
 
 
-@dataclass
+@dataclass(frozen=True)
+class Placed:
+    """One cube of a chain: ``step`` is when it is built (cubes with equal steps are built
+    together); ``hidden`` names its faces ("left", "top") that another cube's result face already
+    shows, so they are not drawn again."""
+
+    cube: Scene
+    step: int
+    hidden: frozenset[str] = frozenset()
+
+    def __post_init__(self):
+        object.__setattr__(self, "hidden", frozenset(self.hidden))
+
+
+@dataclass(frozen=True, init=False)
 class Chain:
     """Several cubes in one world: the products of an expression, attention's two linked cubes,
     or two of those side by side. A single ``Scene`` is a chain of one (``as_chain``).
 
-    ``steps[c]`` is when cube ``c`` is built (cubes with equal steps are built together);
-    ``hidden[c]`` names its faces ("left", "top") that another cube's result face already shows.
+    Frozen; its primary data is ``placed``, one ``Placed(cube, step, hidden)`` per cube in drawing
+    order. ``cubes``, ``steps`` and ``hidden`` are read-only views of it (lists in the same order).
+    Build it as ``Chain(placed_records, title=..., ...)`` or in the older parallel-lists form
+    ``Chain(cubes, steps, hidden, title, notes, style, azimuth, elevation, value=...)``.
     """
 
-    cubes: list[Scene]
-    steps: list[int]
-    hidden: list[frozenset[str]]
+    placed: tuple[Placed, ...]
     title: str = ""
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
     style: Style = field(default_factory=Style)
     azimuth: float = CHAIN_AZIMUTH
     elevation: float = CHAIN_ELEVATION
     value: Operand | None = None  # the expression's value when it is not the last cube's output
 
+    def __init__(
+        self,
+        placed=None,
+        steps=None,
+        hidden=None,
+        title: str = "",
+        notes=(),
+        style: Style | None = None,
+        azimuth: float = CHAIN_AZIMUTH,
+        elevation: float = CHAIN_ELEVATION,
+        value: Operand | None = None,
+        *,
+        cubes=None,
+    ):
+        items = list(cubes if cubes is not None else (placed or ()))
+        if cubes is not None and placed is not None:
+            raise ShapeError("give a Chain either placed records or cubes (with steps and hidden), not both")
+        if items and all(isinstance(p, Placed) for p in items):
+            if steps is not None or hidden is not None:
+                raise ShapeError("steps and hidden belong to the cubes form: Placed records carry their own")
+            records = tuple(items)
+        else:
+            steps = list(range(len(items))) if steps is None else list(steps)
+            hidden = [frozenset()] * len(items) if hidden is None else list(hidden)
+            if not (len(items) == len(steps) == len(hidden)):
+                raise ShapeError(
+                    f"a Chain needs one step and one hidden set per cube: got {len(items)} cubes, "
+                    f"{len(steps)} steps and {len(hidden)} hidden sets"
+                )
+            records = tuple(Placed(c, int(s), frozenset(h)) for c, s, h in zip(items, steps, hidden))
+        if not records:
+            raise ShapeError("a Chain needs at least one cube")
+        for name, val in (
+            ("placed", records),
+            ("title", title),
+            ("notes", tuple(notes)),
+            ("style", style if style is not None else Style()),
+            ("azimuth", azimuth),
+            ("elevation", elevation),
+            ("value", value),
+        ):
+            object.__setattr__(self, name, val)
+
+    @property
+    def cubes(self) -> list[Scene]:
+        return [p.cube for p in self.placed]
+
+    @property
+    def steps(self) -> list[int]:
+        return [p.step for p in self.placed]
+
+    @property
+    def hidden(self) -> list[frozenset[str]]:
+        return [p.hidden for p in self.placed]
+
     @property
     def n_steps(self) -> int:
-        return max(self.steps) + 1
+        return max(p.step for p in self.placed) + 1
 
     def k_steps(self, step: int) -> int:
         """Sweep length of a step: the most k-blocks of its cubes."""
-        return max(c.k_steps for c, s in zip(self.cubes, self.steps) if s == step)
+        return max(p.cube.k_steps for p in self.placed if p.step == step)
 
     def stage_count(self, step: int) -> int:
-        return max(len(c.stages) for c, s in zip(self.cubes, self.steps) if s == step)
+        return max(len(p.cube.stages) for p in self.placed if p.step == step)
 
     @property
     def box(self) -> _layout.Box:
-        return _layout.union([c.bounds for c in self.cubes])
+        return _layout.union([p.cube.bounds for p in self.placed])
 
     @property
     def result(self) -> Operand:
         """The final matrix: the expression's value, else the last cube's output."""
-        return self.value if self.value is not None else self.cubes[-1].output
+        return self.value if self.value is not None else self.placed[-1].cube.output
 
     def initial_state(self) -> ViewState:
         return ViewState(azimuth=self.azimuth, elevation=self.elevation, highlight=self.style.highlight)
@@ -354,48 +464,10 @@ def as_chain(scene: Scene | Chain) -> Chain:
     if isinstance(scene, Chain):
         return scene
     return Chain(
-        [scene],
-        [0],
-        [frozenset()],
-        scene.title,
-        scene.notes,
-        scene.style,
-        _layout.DEFAULT_AZIMUTH,
-        _layout.DEFAULT_ELEVATION,
+        (Placed(scene, 0),),
+        title=scene.title,
+        notes=scene.notes,
+        style=scene.style,
+        azimuth=_layout.DEFAULT_AZIMUTH,
+        elevation=_layout.DEFAULT_ELEVATION,
     )
-
-
-TRANSFORMS = ("none", "minmax", "signed", "softmax-rows", "softmax-cols", "ynorm-rows", "ynorm-cols")
-
-
-def transform(op: Operand, how: str = "none", temperature: float = 1.0) -> Operand:
-    """Apply one of ``TRANSFORMS`` to an operand (Mishka's experiments), renaming it accordingly.
-
-    ``softmax-rows``: each row becomes a distribution (softmax with ``temperature``);
-    ``ynorm-rows``: the same with ``f(y) = y + 1`` in place of exp; ``minmax`` → [0, 1];
-    ``signed`` → [-1, 1]. ``-cols`` variants normalize each column.
-    """
-    from matviz.core import ops
-
-    if how == "none":
-        return op
-    if how == "minmax":
-        values, label = ops.minmax(op.values), f"minmax({op.name})"
-    elif how == "signed":
-        values, label = ops.signed_minmax(op.values), f"signed({op.name})"
-    elif how.startswith(("softmax-", "ynorm-")):
-        fn, _, axis = how.partition("-")
-        ops.axis_number(axis)
-        if fn == "softmax":
-            values = ops.softmax(op.values, axis, temperature)
-            label = f"softmax({op.name},{axis}" + (f",T={temperature:g})" if temperature != 1 else ")")
-        else:
-            values, label = ops.generalized_normalize(op.values, "y+1", axis), f"ynorm({op.name},{axis})"
-    else:
-        from matviz.errors import MatvizError
-
-        raise MatvizError(f"unknown transform {how!r}: use one of {', '.join(TRANSFORMS)}")
-    kind = value_kind(values)
-    if op.kind == "image" and kind == "nonneg":
-        kind = "image"  # a normalized photograph is still drawn as a photograph
-    return Operand(label, values, kind)

@@ -351,12 +351,11 @@ def test_labelled_sets_and_checks_labels():
 
 def _staged_scene(m=6, n=4, rowwise=("rows",)):
     """A scene with two plain stages and then the normalizing ones given by ``rowwise``."""
-    scene = matmul(rand(72, m, 3), rand(73, 3, n))
-    c = scene.result.values
+    a, b = rand(72, m, 3), rand(73, 3, n)
+    c = a @ b
     stages = [Stage("* 2", 2 * c, "signed"), Stage("+ 1", 2 * c + 1, "signed")]
     stages += [Stage(f"norm {i}", np.abs(c), "nonneg", how) for i, how in enumerate(rowwise)]
-    scene.stages = tuple(stages)
-    return scene
+    return matmul(a, b, stages=stages)
 
 
 def test_stage_values_for_rowwise_stages():
@@ -385,12 +384,13 @@ def test_output_is_the_result_without_stages():
 
 
 def test_output_replaces_masked_entries_with_zero():
-    scene = matmul(rand(76, 3, 2), rand(77, 2, 3))
-    scene.result = scene.result.labelled(rows=["a", "b", "c"], cols=["x", "y", "z"])
-    last = scene.result.values.copy()
+    a = operand(rand(76, 3, 2), "A").labelled(rows=["a", "b", "c"])
+    b = operand(rand(77, 2, 3), "B").labelled(cols=["x", "y", "z"])
+    last = a.values @ b.values
     above = np.triu(np.ones((3, 3), dtype=bool), 1)
     last[above] = -np.inf
-    scene.stages = (Stage("causal mask", last, "signed"),)
+    scene = matmul(a, b, stages=[Stage("causal mask", last, "signed")])
+    assert scene.result.row_labels == ("a", "b", "c") and scene.result.col_labels == ("x", "y", "z")
     out = scene.output
     assert out.name == "causal mask" and out.kind == "signed"
     assert np.all(np.isfinite(out.values))
