@@ -36,6 +36,19 @@ def test_top_level_import_does_not_load_pyvista():
     assert out.strip() == "False"
 
 
+def test_demo_scenes_are_listed_once_and_build_frozen_models():
+    from dataclasses import FrozenInstanceError
+
+    from matviz.demo import SCENES
+
+    assert list(SCENES) == ["textbook", "images", "attention"]
+    for name, build in SCENES.items():
+        scene = build()
+        assert isinstance(scene, (mv.Scene, mv.Chain)), name
+        with pytest.raises(FrozenInstanceError):
+            scene.title = "changed"
+
+
 def test_demo_renders_every_builtin_scene(tmp_path, capsys):
     from matviz.demo import SCENES
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tracemalloc
 
 import numpy as np
@@ -12,7 +13,7 @@ from matviz.chain import attention, expr, model_heads
 from matviz.core.layout import link, union
 from matviz.core.products import DEFAULT_BUDGET
 from matviz.errors import ExpressionError, MatvizError, ModelError, ShapeError
-from matviz.scene import Chain, matmul
+from matviz.scene import Chain, Cube, Placed, Style, matmul
 
 TEXT = "The cat sat on the mat"
 ATTN = "softmax(Q @ K.T / sqrt(d)) @ V"
@@ -313,6 +314,116 @@ def test_attention_v_cols_is_two_chains_side_by_side(qkv):
     g1 = union([chain.cubes[0].bounds, chain.cubes[1].bounds]).bounds
     g2 = union([chain.cubes[2].bounds, chain.cubes[3].bounds]).bounds
     assert g2[0] > g1[1]
+
+
+# ---------------------------------------------------------------- a frozen chain of Placed records (refactor 5)
+
+
+def test_chain_is_a_tuple_of_placed_records_with_list_views(qkv):
+    q, k, v = qkv
+    chain = attention(q, k, v, v_cols=True)
+    assert isinstance(chain.placed, tuple) and all(isinstance(p, Placed) for p in chain.placed)
+    assert len(chain.cubes) == 4 and all(c is p.cube for c, p in zip(chain.cubes, chain.placed))
+    assert chain.steps == [p.step for p in chain.placed] == [0, 1, 0, 1]
+    assert chain.hidden == [p.hidden for p in chain.placed]
+    assert isinstance(chain.cubes, list) and isinstance(chain.steps, list) and isinstance(chain.hidden, list)
+    assert isinstance(chain.notes, tuple)
+
+
+@pytest.mark.parametrize("field", ["title", "notes", "value", "style", "placed", "azimuth"])
+def test_chain_is_frozen(qkv, field):
+    chain = attention(*qkv)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(chain, field, None)
+    for name in ("cubes", "steps", "hidden"):  # views, not fields: cannot be replaced
+        with pytest.raises(AttributeError):
+            setattr(chain, name, [])
+
+
+def test_every_cube_of_a_chain_is_frozen(qkv):
+    chain = attention(*qkv, v_cols=True, probs=attention_oracle(*qkv)[2])
+    for cube in chain.cubes:
+        assert isinstance(cube, Cube)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            cube.placement = cube.placement
+
+
+def test_chain_keeps_the_old_parallel_lists_constructor():
+    a, b = matmul(rand(90, 2, 3), rand(91, 3, 4)), matmul(rand(92, 4, 2), rand(93, 2, 2))
+    chain = Chain([a, b], [0, 1], [frozenset(), {"left"}], "t", ["n"], Style(numbers=True), 10.0, -5.0)
+    assert chain.cubes[0] is a and chain.cubes[1] is b
+    assert chain.steps == [0, 1] and chain.hidden == [frozenset(), frozenset({"left"})]
+    assert (chain.title, chain.notes, chain.style.numbers, chain.azimuth, chain.elevation) == (
+        "t",
+        ("n",),
+        True,
+        10.0,
+        -5.0,
+    )
+    assert chain.value is None and chain.n_steps == 2 and chain.result is b.output
+    records = Chain((Placed(a, 0), Placed(b, 1, frozenset({"left"}))), title="t")
+    assert records.steps == chain.steps and records.hidden == chain.hidden
+    assert Chain(cubes=[a, b]).steps == [0, 1]  # one step per cube by default
+    moved = dataclasses.replace(chain, title="u")
+    assert moved.title == "u" and moved.cubes[1] is b and chain.title == "t"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ([0], [0, 1], [frozenset(), frozenset()]),  # more steps than cubes
+        ([0, 1], [0, 1], [frozenset()]),  # fewer hidden sets
+        ([], [], []),  # no cube
+    ],
+)
+def test_chain_with_mismatched_lists_raises(args):
+    cubes = [matmul(rand(94, 2, 2), rand(95, 2, 2)) for _ in args[0]]
+    with pytest.raises(ShapeError):
+        Chain(cubes, args[1], args[2])
+
+
+def test_with_probs_and_side_by_side_leave_their_inputs_unchanged(qkv):
+    """Building a chain makes new cubes; it never edits the ones it was given."""
+    from matviz.chain import _with_probs, side_by_side
+
+    q, k, v = qkv
+    base = expr(ATTN, Q=q, K=k, V=v)
+    cubes, notes, value = base.cubes, base.notes, base.value
+    stage = cubes[0].stages[-1].values.copy()
+    placements, captions = [c.placement for c in cubes], [c.caption for c in cubes]
+    uniform = np.full((5, 7), 1 / 7)
+    given = _with_probs(base, uniform, 5, 7, DEFAULT_BUDGET)
+    both = side_by_side([base, given], ["computed", "uniform"], "two")
+    assert all(a is b for a, b in zip(base.cubes, cubes)) and base.notes == notes and base.value is value
+    np.testing.assert_array_equal(base.cubes[0].stages[-1].values, stage)
+    assert [c.placement for c in base.cubes] == placements and [c.caption for c in base.cubes] == captions
+    np.testing.assert_array_equal(given.cubes[0].stages[-1].values, uniform)
+    assert len(given.notes) == len(notes) + 1 and given.value is None
+    assert [c.caption for c in both.cubes] == ["computed", "", "uniform", ""]
+    assert both.cubes[0].placement == placements[0]  # the first group stays where it was
+
+
+def test_expression_cubes_come_back_complete_from_matmul(monkeypatch):
+    """chain.py asks matmul for each cube once, with its placement, stages and names: nothing is
+    set afterwards (the cube is frozen, so an assignment would raise)."""
+    import matviz.chain as chain_module
+
+    built = []
+    real = chain_module.matmul
+
+    def spy(*args, **kwargs):
+        cube = real(*args, **kwargs)
+        built.append((cube, kwargs))
+        return cube
+
+    monkeypatch.setattr(chain_module, "matmul", spy)
+    a, b, c = rand(96, 3, 4), rand(97, 4, 5), rand(98, 5, 2)
+    chain = expr("softmax(A @ B, rows) @ C", A=a, B=b, C=c)
+    assert len(built) == 2
+    assert all(x is y for (x, _), y in zip(built, chain.cubes))  # the cubes drawn are the ones built
+    first, second = (kw for _, kw in built)
+    assert [s.label for s in first["stages"]] == ["softmax(rows)"] and first["result_name"] == "A @ B"
+    assert second["placement"] == chain.cubes[1].placement
 
 
 # ---------------------------------------------------------------- long sequences stay within budget

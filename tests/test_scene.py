@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matviz.core.products import even_edges
-from matviz.errors import MatvizError, ShapeError
-from matviz.scene import Operand, Stage, Style, matmul, operand
+from matviz.errors import BudgetError, MatvizError, OptionError, ShapeError
+from matviz.scene import INTERIORS, NUMBERS_MAX_SIDE, Cube, Operand, Scene, Stage, Style, matmul, operand
 
 
 def cube(a, b):
@@ -133,8 +138,9 @@ def test_products_any_grid_matches_brute_force(m, k, n, gm, gk, gn, how, seed):
 
 def test_products_rejects_unknown_how():
     scene = matmul(rand(0, 2, 2), rand(1, 2, 2))
-    with pytest.raises((ValueError, MatvizError)):
+    with pytest.raises(OptionError) as info:  # a MatvizError (and a ValueError, as before)
         scene.products(how="max")
+    assert "'max'" in str(info.value) and "'sum'" in str(info.value) and "'mean'" in str(info.value)
 
 
 def test_big_problem_is_aggregated_within_budget():
@@ -174,8 +180,10 @@ def test_aggregate_sum_vs_mean():
 
 
 def test_unknown_aggregate_raises():
-    with pytest.raises((ValueError, MatvizError)):
+    with pytest.raises(OptionError) as info:
         matmul(rand(0, 2, 2), rand(1, 2, 2), aggregate="max")
+    message = str(info.value)
+    assert "aggregate" in message and "'max'" in message and "'mean'" in message and "'sum'" in message
 
 
 # ---------------------------------------------------------------- faces as drawn
@@ -229,8 +237,9 @@ def test_operand_faces_are_block_means(face_max):
 
 
 def test_unknown_face_raises():
-    with pytest.raises((ValueError, MatvizError)):
+    with pytest.raises(OptionError) as info:
         matmul(rand(0, 2, 2), rand(1, 2, 2)).face_values("bottom")
+    assert "'bottom'" in str(info.value) and "'result'" in str(info.value)
 
 
 # ---------------------------------------------------------------- errors
@@ -398,3 +407,147 @@ def test_output_replaces_masked_entries_with_zero():
     np.testing.assert_array_equal(out.values[~above], scene.result.values[~above])
     assert out.row_labels == ("a", "b", "c") and out.col_labels == ("x", "y", "z")
     assert np.all(np.isneginf(scene.stages[0].values[above]))  # the stage itself keeps its -inf
+
+
+# ---------------------------------------------------------------- options are checked (review V4, V5)
+
+
+@pytest.mark.parametrize("bad", ["points", "bogus", "", "Cubes"])
+def test_unknown_interior_raises_naming_the_allowed_values(bad):
+    """interior="points" used to be documented and accepted, and drew no interior at all."""
+    with pytest.raises(OptionError) as info:
+        matmul(rand(0, 2, 3), rand(1, 3, 2), interior=bad)
+    message = str(info.value)
+    assert isinstance(info.value, MatvizError) and "\n" not in message
+    assert "interior" in message and repr(bad) in message
+    assert all(repr(name) in message for name in INTERIORS)
+
+
+def test_a_style_with_an_unknown_interior_cannot_be_built():
+    with pytest.raises(OptionError):
+        Style(interior="points")
+    with pytest.raises(OptionError):
+        matmul(rand(0, 2, 3), rand(1, 3, 2), style=Style(), interior="bogus")
+
+
+@pytest.mark.parametrize("interior", INTERIORS)
+def test_every_allowed_interior_builds(interior):
+    assert INTERIORS == ("auto", "cubes", "volume", "none")
+    assert matmul(rand(0, 2, 3), rand(1, 3, 2), interior=interior).style.interior == interior
+
+
+def test_unknown_style_keyword_raises_naming_the_fields():
+    with pytest.raises(OptionError) as info:
+        matmul(rand(0, 2, 3), rand(1, 3, 2), hightlight=(0, 0))
+    assert "'hightlight'" in str(info.value) and "highlight" in str(info.value)
+
+
+@pytest.mark.parametrize("budget", [0, -1])
+def test_zero_budget_raises_budget_error(budget):
+    with pytest.raises(BudgetError) as info:
+        matmul(rand(0, 2, 3), rand(1, 3, 2), budget=budget)
+    assert "budget" in str(info.value) and str(budget) in str(info.value)
+
+
+def test_numbers_max_side_is_a_model_constant():
+    assert NUMBERS_MAX_SIDE == 6
+
+
+def test_matmul_docstring_names_only_drawable_interiors():
+    assert '"points"' not in matmul.__doc__ and "volume" in matmul.__doc__
+    assert "Every field has a CLI flag" not in Style.__doc__
+
+
+# ---------------------------------------------------------------- the cube is frozen and built complete (refactor 5)
+
+
+def test_cube_is_another_name_for_scene():
+    assert Cube is Scene
+    assert isinstance(matmul(rand(0, 2, 3), rand(1, 3, 2)), Cube)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("title", "x"), ("stages", ()), ("placement", None), ("caption", "c"), ("notes", ()), ("result", None)],
+)
+def test_cube_is_frozen(field, value):
+    scene = matmul(rand(0, 2, 3), rand(1, 3, 2))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(scene, field, value)
+
+
+def test_notes_and_stages_are_tuples():
+    """A frozen cube cannot be changed through a list it holds either."""
+    scene = matmul(rand(20, 300, 300), rand(21, 300, 300), budget=8**3)
+    assert isinstance(scene.notes, tuple) and scene.notes
+    assert isinstance(scene.stages, tuple)
+    listed = dataclasses.replace(scene, notes=["a"], stages=[])
+    assert listed.notes == ("a",) and listed.stages == ()
+
+
+def test_matmul_builds_a_chain_cube_complete():
+    from matviz.core.layout import Placement
+
+    a, b = rand(80, 4, 3), rand(81, 3, 5)
+    c = a @ b
+    where = Placement(origin=(3.0, -1.0, 2.0))
+    stages = [Stage("* 2", 2 * c, "signed"), Stage.of("softmax(rows)", np.abs(c), "rows")]
+    scene = matmul(a, b, placement=where, stages=stages, caption="first", result_name="A B", title="t")
+    assert scene.placement == where and scene.caption == "first" and scene.title == "t"
+    assert scene.result.name == "A B"
+    np.testing.assert_array_equal(scene.result.values, c)
+    assert [s.label for s in scene.stages] == ["* 2", "softmax(rows)"]
+    assert scene.stages[1].kind == "nonneg" and scene.stages[1].rowwise == "rows"
+    # the defaults are what a plain matmul gives
+    plain = matmul(a, b)
+    assert plain.result.name == "A@B" and plain.stages == () and plain.caption == ""
+    assert plain.placement == Placement()
+
+
+def test_a_stage_of_the_wrong_shape_is_refused():
+    a, b = rand(82, 4, 3), rand(83, 3, 5)
+    with pytest.raises(ShapeError) as info:
+        matmul(a, b, stages=[Stage("bad", np.zeros((5, 4)), "nonneg")])
+    assert "'bad'" in str(info.value) and "4×5" in str(info.value)
+
+
+def test_stage_of_takes_its_kind_from_the_finite_values():
+    x = np.array([[1.0, -np.inf], [-2.0, 3.0]])
+    assert Stage.of("m", x).kind == "signed"
+    assert Stage.of("m", np.array([[1.0, -np.inf]])).kind == "nonneg"
+    assert Stage.of("m", np.full((2, 2), -np.inf)).kind == "nonneg"
+
+
+# ---------------------------------------------------------------- one operand vocabulary (refactor 6)
+
+
+def test_operand_vocabulary_lives_in_core_and_is_re_exported():
+    from matviz import scene
+    from matviz.core import expr, operand as core_operand
+
+    for name in ("Operand", "operand", "transform", "TRANSFORMS", "MAX_ELEMENTS", "value_kind", "Kind", "Stage"):
+        assert getattr(scene, name) is getattr(core_operand, name), name
+    assert expr.Stage is scene.Stage  # one Stage type for expressions and cubes
+
+
+def test_unknown_transform_is_an_option_error():
+    from matviz.scene import TRANSFORMS, transform
+
+    with pytest.raises(OptionError) as info:
+        transform(operand(rand(0, 2, 2), "A"), "softmax")
+    assert "'softmax'" in str(info.value) and all(t in str(info.value) for t in TRANSFORMS)
+
+
+def test_core_operand_imports_only_numpy_and_core():
+    code = (
+        "import json, sys, types, importlib.util\n"
+        "spec = importlib.util.find_spec('matviz')\n"
+        "pkg = types.ModuleType('matviz'); pkg.__path__ = list(spec.submodule_search_locations)\n"
+        "sys.modules['matviz'] = pkg  # load submodules without the package facade\n"
+        "import matviz.core.operand\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('matviz'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "matviz.core.operand" in loaded
+    assert all(m == "matviz" or m.startswith(("matviz.core", "matviz.errors")) for m in loaded), loaded

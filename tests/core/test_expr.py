@@ -274,6 +274,28 @@ def test_causal_attention_record():
     assert not np.isinf(out.left.values).any()
 
 
+def test_stages_carry_their_colour_kind():
+    """One Stage type for expressions and cubes: the kind comes from the finite values."""
+    from matviz.core.operand import Stage
+
+    scores = evaluate("softmax(Q @ K.T / sqrt(d), causal=True) @ V", ENV).products[0]
+    assert all(isinstance(s, Stage) for s in scores.stages)
+    scaled, masked, probs = scores.stages
+    assert scaled.kind == ("signed" if scaled.values.min() < 0 else "nonneg")
+    finite = masked.values[np.isfinite(masked.values)]
+    assert masked.kind == ("signed" if finite.min() < 0 else "nonneg")
+    assert probs.kind == "nonneg"
+
+
+def test_causal_softmax_is_the_shared_masked_softmax():
+    from matviz.core.ops import masked_softmax
+    from matviz.core.ops import causal_keep as keep_of
+
+    ev = evaluate("softmax(Q @ K.T / sqrt(d), causal=True, temperature=0.5)", ENV)
+    scaled = ev.products[0].stages[0].values
+    np.testing.assert_array_equal(ev.value, masked_softmax(scaled, "rows", 0.5, keep_of(scaled.shape)))
+
+
 def test_temperature_shows_in_the_label_only_when_not_one():
     assert evaluate("softmax(A @ B, temperature=2)", ENV).products[0].stages[0].label == "softmax(rows, temperature=2)"
     assert evaluate("softmax(A @ B, temperature=1)", ENV).products[0].stages[0].label == "softmax(rows)"

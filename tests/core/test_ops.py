@@ -12,8 +12,10 @@ from hypothesis.extra.numpy import arrays
 
 from matviz.core.ops import (
     axis_number,
+    causal_keep,
     check_matrix,
     generalized_normalize,
+    masked_softmax,
     minmax,
     signed_minmax,
     softmax,
@@ -316,3 +318,73 @@ def test_check_matrix_keeps_float64_values():
     x = np.random.default_rng(1).normal(size=(3, 5))
     a = check_matrix(x)
     assert a.dtype == np.float64 and np.array_equal(a, x)
+
+
+# ---------------------------------------------------------------- one masked softmax
+
+
+def old_model_softmax(scores: np.ndarray, causal: bool) -> np.ndarray:
+    """sources/models._softmax_scores before it used ops.masked_softmax (np.triu mask)."""
+    if causal:
+        scores = np.where(np.triu(np.ones(scores.shape, dtype=bool), 1), -np.inf, scores)
+    scores = scores - scores.max(axis=1, keepdims=True)
+    weights = np.exp(scores)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def old_expr_softmax(x: np.ndarray, axis: str, temperature: float) -> np.ndarray:
+    """core/expr's causal softmax before: np.tri keep mask, -inf, then ops.softmax."""
+    keep = np.tri(x.shape[0], x.shape[1], dtype=bool)
+    return softmax(np.where(keep, x, -np.inf), axis, temperature)
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.integers(1, 7), st.integers(1, 7), st.integers(0, 2**31 - 1), st.booleans())
+def test_masked_softmax_equals_the_old_model_softmax(seq, d, seed, causal):
+    rng = np.random.default_rng(seed)
+    q, k = rng.normal(size=(seq, d)), rng.normal(size=(seq, d))
+    scores = q @ k.T / np.sqrt(d)  # (seq, seq)
+    keep = causal_keep(scores.shape) if causal else None
+    np.testing.assert_array_equal(masked_softmax(scores, "rows", keep=keep), old_model_softmax(scores, causal))
+
+
+@settings(deadline=None, max_examples=60)
+@given(matrices(), temperatures)
+def test_masked_softmax_equals_the_old_expression_softmax(x, t):
+    m, n = x.shape
+    keep = causal_keep(x.shape)
+    np.testing.assert_array_equal(masked_softmax(x, "rows", t, keep), old_expr_softmax(x, "rows", t))
+    if m >= n:  # every column keeps its diagonal entry
+        np.testing.assert_array_equal(masked_softmax(x, "cols", t, keep), old_expr_softmax(x, "cols", t))
+
+
+@settings(deadline=None)
+@given(matrices(), st.sampled_from(["rows", "cols"]), st.integers(0, 2**31 - 1))
+def test_masked_softmax_laws(x, axis, seed):
+    """Masked entries are exactly 0 and every row (column) sums to 1; no mask is plain softmax."""
+    keep = np.random.default_rng(seed).random(x.shape) < 0.6
+    keep[np.arange(min(x.shape)), np.arange(min(x.shape))] = True
+    keep[:, 0] |= axis == "rows"  # every row keeps an entry
+    keep[0, :] |= axis == "cols"  # every column keeps an entry
+    p = masked_softmax(x, axis, keep=keep)
+    assert np.all(p[~keep] == 0.0) and np.all(p >= 0)
+    np.testing.assert_allclose(p.sum(axis=AXES[axis]), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(masked_softmax(x, axis), softmax(x, axis))
+
+
+def test_causal_keep_is_the_lower_triangle():
+    np.testing.assert_array_equal(causal_keep((3, 4)), np.array([[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0]], bool))
+    i, j = np.indices((5, 3))
+    np.testing.assert_array_equal(causal_keep((5, 3)), j <= i)
+
+
+def test_masked_softmax_rejects_a_fully_masked_row_and_a_wrong_mask():
+    x = np.zeros((2, 3))
+    keep = np.array([[True, False, False], [False, False, False]])
+    with pytest.raises(MatvizError) as info:
+        masked_softmax(x, "rows", keep=keep)
+    assert "row 1" in str(info.value)
+    with pytest.raises(MatvizError) as info:
+        masked_softmax(x, "rows", keep=np.ones((3, 2), bool))
+    assert "(3, 2)" in str(info.value) and "(2, 3)" in str(info.value)
+

@@ -275,6 +275,16 @@ def test_max_side_on_image_file(tmp_path, rng):
     assert op.kind == "image"
 
 
+@pytest.mark.parametrize("side", [0, -3])
+def test_max_side_below_one_names_the_parameter(side):
+    """A library error names the parameter the caller typed, not the CLI flag."""
+    with pytest.raises(SourceError) as info:
+        load(np.ones((4, 4)), max_side=side)
+    message = str(info.value)
+    assert message.startswith("max_side must be >= 1") and str(side) in message
+    assert "--max-side" not in message
+
+
 def test_anti_aliasing_keeps_mean_of_constant():
     a = np.full((600, 800), 0.37)
     v = load(a, shape=(37, 53)).values

@@ -247,6 +247,25 @@ def test_model_not_in_the_local_cache(monkeypatch):
     assert "--model" not in message  # a library error names the parameter, not the CLI flag
 
 
+@pytest.mark.parametrize("name", ["", "   "])
+def test_empty_model_name_names_the_parameter(name):
+    """A library error names ``model``, the parameter, never the CLI's --model."""
+    with pytest.raises(ModelError) as exc:
+        run_attention(TEXT, model=name)
+    message = one_line(exc)
+    assert "model=" in message and "--model" not in message
+
+
+def test_source_messages_speak_of_parameters_not_flags():
+    """No error text in sources/ mentions a CLI flag (the CLI alone speaks of flags)."""
+    import re
+    from pathlib import Path
+
+    for path in sorted(Path(models.__file__).parent.glob("*.py")):
+        flags = re.findall(r"""["'][^"'\n]*?(--[a-z][a-z-]+)""", path.read_text())
+        assert not flags, (path.name, flags)
+
+
 @pytest.mark.parametrize("spec", ["./no-such-model-folder", "~/no-such-model-folder", "no/such/model-folder"])
 def test_nonexistent_folder(spec):
     with pytest.raises(ModelError, match="does not exist") as exc:
@@ -414,3 +433,20 @@ def test_unsupported_architecture_names_what_was_looked_for(tiny_models):
     message = one_line(exc)
     assert "GPT2Model is not supported" in message
     assert all(name in message for name in ("query/key/value", "q_proj/k_proj/v_proj", "q_lin/k_lin/v_lin"))
+
+
+def test_softmax_scores_is_the_shared_masked_softmax():
+    """The capture's self-check softmax is core.ops.masked_softmax, equal to the np.triu one it replaced."""
+    from matviz.core.ops import causal_keep, masked_softmax
+
+    rng = np.random.default_rng(3)
+    q, k = rng.normal(size=(5, 4)), rng.normal(size=(5, 4))
+    for causal in (False, True):
+        scores = q @ k.T * 0.5  # (seq, seq)
+        old = np.where(np.triu(np.ones(scores.shape, dtype=bool), 1), -np.inf, scores) if causal else scores
+        old = np.exp(old - old.max(axis=1, keepdims=True))
+        old = old / old.sum(axis=1, keepdims=True)
+        got = models._softmax_scores(q, k, 0.5, causal)
+        np.testing.assert_array_equal(got, old)
+        keep = causal_keep(scores.shape) if causal else None
+        np.testing.assert_array_equal(got, masked_softmax(scores, "rows", keep=keep))
