@@ -9,7 +9,7 @@ from pathlib import Path
 from matviz.animate.timeline import make_timeline
 from matviz.animate.writers import check_output, open_writer
 from matviz.errors import OutputError
-from matviz.scene import Chain, Scene
+from matviz.scene import Chain, Scene, ViewState
 
 Progress = Callable[[int, int], None]
 
@@ -17,13 +17,28 @@ Progress = Callable[[int, int], None]
 def frame_count(
     animation: str, fps: float, frames: int | None, duration: float | None, timeline_duration: float
 ) -> int:
+    """How many frames an export of ``animation`` has: ``frames`` if given, 1 for a still, else
+    ``duration`` (default: the timeline's own) at ``fps``, at least 2."""
     if frames is not None:
         if frames < 1:
-            raise OutputError(f"--frames must be >= 1, got {frames}")
+            raise OutputError(f"frames must be >= 1, got {frames}")
         return int(frames)
     if animation == "still":
         return 1
     return max(2, round((duration or timeline_duration) * fps))
+
+
+def sample_states(
+    scene: Scene | Chain,
+    animation: str = "still",
+    *,
+    fps: float = 30.0,
+    frames: int | None = None,
+    duration: float | None = None,
+) -> list[ViewState]:
+    """The states ``export(scene, ..., animation, fps=, frames=, duration=)`` renders, in order."""
+    timeline = make_timeline(animation, scene, duration)
+    return timeline.sample(frame_count(animation, fps, frames, duration, timeline.duration))
 
 
 def export(
@@ -47,19 +62,18 @@ def export(
     from matviz.graphics.offscreen import grid_frames
 
     scenes = list(scene) if isinstance(scene, (list, tuple)) else [scene]
-    timelines = [make_timeline(animation, s, duration) for s in scenes]
-    timeline = timelines[0]
-    n = frame_count(animation, fps, frames, duration, timeline.duration)
-    path = check_output(path, n)
+    states = [sample_states(s, animation, fps=fps, frames=frames, duration=duration) for s in scenes]
+    n = len(states[0])
+    path = check_output(path)
     width, height = size
     if path.suffix.lower() == ".mp4" and (width % 2 or height % 2):
         raise OutputError(
             f"MP4 (H.264) needs an even width and height, got {width}x{height}: use e.g. {width + width % 2}x{height + height % 2}"
         )
     if len(scenes) == 1:
-        stream = render_frames(scenes[0], timeline.sample(n), size, aa=n == 1)
+        stream = render_frames(scenes[0], states[0], size, aa=n == 1)
     else:
-        stream = grid_frames(scenes, [t.sample(n) for t in timelines], size)
+        stream = grid_frames(scenes, states, size)
     with open_writer(path, fps, n) as writer:
         for done, frame in enumerate(stream, start=1):
             writer.write_frame(frame)

@@ -25,7 +25,7 @@ class FrameWriter(Protocol):
     def abort(self) -> None: ...
 
 
-def check_output(path: str | os.PathLike, n_frames: int = 1, create: bool = True) -> Path:
+def check_output(path: str | os.PathLike, create: bool = True) -> Path:
     """Validate an output path before any rendering: a known suffix and a writable directory.
 
     Missing parent directories are created when ``create`` (else only checked to be creatable),
@@ -41,14 +41,14 @@ def check_output(path: str | os.PathLike, n_frames: int = 1, create: bool = True
     existing = next((p for p in (parent, *parent.parents) if p.exists()), Path("."))
     if not existing.is_dir():
         raise OutputError(
-            f"cannot create output directory {parent}: {existing} is a file, not a directory; choose another -o"
+            f"cannot create output directory {parent}: {existing} is a file, not a directory; choose another path"
         )
     if create:
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(
-                f"cannot create output directory {parent}: {exc.strerror or exc}; choose another -o"
+                f"cannot create output directory {parent}: {exc.strerror or exc}; choose another path"
             ) from None
         existing = parent
     probe = existing / f".{path.stem}.probe-{os.getpid()}"
@@ -57,7 +57,7 @@ def check_output(path: str | os.PathLike, n_frames: int = 1, create: bool = True
         probe.unlink()
     except OSError as exc:
         raise OutputError(
-            f"output directory {existing} is not writable ({exc.strerror or exc}); choose another -o"
+            f"output directory {existing} is not writable ({exc.strerror or exc}); choose another path"
         ) from None
     return path
 
@@ -164,7 +164,7 @@ class Mp4Writer(_ImageioStream):
 
 def open_writer(path: str | os.PathLike, fps: float = 30.0, n_frames: int = 1) -> FrameWriter:
     """The writer for ``path``'s suffix (.png, .gif, .mp4), after ``check_output``."""
-    path = check_output(path, n_frames)
+    path = check_output(path)
     if not fps > 0:
         raise OutputError(f"fps must be > 0, got {fps}")
     suffix = path.suffix.lower()

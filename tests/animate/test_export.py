@@ -160,9 +160,31 @@ def test_gif_with_odd_size_is_fine(scene, tmp_path):
 
 @pytest.mark.parametrize("frames", [0, -3])
 def test_frames_must_be_positive(scene, tmp_path, frames):
-    with pytest.raises(OutputError, match="frames"):
+    with pytest.raises(OutputError, match="frames") as info:
         matviz.export(scene, tmp_path / "x.gif", "sweep", size=SIZE, frames=frames)
+    assert str(info.value).startswith(f"frames must be >= 1, got {frames}")  # the parameter, not a CLI flag
+    assert "--" not in str(info.value)
     assert listing(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "animation, kwargs, n",
+    [
+        ("still", {}, 1),
+        ("still", {"frames": 3}, 3),
+        ("sweep", {"fps": 10, "duration": 2.0}, 20),
+        ("sweep", {"fps": 10}, 60),  # the sweep's own 6 s
+        ("orbit", {"fps": 24, "frames": 7}, 7),
+        ("sweep", {"fps": 1, "duration": 1.0}, 2),  # at least a first and a last frame
+    ],
+)
+def test_sample_states_are_the_frames_export_renders(scene, animation, kwargs, n):
+    from matviz.animate.export import sample_states
+    from matviz.animate.timeline import make_timeline
+
+    states = sample_states(scene, animation, **kwargs)
+    assert len(states) == n
+    assert states == make_timeline(animation, scene, kwargs.get("duration")).sample(n)
 
 
 def test_unknown_animation_raises(scene, tmp_path):

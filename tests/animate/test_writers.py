@@ -205,6 +205,7 @@ def test_check_output_parent_is_a_regular_file(tmp_path, rel):
     with pytest.raises(OutputError) as info:
         check_output(tmp_path / rel)
     assert "file.txt" in str(info.value)
+    assert str(info.value).endswith("choose another path")  # the parameter, not a CLI flag (-o)
     assert listing(tmp_path) == ["file.txt"]
     with pytest.raises(OutputError):
         open_writer(tmp_path / rel, 10, 2)
