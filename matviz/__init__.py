@@ -5,6 +5,7 @@
     mv.render(s, "still.png")            # offscreen PNG
     mv.export(s, "sweep.mp4", animation="sweep", fps=30)
     mv.show(s)                           # interactive window
+    mv.audit(s).violations               # what the default still shows, checked against the frame rules
     s = mv.expr("softmax(Q @ K.T / sqrt(d), causal=True) @ V", Q=q, K=k, V=v)   # one cube per @
     s = mv.attention_from_model("The cat sat on the mat", layer=3, head=5)    # real weights, offline
 
@@ -27,6 +28,7 @@ __all__ = [
     "MatvizError",
     "attention",
     "attention_from_model",
+    "audit",
     "expr",
     "Operand",
     "Scene",
@@ -72,6 +74,15 @@ def render(
     with open_writer(path) as writer:
         writer.write_frame(frame)
     return path
+
+
+def audit(scene: Scene | Chain, state: ViewState | None = None, size: tuple[int, int] = (1280, 720)):
+    """Render one frame of ``scene`` (default: its initial state, the default still) offscreen and
+    report what a viewer sees: faces, texts, legends and the rules they break (``report.ok``,
+    ``report.violations``); see ``matviz.graphics.audit``."""
+    from matviz.graphics import audit as _audit
+
+    return _audit.audit(scene, state, size)
 
 
 def export(scene: Scene | Chain | list, path: str | os.PathLike, animation: str = "still", **kwargs) -> list[Path]:

@@ -1,6 +1,7 @@
 """The ``matviz`` command: parse, call the API, print. The only user of rich and of sys.exit.
 
 Every error a user can cause is printed as one line ``matviz: error: …`` and exits with 2.
+``--audit`` writes nothing and exits 1 if a checked frame breaks a rule of the frame audit.
 """
 
 from __future__ import annotations
@@ -63,6 +64,18 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+AUDIT_SIZES = ((1280, 720), (960, 540))  # what `matviz gallery --audit` checks by default
+AUDIT_EVERY = 12  # the gallery audit checks every 12th frame of each sweep
+
+
+def _sizes(text: str) -> tuple[tuple[int, int], ...]:
+    """``1280x720,960x540`` → ((1280, 720), (960, 540))."""
+    sizes = tuple(_size(part.strip()) for part in text.split(",") if part.strip())
+    if not sizes:
+        raise argparse.ArgumentTypeError(f"--audit-sizes {text!r} names no size: write e.g. 1280x720,960x540")
+    return sizes
+
+
 def _cell(text: str) -> tuple[int, int]:
     try:
         i, j = (int(v) for v in text.split(","))
@@ -85,7 +98,7 @@ def _positive(kind):
 
 
 def _scene_args(p: argparse.ArgumentParser) -> None:
-    from matviz.scene import TRANSFORMS
+    from matviz.scene import AGGREGATES, INTERIORS, NUMBERS_MAX_SIDE, TRANSFORMS
 
     p.add_argument(
         "scene",
@@ -122,10 +135,10 @@ def _scene_args(p: argparse.ArgumentParser) -> None:
         metavar="CELLS",
         help="most interior cells drawn; larger problems show exact block aggregates (default 64^3)",
     )
-    p.add_argument("--aggregate", choices=("mean", "sum"), default="mean", help="what an interior block shows")
+    p.add_argument("--aggregate", choices=AGGREGATES, default="mean", help="what an interior block shows")
     p.add_argument(
         "--interior",
-        choices=("auto", "cubes", "volume", "none"),
+        choices=INTERIORS,
         default="auto",
         help="how to draw the products (auto: cubes up to 32^3 blocks, else a volume)",
     )
@@ -133,19 +146,57 @@ def _scene_args(p: argparse.ArgumentParser) -> None:
         "--numbers",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="write values on the faces (default: when every side is at most 12)",
+        help=f"write values on the faces (default: when every side is at most {NUMBERS_MAX_SIDE})",
     )
     p.add_argument("--title", help="title shown in the top-left corner")
+    _view_args(p)
+
+
+def _view_args(p: argparse.ArgumentParser) -> None:
+    """Frame size and animation: how any scene is shown (render, show, attention)."""
+    from matviz.animate.timeline import DEFAULT_DURATION, TIMELINES
+
     p.add_argument(
         "--size", type=_size, default=(1280, 720), metavar="WxH", help="frame size in pixels (default 1280x720)"
     )
     p.add_argument(
         "--animation",
-        choices=("still", "orbit", "sweep"),
+        choices=list(TIMELINES),
         default=None,
         help="still (default for .png), sweep (default for .gif/.mp4 and the window) or orbit",
     )
-    p.add_argument("--duration", type=_positive(float), metavar="SECONDS", help="animation length (default 6 s)")
+    p.add_argument(
+        "--duration",
+        type=_positive(float),
+        metavar="SECONDS",
+        help=f"animation length (default {DEFAULT_DURATION['sweep']:g} s)",
+    )
+
+
+def _output_args(p: argparse.ArgumentParser, *, directory: str | None = None, fps: float = 30.0) -> None:
+    """Where frames go and how many: ``-o FILE``, ``--fps``, ``--frames`` (render, attention);
+    with ``directory``, ``-o DIR`` (default ``directory``) plus the size and MP4 length (demo, gallery)."""
+    if directory is None:
+        p.add_argument(
+            "-o",
+            "--output",
+            help="output file: .png (still, or a numbered sequence with --frames), .gif or .mp4 (H.264); "
+            "not with --audit",
+        )
+        p.add_argument("--fps", type=_positive(float), default=fps, help=f"frames per second (default {fps:g})")
+        p.add_argument(
+            "--frames",
+            type=_positive(int),
+            help="number of frames (default: duration × fps); with --audit, frames audited from the animation",
+        )
+        p.add_argument("--audit", action="store_true", help="check what the frames show instead of writing them")
+        p.add_argument("--json", action="store_true", help="with --audit: print the reports as JSON on stdout")
+        return
+    p.add_argument("-o", "--output", default=directory, help=f"output directory (default ./{directory})")
+    p.add_argument("--fps", type=_positive(float), default=fps, help=f"frames per second (default {fps:g})")
+    p.add_argument(
+        "--duration", type=_positive(float), default=6.0, metavar="SECONDS", help="length of each MP4 (default 6)"
+    )
 
 
 EPILOG_ATTENTION = """examples:
@@ -190,14 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _scene_args(r)
-    r.add_argument(
-        "-o",
-        "--output",
-        required=True,
-        help="output file: .png (still, or a numbered sequence with --frames), .gif or .mp4 (H.264)",
-    )
-    r.add_argument("--fps", type=_positive(float), default=30.0, help="frames per second (default 30)")
-    r.add_argument("--frames", type=_positive(int), help="number of frames (default: duration × fps)")
+    _output_args(r)
 
     s = sub.add_parser(
         "show",
@@ -217,28 +261,97 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a.add_argument("text", help="the text to run through the model")
     _model_args(a)
-    a.add_argument("-o", "--output", required=True, help="output file: .png, .gif or .mp4")
-    a.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH", help="frame size (default 1280x720)")
-    a.add_argument("--fps", type=_positive(float), default=30.0, help="frames per second (default 30)")
-    a.add_argument("--frames", type=_positive(int), help="number of frames (default: duration × fps)")
-    a.add_argument("--duration", type=_positive(float), metavar="SECONDS", help="animation length (default 6 s)")
-    a.add_argument(
-        "--animation", choices=("still", "orbit", "sweep"), default=None, help="default: still for .png, else sweep"
-    )
+    _view_args(a)
+    _output_args(a)
 
     d = sub.add_parser("demo", help="render the built-in scenes to ./matviz-out/ (PNG + MP4)")
-    d.add_argument("-o", "--output", default="matviz-out", help="output directory (default ./matviz-out)")
-    d.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH")
-    d.add_argument("--fps", type=_positive(float), default=30.0)
-    d.add_argument("--duration", type=_positive(float), default=6.0, metavar="SECONDS", help="length of each MP4")
+    _output_args(d, directory="matviz-out")
+    d.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH", help="frame size (default 1280x720)")
 
-    g = sub.add_parser("gallery", help="render every scenes/*.py to gallery/ (PNG + MP4)")
+    g = sub.add_parser("gallery", help="render every scenes/*.py to gallery/ (PNG + MP4), or --audit them")
     g.add_argument("--scenes", default="scenes", help="directory of scene scripts (default ./scenes)")
-    g.add_argument("-o", "--output", default="gallery", help="output directory (default ./gallery)")
-    g.add_argument("--size", type=_size, default=(960, 540), metavar="WxH")
-    g.add_argument("--fps", type=_positive(float), default=24.0)
-    g.add_argument("--duration", type=_positive(float), default=6.0, metavar="SECONDS", help="length of each MP4")
+    _output_args(g, directory="gallery", fps=24.0)
+    g.add_argument("--size", type=_size, default=(960, 540), metavar="WxH", help="frame size (default 960x540)")
+    g.add_argument(
+        "--audit",
+        action="store_true",
+        help="write nothing: audit each scene's still and every 12th frame of its sweep at --audit-sizes",
+    )
+    g.add_argument(
+        "--audit-sizes",
+        type=_sizes,
+        default=None,
+        metavar="WxH,...",
+        help=f"frame sizes the gallery audit checks (default {','.join(f'{w}x{h}' for w, h in AUDIT_SIZES)})",
+    )
+    g.add_argument("--json", action="store_true", help="with --audit: print the reports as JSON on stdout")
     return parser
+
+
+# The scene flags each way of giving a scene honours; any other scene flag given is an error, so
+# no flag is silently ignored. (dest: flag) for every scene and model flag:
+SCENE_FLAGS = {
+    "bindings": "--set",
+    "left": "--left",
+    "right": "--right",
+    "resize": "--resize",
+    "max_side": "--max-side",
+    "left_transform": "--left-transform",
+    "right_transform": "--right-transform",
+    "temperature": "--temperature",
+    "aggregate": "--aggregate",
+    "highlight": "--highlight",
+    "budget": "--budget",
+    "interior": "--interior",
+    "numbers": "--numbers",
+    "title": "--title",
+    "model": "--model",
+    "layer": "--layer",
+    "head": "--head",
+    "v_cols": "--v-cols",
+}
+_STYLE = ("highlight", "budget", "interior", "numbers", "title")
+MODES = {  # mode: (how the message names it, the flags it honours)
+    "operands": (
+        "with --left/--right",
+        {"left", "right", "resize", "max_side", "left_transform", "right_transform", "temperature", "aggregate"}
+        | set(_STYLE),
+    ),
+    "expression": ("with an expression", {"bindings", "resize", "max_side", *_STYLE}),
+    "script": ("with a scene script (it builds its own scene)", set()),
+    "model": ("with --attention", {"model", "layer", "head", "v_cols"}),
+}
+_WHY = {  # what to do instead, for the flags whose fix is not just "drop it"
+    "bindings": 'it binds names of an expression: give the expression too, e.g. "A @ B" --set A=...',
+    "left_transform": "transform inside the expression instead, e.g. softmax(A, rows)",
+    "right_transform": "transform inside the expression instead, e.g. softmax(B, cols)",
+    "temperature": "write it in the expression, e.g. softmax(A, rows, temperature=0.5)",
+    "left": "give either a scene script or expression, or --left/--right, not both",
+    "right": "give either a scene script or expression, or --left/--right, not both",
+}
+
+
+def check_flags(args, mode: str) -> None:
+    """Raise if a scene flag was given that ``mode`` ignores (``MODES`` is the one table)."""
+    what, allowed = MODES[mode]
+    defaults = argparse.ArgumentParser(add_help=False)  # the flags as declared, to read their defaults
+    _scene_args(defaults)
+    _model_args(defaults)
+    for dest, flag in SCENE_FLAGS.items():
+        if dest in allowed or not hasattr(args, dest):
+            continue
+        if getattr(args, dest) != defaults.get_default(dest):
+            hint = _WHY.get(dest, "drop it")
+            raise MatvizError(f"{flag} has no effect {what}: {hint}")
+
+
+def scene_mode(args) -> str:
+    """``operands``, ``expression``, ``script`` or ``model`` (show --attention)."""
+    if getattr(args, "attention", None) is not None:
+        return "model"
+    if args.scene:
+        return "script" if args.scene.endswith(".py") else "expression"
+    return "operands"
 
 
 def scene_from_args(args):
@@ -247,14 +360,12 @@ def scene_from_args(args):
     from matviz.core.products import DEFAULT_BUDGET
     from matviz.scripts import load_scene
 
-    if args.scene:
-        if args.left or args.right:
-            raise MatvizError("give either a scene script or expression, or --left/--right, not both")
-        if args.scene.endswith(".py"):
-            return load_scene(args.scene)
+    mode = scene_mode(args)
+    check_flags(args, mode)
+    if mode == "script":
+        return load_scene(args.scene)
+    if mode == "expression":
         return expression_from_args(args)
-    if args.bindings:
-        raise MatvizError('--set binds names of an expression: give the expression too, e.g. "A @ B" --set A=...')
     missing = [flag for flag, value in (("--left", args.left), ("--right", args.right)) if not value]
     if missing:
         raise MatvizError(
@@ -337,6 +448,7 @@ class _Console:
 
 
 def _default_animation(args, output: str | None) -> str:
+    """``--animation``, else a still for a .png and a sweep for a video or the window."""
     if args.animation:
         return args.animation
     if output is None or Path(output).suffix.lower() in (".gif", ".mp4"):
@@ -344,13 +456,24 @@ def _default_animation(args, output: str | None) -> str:
     return "still"
 
 
-def cmd_render(args, console: _Console) -> None:
+def _check_output_args(args) -> None:
+    """-o is required unless --audit, which writes nothing; --json only reports an audit."""
     from matviz.animate.writers import check_output
 
+    if args.audit:
+        if args.output is not None:
+            raise MatvizError("-o has no effect with --audit (an audit writes nothing): drop one of them")
+        return
+    if args.json:
+        raise MatvizError("--json prints an audit's reports: add --audit")
+    if args.output is None:
+        raise MatvizError("missing -o/--output: give an output file such as out.png, or --audit to check the frames")
     check_output(args.output, create=False)  # fail on a bad -o before any loading or rendering
-    scene = scene_from_args(args)
-    for note in scene.notes:
-        console.note(note)
+
+
+def _write_or_audit(args, console: _Console, scene) -> int:
+    if args.audit:
+        return cmd_audit(args, console, scene)
     console.export(
         scene,
         args.output,
@@ -360,28 +483,93 @@ def cmd_render(args, console: _Console) -> None:
         frames=args.frames,
         duration=args.duration,
     )
+    return 0
 
 
-def cmd_attention(args, console: _Console) -> None:
-    from matviz.animate.writers import check_output
+def cmd_render(args, console: _Console) -> int:
+    _check_output_args(args)
+    scene = scene_from_args(args)
+    for note in scene.notes:
+        console.note(note)
+    return _write_or_audit(args, console, scene)
 
-    check_output(args.output, create=False)
+
+def cmd_attention(args, console: _Console) -> int:
+    _check_output_args(args)
     scene = attention_from_args(args, args.text)
+    if args.audit and isinstance(scene, list):
+        raise MatvizError(
+            "--audit checks one head at a time: give --layer N --head N (a grid's tiles are not audited)"
+        )
     notes = scene.notes if not isinstance(scene, list) else scene[0].notes
     for note in notes:
         console.note(note)
-    console.export(
-        scene,
-        args.output,
-        args.animation or ("still" if Path(args.output).suffix.lower() == ".png" else "sweep"),
-        fps=args.fps,
-        size=args.size,
-        frames=args.frames,
-        duration=args.duration,
+    return _write_or_audit(args, console, scene)
+
+
+# ---- the audit: what the frames show, measured on the real render (matviz.graphics.audit) ----
+
+
+def audit_states(args, scene) -> tuple[list, list[int | None]]:
+    """The states ``--audit`` checks and their frame numbers: the default still (frame None);
+    with ``--frames N``, N frames sampled evenly over the animation (default 12 with ``--animation``)."""
+    from matviz.animate.export import sample_states
+
+    if args.frames is None and args.animation in (None, "still"):
+        return sample_states(scene, "still"), [None]
+    states = sample_states(
+        scene, _default_animation(args, None), fps=args.fps, frames=args.frames or 12, duration=args.duration
     )
+    return states, list(range(len(states)))
 
 
-def cmd_show(args, console: _Console) -> None:
+def run_audit(scene, states, frames: list[int | None], size) -> list:
+    """One Report per state, each named by its frame number (None: the still)."""
+    from matviz.graphics import audit
+
+    reports = audit.audit_frames(scene, states, size)
+    for report, frame in zip(reports, frames):
+        report.frame = frame
+    return reports
+
+
+def _violation_lines(reports, prefix: str = "") -> list[str]:
+    return [
+        f"{prefix}{'still' if r.frame is None else f'frame {r.frame}'}: {v.rule}: {v.message}"
+        for r in reports
+        for v in r.violations
+    ]
+
+
+def _print_audit(console: _Console, reports, as_json: bool, extra=None, lines=None) -> int:
+    """JSON on stdout, or the violations on stderr; exit status 1 if any."""
+    import json
+
+    if as_json:
+        frames = [dict(r.to_dict(), **(extra[i] if extra else {})) for i, r in enumerate(reports)]
+        sys.stdout.write(json.dumps({"frames": frames}, default=_jsonable) + "\n")
+    bad = sum(len(r.violations) for r in reports)
+    if not as_json:
+        for line in lines if lines is not None else _violation_lines(reports):
+            console.err.print(line, markup=False, highlight=False, soft_wrap=True)
+    verdict = "[red]audit failed[/]" if bad else "[green]audit passed[/]"
+    console.err.print(f"{verdict}: {len(reports)} frame(s), {bad} violation(s)", soft_wrap=True)
+    return 1 if bad else 0
+
+
+def _jsonable(value):
+    """numpy scalars and arrays in a report, as JSON numbers and lists."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def cmd_audit(args, console: _Console, scene) -> int:
+    states, frames = audit_states(args, scene)
+    return _print_audit(console, run_audit(scene, states, frames, args.size), args.json)
+
+
+def cmd_show(args, console: _Console) -> int:
     import os
 
     import matviz as mv
@@ -391,11 +579,10 @@ def cmd_show(args, console: _Console) -> None:
             "no display for the window (DISPLAY is not set): run it on a desktop, under "
             "'xvfb-run -a matviz show ...', or write files with 'matviz render ... -o out.mp4'"
         )
-    if args.attention is not None:
-        if args.scene or args.left or args.right:
-            raise MatvizError(
-                "--attention shows a model's attention: do not give a scene, expression or --left/--right"
-            )
+    if scene_mode(args) == "model":
+        if args.scene:
+            raise MatvizError("--attention shows a model's attention: do not give a scene or expression")
+        check_flags(args, "model")
         scene = attention_from_args(args, args.attention)
         if isinstance(scene, list):
             raise MatvizError(
@@ -406,6 +593,7 @@ def cmd_show(args, console: _Console) -> None:
     for note in scene.notes:
         console.note(note)
     mv.show(scene, _default_animation(args, None), duration=args.duration, size=args.size)
+    return 0
 
 
 def _still_and_sweep(console: _Console, scene, out: Path, name: str, args) -> None:
@@ -422,23 +610,52 @@ def _still_and_sweep(console: _Console, scene, out: Path, name: str, args) -> No
     )
 
 
-def cmd_demo(args, console: _Console) -> None:
+def cmd_demo(args, console: _Console) -> int:
     from matviz.demo import SCENES
 
     for name, build in SCENES.items():
         _still_and_sweep(console, build(), Path(args.output), name, args)
+    return 0
 
 
-def cmd_gallery(args, console: _Console) -> None:
+def cmd_gallery(args, console: _Console) -> int:
     from matviz.scripts import load_scene
 
+    if not args.audit:
+        for flag, given in (("--audit-sizes", args.audit_sizes is not None), ("--json", args.json)):
+            if given:
+                raise MatvizError(f"{flag} only applies to the gallery audit: add --audit")
+    elif args.output != "gallery" or args.size != (960, 540):
+        flag = "-o" if args.output != "gallery" else "--size"
+        raise MatvizError(f"{flag} has no effect with --audit (it writes nothing; sizes come from --audit-sizes)")
     scripts = sorted(Path(args.scenes).glob("*.py"))
     if not scripts:
         raise MatvizError(
             f"no scene scripts (*.py) in {args.scenes}: run from the repository root or pass --scenes DIR"
         )
+    if args.audit:
+        return gallery_audit(args, console, [(script.stem, load_scene(script)) for script in scripts])
     for script in scripts:
         _still_and_sweep(console, load_scene(script), Path(args.output), script.stem, args)
+    return 0
+
+
+def gallery_audit(args, console: _Console, scenes) -> int:
+    """Audit what the gallery would write, writing nothing: each scene's still and every
+    ``AUDIT_EVERY``-th frame of its MP4 sweep (the gallery's fps and duration), at each size."""
+    from matviz.animate.export import sample_states
+
+    reports, extra, lines = [], [], []
+    for name, scene in scenes:
+        sweep = sample_states(scene, "sweep", fps=args.fps, duration=args.duration)
+        frames = [None, *range(0, len(sweep), AUDIT_EVERY)]
+        states = sample_states(scene, "still") + sweep[::AUDIT_EVERY]
+        for size in args.audit_sizes or AUDIT_SIZES:
+            got = run_audit(scene, states, frames, size)
+            reports += got
+            extra += [{"scene": name}] * len(got)
+            lines += _violation_lines(got, prefix=f"{name} {size[0]}x{size[1]} ")
+    return _print_audit(console, reports, args.json, extra, lines)
 
 
 COMMANDS = {
@@ -450,18 +667,28 @@ COMMANDS = {
 }
 
 
+# Library errors name parameters; here they are told in the flags a CLI user typed.
+FLAG_HINTS = (("choose another path", "choose another -o"), ("frames must be", "--frames must be"))
+
+
+def _in_flags(message: str) -> str:
+    for library, cli in FLAG_HINTS:
+        message = message.replace(library, cli)
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command; 0 on success, 1 if an audit found violations, 2 for bad input, 130 if interrupted."""
     args = build_parser().parse_args(argv)
     console = _Console()
     try:
-        COMMANDS[args.command](args, console)
+        return COMMANDS[args.command](args, console) or 0
     except MatvizError as exc:
-        sys.stderr.write(f"matviz: error: {exc}\n")
+        sys.stderr.write(f"matviz: error: {_in_flags(str(exc))}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("matviz: interrupted; no partial output was left\n")
         return 130
-    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

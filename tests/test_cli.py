@@ -846,3 +846,288 @@ def test_error_show_attention_grid(capsys, tmp_path, monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     lines = fails(capsys, tmp_path, monkeypatch, "show", "--attention", "The cat", "--layer", 0, "--head", "all")
     assert "one head" in lines[0] and "--head" in lines[0]
+
+
+# ---------------------------------------------------------------- flags a mode ignores are errors
+
+
+SCRIPT = str(REPO / "scenes" / "textbook.py")
+
+
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        # an expression builds its operands from --set: operand transforms and --aggregate do nothing
+        (["A @ B", "--set", "A=eye:2", "--set", "B=eye:2", "--left-transform", "minmax"], "--left-transform"),
+        (["A @ B", "--set", "A=eye:2", "--set", "B=eye:2", "--right-transform", "softmax-cols"], "--right-transform"),
+        (["A @ B", "--set", "A=eye:2", "--set", "B=eye:2", "--temperature", "0.5"], "--temperature"),
+        (["A @ B", "--set", "A=eye:2", "--set", "B=eye:2", "--aggregate", "sum"], "--aggregate"),
+        # a scene script builds its own scene: every scene flag does nothing
+        ([SCRIPT, "--highlight", "1,0"], "--highlight"),
+        ([SCRIPT, "--budget", "100"], "--budget"),
+        ([SCRIPT, "--interior", "none"], "--interior"),
+        ([SCRIPT, "--numbers"], "--numbers"),
+        ([SCRIPT, "--title", "T"], "--title"),
+        ([SCRIPT, "--resize", "4x4"], "--resize"),
+        ([SCRIPT, "--max-side", "4"], "--max-side"),
+        ([SCRIPT, "--set", "A=eye:2"], "--set"),
+        ([SCRIPT, "--left", A_LIT], "--left"),
+        # --left/--right take no --set
+        (["--left", A_LIT, "--right", B_LIT, "--set", "A=eye:2"], "--set"),
+    ],
+)
+def test_error_flag_ignored_by_the_mode(capsys, tmp_path, monkeypatch, argv, flag):
+    line = assert_fails(capsys, tmp_path, monkeypatch, *argv, output="x.png")
+    assert line.startswith(f"matviz: error: {flag} has no effect"), line
+
+
+def test_flags_a_mode_honours_pass_the_check():
+    """The allow-list does not reject what a mode uses (the values reach the scene)."""
+    scene = scene_for("--left", A_LIT, "--right", B_LIT, "--left-transform", "minmax", "--aggregate", "sum")
+    assert scene.aggregate == "sum" and scene.left.values.max() == 1.0
+    chain = scene_for("A @ B", "--set", f"A={A_LIT}", "--set", f"B={B_LIT}", "--highlight", "1,0", "--title", "T")
+    assert chain.style.highlight == (1, 0) and chain.title == "T"
+
+
+@pytest.mark.parametrize(
+    "extra, flag",
+    [
+        (["--highlight", "1,0"], "--highlight"),
+        (["--budget", "100"], "--budget"),
+        (["--interior", "volume"], "--interior"),
+        (["--numbers"], "--numbers"),
+        (["--title", "T"], "--title"),
+        (["--resize", "4x4"], "--resize"),
+        (["--left-transform", "minmax"], "--left-transform"),
+        (["--set", "A=eye:2"], "--set"),
+        (["--left", A_LIT], "--left"),
+    ],
+)
+def test_error_show_attention_rejects_scene_flags(capsys, tmp_path, monkeypatch, extra, flag):
+    """``show --attention`` takes only the model flags; scene flags would be silently dropped."""
+    monkeypatch.setenv("DISPLAY", ":9999")  # passes the display check; the error comes before any window
+    lines = fails(capsys, tmp_path, monkeypatch, "show", "--attention", "The cat", *extra)
+    assert lines[0].startswith(f"matviz: error: {flag} has no effect with --attention"), lines[0]
+
+
+def test_error_show_model_flags_without_attention(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("DISPLAY", ":9999")
+    lines = fails(capsys, tmp_path, monkeypatch, "show", "--left", A_LIT, "--right", B_LIT, "--layer", "3")
+    assert lines[0].startswith("matviz: error: --layer has no effect with --left/--right"), lines[0]
+
+
+def test_the_allow_list_covers_every_scene_flag():
+    """Each scene or model flag of ``render``/``show`` is in the table, so none can be silently ignored."""
+    from matviz.cli import MODES, SCENE_FLAGS
+
+    parser = build_parser()
+    show = parser._subparsers._group_actions[0].choices["show"]  # argparse keeps subparsers here
+    view = {"help", "size", "animation", "duration", "attention", "scene"}
+    dests = {a.dest for a in show._actions} - view
+    assert dests == set(SCENE_FLAGS)
+    for _, allowed in MODES.values():
+        assert allowed <= set(SCENE_FLAGS)
+
+
+def test_help_texts_come_from_the_constants(capsys):
+    from matviz.animate.timeline import TIMELINES
+    from matviz.scene import INTERIORS, NUMBERS_MAX_SIDE
+
+    code, out, _ = run(capsys, "render", "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    assert f"when every side is at most {NUMBERS_MAX_SIDE})" in text
+    assert "{" + ",".join(INTERIORS) + "}" in text
+    assert "{" + ",".join(TIMELINES) + "}" in text
+
+
+@pytest.mark.parametrize("command", ["render", "attention", "demo", "gallery"])
+def test_output_options_are_shared(command):
+    """``_output_args``: every command that writes files takes -o, --fps (and the video length)."""
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices[command]
+    flags = {s for a in sub._actions for s in a.option_strings}
+    assert {"-o", "--output", "--fps", "--duration", "--size"} <= flags
+    if command in ("render", "attention"):
+        assert {"--frames", "--audit", "--json", "--animation"} <= flags
+
+
+def test_error_frames_names_the_flag(capsys, tmp_path, monkeypatch):
+    """The library says ``frames``; the CLI tells the user the flag they typed."""
+    from matviz.cli import _in_flags
+
+    assert _in_flags("frames must be >= 1, got 0") == "--frames must be >= 1, got 0"
+    (tmp_path / "file.txt").write_text("x")
+    line = assert_fails(capsys, tmp_path, monkeypatch, "--left", A_LIT, "--right", B_LIT, output="file.txt/out.png")
+    assert line.endswith("choose another -o")
+
+
+# ---------------------------------------------------------------- --audit (the plumbing; the audit has its own tests)
+
+
+def _fake_audit(monkeypatch, violating_frames=()):
+    """Replace the real audit with one that flags ``violating_frames`` (indices into the states)."""
+    import matviz.graphics.audit as audit
+
+    calls = []
+
+    def audit_frames(scene, states, size=(1280, 720)):
+        calls.append((scene, list(states), tuple(size)))
+        reports = []
+        for i, _ in enumerate(states):
+            bad = [audit.Violation("text_overlap", f"text 'A' overlaps 'B' in state {i}")] if i in violating_frames else []
+            reports.append(audit.Report(size=tuple(size), frame=i, violations=bad))
+        return reports
+
+    monkeypatch.setattr(audit, "audit_frames", audit_frames)
+    return calls
+
+
+def test_audit_with_a_violation_exits_1_and_prints_json(capsys, tmp_path, monkeypatch):
+    import json
+
+    calls = _fake_audit(monkeypatch, violating_frames={0})
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "render", "--left", A_LIT, "--right", B_LIT, "--audit", "--json", "--size", "640x360")
+    assert code == 1, err
+    data = json.loads(out)
+    assert list(data) == ["frames"] and len(data["frames"]) == 1
+    frame = data["frames"][0]
+    assert frame["frame"] is None  # the default still
+    assert frame["size"] == [640, 360]
+    assert frame["violations"] == [{"rule": "text_overlap", "message": "text 'A' overlaps 'B' in state 0"}]
+    assert {"faces", "texts", "legends"} <= set(frame)
+    (scene, states, size), = calls
+    assert size == (640, 360) and states == [scene.initial_state()]  # the still timeline's state
+    assert listing(tmp_path) == [] and "Traceback" not in err
+
+
+def test_audit_lines_name_frame_rule_and_message(capsys, tmp_path, monkeypatch):
+    _fake_audit(monkeypatch, violating_frames={1, 3})
+    code, out, err = run(
+        capsys, "render", "--left", A_LIT, "--right", B_LIT, "--audit", "--animation", "sweep", "--frames", 4
+    )
+    assert code == 1 and out == ""
+    lines = [line for line in err.splitlines() if ": text_overlap: " in line]
+    assert lines == [
+        "frame 1: text_overlap: text 'A' overlaps 'B' in state 1",
+        "frame 3: text_overlap: text 'A' overlaps 'B' in state 3",
+    ]
+
+
+def test_audit_without_violations_exits_0_and_writes_nothing(capsys, tmp_path, monkeypatch):
+    calls = _fake_audit(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "render", "--left", A_LIT, "--right", B_LIT, "--audit")
+    assert code == 0, err
+    assert listing(tmp_path) == []  # -o is optional with --audit and nothing is written
+    assert len(calls) == 1 and calls[0][2] == (1280, 720)
+
+
+def test_audit_frames_are_sampled_over_the_animation(capsys, tmp_path, monkeypatch):
+    from matviz.animate.timeline import make_timeline
+
+    calls = _fake_audit(monkeypatch)
+    code, _, err = run(capsys, "render", "--left", A_LIT, "--right", B_LIT, "--audit", "--frames", 5)
+    assert code == 0, err
+    scene, states, _ = calls[-1]
+    assert states == make_timeline("sweep", scene).sample(5)  # the animation (default sweep), evenly
+    code, _, err = run(capsys, "render", "--left", A_LIT, "--right", B_LIT, "--audit", "--animation", "orbit")
+    assert code == 0, err
+    scene, states, _ = calls[-1]
+    assert states == make_timeline("orbit", scene).sample(12)  # --animation without --frames: 12 frames
+    code, _, err = run(capsys, "render", "--left", A_LIT, "--right", B_LIT, "--audit", "--duration", "2", "--frames", 3)
+    assert calls[-1][1] == make_timeline("sweep", calls[-1][0], 2.0).sample(3)
+
+
+def test_audit_of_one_attention_head(capsys, tmp_path, monkeypatch):
+    import json
+
+    calls = _fake_audit(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "attention", "The cat sat", "--layer", 1, "--head", 2, "--audit", "--json")
+    assert code == 0, err
+    assert len(json.loads(out)["frames"]) == 1 and len(calls[0][0].cubes) == 2
+    assert listing(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--audit", "-o", "x.png"], "-o has no effect with --audit"),
+        (["--json", "-o", "x.png"], "--json"),
+    ],
+)
+def test_error_audit_arguments(capsys, tmp_path, monkeypatch, argv, needle):
+    _fake_audit(monkeypatch)
+    lines = fails(capsys, tmp_path, monkeypatch, "render", "--left", A_LIT, "--right", B_LIT, *argv)
+    assert needle in lines[0]
+
+
+def test_error_audit_of_a_grid_of_heads(capsys, tmp_path, monkeypatch):
+    calls = _fake_audit(monkeypatch)
+    lines = fails(capsys, tmp_path, monkeypatch, "attention", "The cat", "--head", "0,1", "--audit")
+    assert "one head" in lines[0] and "--head" in lines[0]
+    assert calls == []
+
+
+def _write_scenes(tmp_path) -> Path:
+    scenes = tmp_path / "scenes"
+    scenes.mkdir()
+    (scenes / "one.py").write_text(f"import matviz as mv\n\ndef build():\n    return mv.matmul({A_LIT}, {B_LIT})\n")
+    (scenes / "two.py").write_text(f"import matviz as mv\n\ndef build():\n    return mv.expr('softmax(A @ B)', A={A_LIT}, B={B_LIT})\n")
+    return scenes
+
+
+def test_gallery_audit_checks_stills_and_every_12th_sweep_frame_at_each_size(capsys, tmp_path, monkeypatch):
+    from matviz.animate.export import frame_count
+
+    calls = _fake_audit(monkeypatch, violating_frames={2})
+    scenes = _write_scenes(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    before = listing(tmp_path)
+    code, out, err = run(capsys, "gallery", "--scenes", scenes, "--audit", "--fps", 10, "--duration", 3)
+    assert code == 1, err
+    assert listing(tmp_path) == before  # no gallery/ written
+    n = frame_count("sweep", 10, None, 3.0, 3.0)
+    assert n == 30
+    assert [c[2] for c in calls] == [(1280, 720), (960, 540)] * 2
+    for scene, states, _ in calls:
+        from matviz.animate.timeline import make_timeline
+
+        assert states[0] == make_timeline("still", scene).sample(1)[0]
+        assert states[1:] == make_timeline("sweep", scene, 3.0).sample(n)[::12]  # frames 0, 12, 24
+    bad = [line for line in err.splitlines() if "text_overlap" in line]
+    assert bad[0] == "one 1280x720 frame 12: text_overlap: text 'A' overlaps 'B' in state 2"
+    assert len(bad) == 4  # state 2 (frame 12) of each scene at each size
+
+
+def test_gallery_audit_sizes_and_clean_exit(capsys, tmp_path, monkeypatch):
+    import json
+
+    calls = _fake_audit(monkeypatch)
+    scenes = _write_scenes(tmp_path)
+    code, out, err = run(capsys, "gallery", "--scenes", scenes, "--audit", "--audit-sizes", "320x240", "--json")
+    assert code == 0, err
+    assert [c[2] for c in calls] == [(320, 240)] * 2
+    frames = json.loads(out)["frames"]
+    assert {f["scene"] for f in frames} == {"one", "two"} and all(f["size"] == [320, 240] for f in frames)
+
+
+@pytest.mark.parametrize("argv", [["--audit-sizes", "320x240"], ["--json"], ["--audit", "-o", "elsewhere"]])
+def test_error_gallery_audit_arguments(capsys, tmp_path, monkeypatch, argv):
+    calls = _fake_audit(monkeypatch)
+    scenes = _write_scenes(tmp_path)
+    fails(capsys, tmp_path, monkeypatch, "gallery", "--scenes", scenes, *argv)
+    assert calls == []
+
+
+def test_matviz_audit_is_the_api(monkeypatch):
+    import matviz
+
+    calls = _fake_audit(monkeypatch)
+    scene = matviz.matmul(A, B)
+    report = matviz.audit(scene, size=(320, 240))
+    assert "audit" in matviz.__all__
+    assert report.ok and report.frame is None
+    assert calls[0][1] == [None] and calls[0][2] == (320, 240)
