@@ -151,3 +151,9 @@ def beat_index(chain: Chain, state: ViewState, plan: list[Beat] | None = None) -
         stages = int(np.clip(np.floor(state.post + 1e-9), 0, n_stages))
     here = (step, k, stages)
     return max((i for i, b in enumerate(plan) if b.order <= here), default=0)
+
+
+def still_state(chain: Chain) -> ViewState:
+    """The default still of a scene: its clearest state, the finished picture with the interior
+    stepped aside (so the interior never covers the result, as in the sweep's last frame)."""
+    return replace(chain.initial_state(), show_interior=False)

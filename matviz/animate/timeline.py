@@ -79,8 +79,10 @@ class Timeline:
 
 
 def still(scene: Scene | Chain, duration: float = 0.0) -> Timeline:
-    """The finished product from the default camera."""
-    return Timeline(duration, as_chain(scene).initial_state())
+    """The default still: the finished product with the interior stepped aside (``story.still_state``)."""
+    from matviz.story import still_state
+
+    return Timeline(duration, still_state(as_chain(scene)))
 
 
 def orbit(scene: Scene | Chain, duration: float = 6.0) -> Timeline:
