@@ -551,3 +551,13 @@ def test_core_operand_imports_only_numpy_and_core():
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert "matviz.core.operand" in loaded
     assert all(m == "matviz" or m.startswith(("matviz.core", "matviz.errors")) for m in loaded), loaded
+
+
+def test_too_large_operand_names_the_parameter_to_shrink_it(monkeypatch):
+    from matviz.core import operand as core_operand
+
+    monkeypatch.setattr(core_operand, "MAX_ELEMENTS", 10)
+    with pytest.raises(BudgetError) as info:
+        operand(rand(0, 4, 4), "X")
+    message = str(info.value)
+    assert "X" in message and "max_side=" in message and "--" not in message

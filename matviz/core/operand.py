@@ -76,7 +76,7 @@ def operand(values, name: str, kind: Kind | None = None) -> Operand:
     if a.size > MAX_ELEMENTS:
         raise BudgetError(
             f"{name} has shape {a.shape} ({a.size:,} elements, more than {MAX_ELEMENTS:,}): "
-            "resize it first (matviz.load(..., max_side=1024); CLI: --max-side 1024)"
+            "resize it first, e.g. matviz.load(..., max_side=1024)"
         )
     return Operand(name, a, kind or value_kind(a))
 
