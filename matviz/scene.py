@@ -397,6 +397,8 @@ class Chain:
         items = list(cubes if cubes is not None else (placed or ()))
         if cubes is not None and placed is not None:
             raise ShapeError("give a Chain either placed records or cubes (with steps and hidden), not both")
+        if any(isinstance(p, Placed) for p in items) and not all(isinstance(p, Placed) for p in items):
+            raise ShapeError("a Chain takes either Placed records or cubes, not a mix of both")
         if items and all(isinstance(p, Placed) for p in items):
             if steps is not None or hidden is not None:
                 raise ShapeError("steps and hidden belong to the cubes form: Placed records carry their own")

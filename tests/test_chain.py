@@ -382,6 +382,14 @@ def test_chain_with_mismatched_lists_raises(args):
         Chain(cubes, args[1], args[2])
 
 
+def test_chain_refuses_a_mix_of_records_and_cubes():
+    a = matmul(rand(94, 2, 2), rand(95, 2, 2))
+    with pytest.raises(ShapeError):
+        Chain([Placed(a, 0), a])
+    with pytest.raises(ShapeError):
+        Chain([Placed(a, 0)], [0], [frozenset()])  # records carry their own steps and hidden sets
+
+
 def test_with_probs_and_side_by_side_leave_their_inputs_unchanged(qkv):
     """Building a chain makes new cubes; it never edits the ones it was given."""
     from matviz.chain import _with_probs, side_by_side
