@@ -1,7 +1,10 @@
 """Render speed: steady frame time of SceneView + screenshot while orbiting, as a ratio to bare
 pyvista (same window size, no anti-aliasing, one ImageData plane, same camera moves and screenshots).
+The chain rows time a two-cube attention chain through ``offscreen.frames``, the exporter's path,
+for an orbit (camera only) and a sweep (k-blocks and stages change every frame).
 
-    python benchmarks/bench_render.py
+    python benchmarks/bench_render.py            # every row
+    python benchmarks/bench_render.py --chain    # only the chain rows (see BASELINE_chain.md)
 """
 
 from __future__ import annotations
@@ -97,6 +100,86 @@ def _check_moving(frames: list[np.ndarray], what: str) -> None:
         raise RuntimeError(f"{what}: frames of the orbit are identical, the timing measured stale frames")
 
 
+def attention_chain() -> matviz.Chain:
+    """softmax(Q Kᵀ/√d) V on random 12×32 Q, K, V: two linked cubes, the first with two stages."""
+    from matviz.chain import attention
+
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal((12, 32)) for _ in range(3))
+    return attention(q, k, v)
+
+
+def bare_stream(size=SIZE):
+    """Frames of bare pyvista (one plane, camera orbiting in 20 steps), one per ``next``."""
+    plotter = pv.Plotter(off_screen=True, window_size=list(size))
+    plotter.disable_anti_aliasing()
+    plane = pv.ImageData(dimensions=(65, 65, 1), spacing=(1.0, 1.0, 1.0))
+    plane.point_data["values"] = np.arange(plane.n_points, dtype=float)
+    plotter.add_mesh(plane, scalars="values", show_scalar_bar=False)
+    try:
+        f = 0
+        while True:
+            a = np.radians(10.0 + 360.0 * f / FRAMES)
+            plotter.camera_position = [(32 + 120 * np.cos(a), 32 + 120 * np.sin(a), 80.0), (32.0, 32.0, 0.0), (0, 0, 1)]
+            plotter.render()
+            yield np.asarray(plotter.screenshot(return_img=True))[..., :3]
+            f += 1
+    finally:
+        plotter.close()
+
+
+def time_frames(scene, animation: str, n: int = FRAMES, size=SIZE) -> tuple[float, float, float, list, list]:
+    """(setup seconds, median seconds per frame, bare pyvista's median, [first, middle] frames of
+    each) for ``n`` frames of ``animation`` rendered by ``offscreen.frames`` (what ``export``
+    streams to its writer). matviz's and bare pyvista's frames alternate, so load from other
+    processes falls on both alike."""
+    from matviz.animate.timeline import make_timeline
+
+    states = make_timeline(animation, scene).sample(n + 1)
+    stream = offscreen.frames(scene, states, size, aa=False)
+    bare = bare_stream(size)
+    t0 = time.perf_counter()
+    next(stream)  # first frame: building the view and the pipeline, not steady state
+    setup = time.perf_counter() - t0
+    next(bare)
+    times, bare_times, keep, bare_keep = [], [], [], []
+    try:
+        for f in range(n):
+            t0 = time.perf_counter()
+            img = next(stream)
+            t1 = time.perf_counter()
+            bare_img = next(bare)
+            t2 = time.perf_counter()
+            times.append(t1 - t0)
+            bare_times.append(t2 - t1)
+            if f in (0, n // 2):
+                keep.append(img)
+                bare_keep.append(bare_img)
+    finally:
+        stream.close()
+        bare.close()
+    return setup, statistics.median(times), statistics.median(bare_times), keep, bare_keep
+
+
+def run_chain(n: int = FRAMES) -> list[Row]:
+    """The two-cube attention chain: an orbit and a sweep, frame by frame against bare pyvista."""
+    rows = []
+    chain = attention_chain()
+    for animation in ("orbit", "sweep"):
+        setup, per_frame, bare, frames, bare_frames = time_frames(chain, animation, n)
+        _check_moving(bare_frames, "bare pyvista")
+        _check_moving(frames, f"attention chain {animation}")
+        rows.append(
+            Row(
+                f"render attention chain 12x32 (2 cubes): {animation} frame ({SIZE[0]}x{SIZE[1]}, setup {setup:.2f} s)",
+                per_frame,
+                bare,
+                "bare pyvista plane, interleaved",
+            )
+        )
+    return rows
+
+
 def run(n: int = FRAMES) -> list[Row]:
     rows = []
     for name, scene in scenes().items():
@@ -112,8 +195,8 @@ def run(n: int = FRAMES) -> list[Row]:
                 "bare pyvista plane",
             )
         )
-    return rows
+    return rows + run_chain(n)
 
 
 if __name__ == "__main__":
-    print(table(run()))
+    print(table(run_chain() if "--chain" in sys.argv[1:] else run()))
