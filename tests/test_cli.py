@@ -986,6 +986,8 @@ def _fake_audit(monkeypatch, violating_frames=()):
 def test_audit_with_a_violation_exits_1_and_prints_json(capsys, tmp_path, monkeypatch):
     import json
 
+    from matviz.animate.timeline import make_timeline
+
     calls = _fake_audit(monkeypatch, violating_frames={0})
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, "render", "--left", A_LIT, "--right", B_LIT, "--audit", "--json", "--size", "640x360")
@@ -998,7 +1000,7 @@ def test_audit_with_a_violation_exits_1_and_prints_json(capsys, tmp_path, monkey
     assert frame["violations"] == [{"rule": "text_overlap", "message": "text 'A' overlaps 'B' in state 0"}]
     assert {"faces", "texts", "legends"} <= set(frame)
     (scene, states, size), = calls
-    assert size == (640, 360) and states == [scene.initial_state()]  # the still timeline's state
+    assert size == (640, 360) and states == make_timeline("still", scene).sample(1)  # the default still
     assert listing(tmp_path) == [] and "Traceback" not in err
 
 
