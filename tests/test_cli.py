@@ -489,9 +489,9 @@ def test_large_problem_is_aggregated_not_materialized(tmp_path):
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(code)",
             "render",
             "--left",
-            "random:600x600",
+            "uniform:600x600",  # non-negative: the still's faces are coloured, not the pale middle of RdBu
             "--right",
-            "random:600x600:seed=1",
+            "uniform:600x600:seed=1",
             "--budget",
             "1000",
             "-o",

@@ -99,6 +99,43 @@ class CubeLayout:
         """World position of fractional cell coordinates (``i + 0.5`` etc. for a cell centre)."""
         return np.array([j, -i, -k], dtype=np.float64)
 
+    def block_boxes(self, blocks, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(lo, hi)`` (gm·gn, 3) corners of the interior blocks of k-block ``b``, i slow and j fast."""
+        gm, _, gn = blocks.shape
+        ii, jj = np.meshgrid(np.arange(gm), np.arange(gn), indexing="ij")
+        ii, jj = ii.ravel(), jj.ravel()
+        ei, ek, ej = (np.asarray(e, dtype=np.float64) for e in (blocks.edges_i, blocks.edges_k, blocks.edges_j))
+        lo = np.stack([ej[jj], -ei[ii + 1], np.full(ii.size, -ek[b + 1])], axis=1)
+        hi = np.stack([ej[jj + 1], -ei[ii], np.full(ii.size, -ek[b])], axis=1)
+        return lo, hi
+
+    def highlight_boxes(self, i: int, j: int, upto: int, blocks) -> list[np.ndarray]:
+        """Outlines of the dot product behind ``C[i, j]``: row i of A, column j of B, the cell of C
+        and (when ``upto`` > 0) the block of products summed so far."""
+        g, eps, k = self.gap, 0.01 * self.gap, self.k
+        boxes = [
+            np.array([-g + eps, -g + eps, -(i + 1), -i, -k, 0]),  # row i of A
+            np.array([j, j + 1, g - eps, g - eps, -k, 0]),  # column j of B
+            np.array([j, j + 1, -(i + 1), -i, -k - g + eps, -k - g + eps]),  # C[i, j]
+        ]
+        if upto > 0:
+            bi, _, bj = blocks.block_of(i, 0, j)
+            i0, i1 = blocks.edges_i[bi], blocks.edges_i[bi + 1]
+            j0, j1 = blocks.edges_j[bj], blocks.edges_j[bj + 1]
+            boxes.append(np.array([j0, j1, -i1, -i0, -upto, 0], dtype=np.float64))
+        return boxes
+
+    def volume_grid(self, blocks) -> tuple[tuple, tuple, tuple]:
+        """``(origin, spacing, dimensions)`` of an image grid with one point at each block centre."""
+        gm, gk, gn = blocks.shape
+        step = (self.n / gn, self.m / gm, self.k / gk)
+        origin = (step[0] / 2, -self.m + step[1] / 2, -self.k + step[2] / 2)
+        return origin, step, (gn, gm, gk)
+
+    def crop_planes(self, upto: int) -> tuple[float, ...]:
+        """Volume cropping planes that keep k < ``upto``."""
+        return (0, self.n, -self.m, 0, -upto, 0)
+
     @property
     def bounds(self) -> np.ndarray:
         """Bounds of everything drawn: the interior and the three faces."""
@@ -225,3 +262,4 @@ def camera(
     distance = layout.radius / np.sin(np.radians(VIEW_ANGLE / 2)) / zoom
     focal = layout.center
     return focal + distance * direction, focal, np.array([0.0, 1.0, 0.0])
+

@@ -10,6 +10,6 @@ if not _os.environ.get("DISPLAY") and not _os.environ.get("WAYLAND_DISPLAY"):
     _os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
 from matviz.graphics.offscreen import frames, make_plotter, render  # noqa: E402
-from matviz.graphics.view import SceneView  # noqa: E402
+from matviz.graphics.sceneview import SceneView  # noqa: E402
 
 __all__ = ["SceneView", "frames", "make_plotter", "render"]

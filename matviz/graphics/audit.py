@@ -1,12 +1,36 @@
-"""The frame audit: what a viewer actually sees in one rendered frame (stub; being written).
+"""The frame audit: what a viewer actually sees in one rendered frame, and the rules it breaks.
 
-Measured from the real render (VTK's coordinate transforms, depth passes), never from a second
-model of the layout. See ``Report`` for what is reported and ``RULES`` for what is a violation.
+Everything is measured on the real render of the real view: text boxes as VTK lays them out,
+world points through the renderer's camera, and one *id pass* per frame (every actor drawn in a
+flat colour of its own, no lighting, with its depth buffer) for what is in front of what. Nothing
+is taken from a second model of the layout.
+
+Rules (``RULES``; the limits are the issue's):
+
+* ``overlap``: two drawn text boxes overlap;
+* ``outside``: a drawn text leaves the frame;
+* ``hidden-anchor``: a drawn label whose anchor is hidden behind geometry;
+* ``not-drawn``: a label asked for but not drawn, unless its anchor is really hidden or a thinning
+  rule that the frame states left it out;
+* ``text-size``: text smaller than 11 px at 720 rows (scaled with the frame's height);
+* ``color-range``: a face coloured on a range that is not its own data range (the range must hold
+  its data and reach no further than its data, 0, and, for signed data, the mirror of its largest
+  magnitude), unless its legend names the range as shared on purpose;
+* ``shared-legend``: one legend for faces of different matrices, not named as shared;
+* ``clipped``: data beyond the colour range without a mark on the legend;
+* ``subject``: in the default still, the scene's subject face less than 90 % visible, less than
+  6 % of the frame, or more than 60° from face-on.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+RULES = ("overlap", "outside", "hidden-anchor", "not-drawn", "text-size", "color-range", "shared-legend", "clipped",
+         "subject")
+SUBJECT_VISIBLE, SUBJECT_AREA, SUBJECT_ANGLE = 0.90, 0.06, 60.0
 
 
 @dataclass
@@ -34,13 +58,347 @@ class Report:
         return asdict(self)
 
 
-def audit_frames(scene, states, size=(1280, 720)) -> list[Report]:
-    """One Report per ViewState of ``states``, each measured on the real render."""
-    return [Report(size=tuple(size), frame=i) for i, _ in enumerate(states)]
+# ---- the id pass ------------------------------------------------------------------------------------
+
+
+def _buffers(plotter) -> tuple[np.ndarray, np.ndarray]:
+    """RGB (H, W, 3) uint8 and view depth (H, W; distance along the view direction, inf where
+    nothing is drawn) of what the render window holds, rows from the top."""
+    import vtk
+    from vtk.util.numpy_support import vtk_to_numpy
+
+    win = plotter.render_window
+    out = []
+    for kind in ("rgb", "z"):
+        f = vtk.vtkWindowToImageFilter()
+        f.SetInput(win)
+        f.ReadFrontBufferOff()
+        if kind == "z":
+            f.SetInputBufferTypeToZBuffer()
+        else:
+            f.SetInputBufferTypeToRGB()
+        f.Update()
+        img = f.GetOutput()
+        w, h, _ = img.GetDimensions()
+        arr = vtk_to_numpy(img.GetPointData().GetScalars()).reshape(h, w, -1)[::-1]
+        out.append(arr)
+    rgb, z = out[0][..., :3].astype(np.uint8), out[1][..., 0].astype(np.float64)
+    near, far = plotter.renderer.GetActiveCamera().GetClippingRange()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        depth = -2 * near * far / ((z - 0.5) * 2 * (far - near) - near - far)
+    depth[z >= 1.0] = np.inf
+    return rgb, depth
+
+
+def id_pass(plotter, faces: dict) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Render every 3D actor in a flat colour of its own (texts, legends, outlines and volumes
+    off) and return ``(ids, depth, face_ids)``: the actor index per pixel (0 = background), the
+    view depth per pixel, and the index of each face."""
+    import vtk
+
+    ren = plotter.renderer
+    props = ren.GetViewProps()
+    props.InitTraversal()
+    saved, index, face_ids = [], {}, {}
+    by_address = {f["actor"].GetAddressAsString("vtkActor"): name for name, f in faces.items()}
+    for n in range(props.GetNumberOfItems()):
+        prop = props.GetNextProp()
+        vis = prop.GetVisibility()
+        if isinstance(prop, vtk.vtkActor) and not isinstance(prop, vtk.vtkActor2D):
+            mapper, p = prop.GetMapper(), prop.GetProperty()
+            data = mapper.GetInput() if mapper is not None else None
+            is_line = isinstance(data, vtk.vtkPolyData) and data.GetNumberOfPolys() == 0 and data.GetNumberOfLines() > 0
+            saved.append((prop, vis, mapper.GetScalarVisibility(), p.GetColor(), p.GetLighting(), p.GetOpacity(),
+                          p.GetEdgeVisibility()))
+            if is_line:
+                prop.SetVisibility(False)
+                continue
+            i = len(index) + 1
+            index[i] = prop
+            name = by_address.get(prop.GetAddressAsString("vtkActor"))
+            if name is not None:
+                face_ids[name] = i
+            mapper.ScalarVisibilityOff()
+            p.SetColor(((i >> 16) & 255) / 255, ((i >> 8) & 255) / 255, (i & 255) / 255)
+            p.LightingOff()
+            p.SetOpacity(1.0)
+            p.EdgeVisibilityOff()
+        else:
+            saved.append((prop, vis))
+            prop.SetVisibility(False)
+    background = ren.GetBackground()
+    ren.SetBackground(0, 0, 0)
+    try:
+        plotter.render_window.Render()
+        rgb, depth = _buffers(plotter)
+    finally:
+        ren.SetBackground(*background)
+        for entry in saved:
+            prop, vis = entry[0], entry[1]
+            prop.SetVisibility(vis)
+            if len(entry) > 2:
+                _, _, scal, color, light, opacity, edges = entry
+                prop.GetMapper().SetScalarVisibility(scal)
+                p = prop.GetProperty()
+                p.SetColor(*color)
+                p.SetLighting(light)
+                p.SetOpacity(opacity)
+                p.SetEdgeVisibility(edges)
+    ids = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
+    return ids, depth, face_ids
+
+
+# ---- measuring ----------------------------------------------------------------------------------------
+
+
+def _polygon_mask(xy: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    from skimage.draw import polygon
+
+    w, h = size
+    mask = np.zeros((h, w), dtype=bool)
+    rr, cc = polygon(h - 1 - xy[:, 1], xy[:, 0], shape=(h, w))
+    mask[rr, cc] = True
+    return mask
+
+
+def _view_depth(ren, points: np.ndarray) -> np.ndarray:
+    cam = ren.GetActiveCamera()
+    pos, focal = np.array(cam.GetPosition()), np.array(cam.GetFocalPoint())
+    d = (focal - pos) / np.linalg.norm(focal - pos)
+    return (np.asarray(points) - pos) @ d
+
+
+def _drawn_cells(fv) -> tuple[np.ndarray, list[int], list[int]]:
+    """Values of the cells a face draws, and the row/column edges of the drawn rectangle."""
+    values = np.asarray(fv.values, dtype=np.float64)
+    er, ec = fv.edges
+    if fv.keep is None:
+        return values, [0, len(er) - 1], [0, len(ec) - 1]
+    rows, cols = np.nonzero(fv.keep)
+    if rows.size == 0:
+        return values[:0], [0, 0], [0, 0]
+    return values[fv.keep], [rows.min(), rows.max() + 1], [cols.min(), cols.max() + 1]
+
+
+def _face_report(view, name: str, entry: dict, ids, face_ids, size, cam_pos) -> dict:
+    fv = entry["face"]
+    data, rr, cc = _drawn_cells(fv)
+    finite = data[np.isfinite(data)]
+    er, ec = fv.edges
+    corners = fv.face.corners([er[rr[0]], er[rr[1]]], [ec[cc[0]], ec[cc[1]]]).reshape(4, 3)[[0, 1, 3, 2]]
+    world = fv.cp.world(corners)
+    xy = view.pen.to_display(world)
+    mask = _polygon_mask(xy, size)
+    footprint = int(mask.sum())
+    seen = int((mask & (ids == face_ids.get(name, -1))).sum())
+    centre = world.mean(axis=0)
+    to_cam = cam_pos - centre
+    normal = entry["normal"]
+    cos = abs(float(normal @ to_cam) / (np.linalg.norm(normal) * np.linalg.norm(to_cam)))
+    return dict(
+        name=name,
+        matrix=fv.op.name,
+        data_range=[float(finite.min()), float(finite.max())] if finite.size else None,
+        color_range=list(fv.clim),
+        kind=fv.kind,
+        visible=seen / footprint if footprint else 0.0,
+        area=footprint / (size[0] * size[1]),
+        angle=float(np.degrees(np.arccos(min(1.0, cos)))),
+        legend=entry["label"],
+    )
+
+
+def _anchor_point(t, cam_pos) -> np.ndarray:
+    """The point of a label that must be in sight: its anchor, or for a label written on a box
+    (a product on its cube) the box's surface point towards the camera."""
+    if t.inside is None:
+        return t.anchor
+    b = t.inside
+    d = cam_pos - t.anchor
+    lo, hi = b[0::2], b[1::2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        steps = np.where(d > 0, (hi - t.anchor) / d, np.where(d < 0, (lo - t.anchor) / d, np.inf))
+    return t.anchor + min(float(np.min(steps)), 1.0) * 1.0001 * d
+
+
+def _anchor_hidden(view, points: np.ndarray, depth: np.ndarray, size) -> np.ndarray:
+    """Is each world point behind the nearest drawn geometry at its pixel (3×3 neighbourhood)?"""
+    if len(points) == 0:
+        return np.zeros(0, dtype=bool)
+    w, h = size
+    ren = view.pen.renderer
+    xy = view.pen.to_display(points)
+    mine = _view_depth(ren, points)
+    cam = ren.GetActiveCamera()
+    tol = 0.004 * np.linalg.norm(np.array(cam.GetPosition()) - np.array(cam.GetFocalPoint()))
+    out = np.zeros(len(points), dtype=bool)
+    for n, (x, y) in enumerate(xy):
+        col, row = int(round(x)), int(round(h - 1 - y))
+        if not (0 <= col < w and 0 <= row < h):
+            continue
+        patch = depth[max(0, row - 1) : row + 2, max(0, col - 1) : col + 2]
+        out[n] = float(patch.max()) < mine[n] - tol  # hidden even at the farthest neighbour
+    return out
+
+
+def _contains(outer, inner, eps) -> bool:
+    return outer[0] <= inner[0] + eps and inner[1] <= outer[1] + eps
+
+
+def _own_hull(data_range, kind: str) -> tuple[float, float]:
+    lo, hi = min(data_range[0], 0.0), max(data_range[1], 0.0)
+    if kind == "signed":
+        r = max(abs(lo), abs(hi))
+        lo, hi = -r, r
+    if data_range[0] == data_range[1]:  # a constant face: a unit range around it
+        lo, hi = min(lo, data_range[0] - 0.5), max(hi, data_range[1] + 0.5)
+    return lo, hi
+
+
+def measure(view, state, size, *, still: bool = False, frame: int | None = None) -> Report:
+    """The Report of the frame ``view`` shows for ``state`` (already applied)."""
+    plotter, pen = view.plotter, view.pen
+    plotter.render_window.Render()
+    ids, depth, face_ids = id_pass(plotter, pen.faces)
+    cam_pos = np.array(pen.renderer.GetActiveCamera().GetPosition())
+    rep = Report(size=tuple(size), frame=frame)
+    bad = rep.violations
+    W, H = size
+
+    # faces
+    for name, entry in pen.faces.items():
+        if entry["actor"].GetVisibility():
+            rep.faces.append(_face_report(view, name, entry, ids, face_ids, size, cam_pos))
+    faces = {f["name"]: f for f in rep.faces}
+
+    # texts
+    items = list(pen.texts.values())
+    anchored = [t for t in items if t.anchor is not None and (t.drawn or t.reason == "hidden")]
+    points = np.array([_anchor_point(t, cam_pos) for t in anchored]).reshape(-1, 3)
+    hidden = dict(zip((t.name for t in anchored), _anchor_hidden(view, points, depth, size)))
+    notes = pen.texts.get("notes")
+    notes_text = notes.text if notes is not None and notes.drawn else ""
+    boxes = {}
+    for t in items:
+        box = t.box(pen.renderer)
+        empty = not t.text.strip()
+        rec = dict(name=t.name, role=t.role, text=t.text, box=[float(v) for v in box], height=t.size, drawn=t.drawn,
+                   reason=t.reason, anchor_hidden=bool(hidden.get(t.name, False)))
+        rep.texts.append(rec)
+        if t.drawn and not empty:
+            boxes[t.name] = box
+            if t.size < pen.min_text - 1e-6:
+                bad.append(Violation("text-size", f"{t.role} {t.text!r} is {t.size} px high, below {pen.min_text:g}"))
+            if box[0] < 0 or box[1] > W or box[2] < 0 or box[3] > H:
+                bad.append(Violation("outside", f"{t.role} {t.text!r} leaves the frame (box {_box(box)})"))
+            if rec["anchor_hidden"]:
+                bad.append(Violation("hidden-anchor", f"{t.role} {t.text!r} is drawn but its anchor is hidden"))
+        elif t.asked and not t.drawn:
+            if t.reason == "hidden" and not hidden.get(t.name, False):
+                bad.append(Violation("not-drawn", f"{t.role} {t.text!r} is not drawn but its anchor is in sight"))
+            elif t.reason == "thinned" and (not t.rule or t.rule[:20] not in notes_text):
+                bad.append(Violation("not-drawn", f"{t.role} {t.text!r} is left out and the frame does not say so"))
+            elif t.reason not in ("hidden", "thinned"):
+                bad.append(Violation("not-drawn", f"{t.role} {t.text!r} was asked for but is not drawn"))
+    names = list(boxes)
+    for a in range(len(names)):
+        for b in range(a + 1, len(names)):
+            ba, bb = boxes[names[a]], boxes[names[b]]
+            if ba[0] < bb[1] and bb[0] < ba[1] and ba[2] < bb[3] and bb[2] < ba[3]:
+                ta, tb = pen.texts[names[a]], pen.texts[names[b]]
+                bad.append(Violation("overlap", f"{ta.role} {ta.text!r} overlaps {tb.role} {tb.text!r}"))
+
+    # legends and colour ranges
+    for leg in pen.legends.values():
+        shown = bool(leg.bar.GetVisibility())
+        coloured = [faces[f] for f in leg.faces if f in faces]
+        data = [f["data_range"] for f in coloured if f["data_range"]]
+        if leg.data is not None:
+            values = np.asarray(leg.data(), dtype=np.float64)
+            data.append([float(values.min()), float(values.max())])
+        lo, hi = leg.range
+        dlo = min((d[0] for d in data), default=lo)
+        dhi = max((d[1] for d in data), default=hi)
+        eps = 1e-9 * max(1.0, abs(lo), abs(hi))
+        above = dhi > hi + eps
+        marked = bool(leg.above is not None and leg.bar.GetDrawAboveRangeSwatch())
+        rep.legends.append(dict(key=leg.key, title=leg.title, faces=list(leg.faces), shown=shown, range=[lo, hi],
+                                data_range=[dlo, dhi] if data else None, clipped=bool(above or dlo < lo - eps),
+                                marked=marked, shared=leg.shared))
+        if not shown or not data:
+            continue
+        if (above and not marked) or dlo < lo - eps:
+            bad.append(Violation("clipped", f"legend {leg.title!r}: data [{dlo:.4g}, {dhi:.4g}] run past its range "
+                                            f"[{lo:.4g}, {hi:.4g}] and nothing on the legend says so"))
+        if len({f["matrix"] for f in coloured}) > 1 and not leg.shared:
+            bad.append(Violation("shared-legend", f"legend {leg.title!r} colours "
+                                 f"{', '.join(sorted({f['matrix'] for f in coloured}))} on one range without saying so"))
+    for f in rep.faces:
+        if not f["data_range"]:
+            continue
+        leg = pen.legends.get(f["legend"])
+        lo, hi = f["color_range"]
+        dlo, dhi = f["data_range"]
+        if leg is not None and leg.covers is not None:
+            dlo, dhi = min(dlo, leg.covers[0]), max(dhi, leg.covers[1])
+        eps = 1e-6 * max(1.0, abs(lo), abs(hi), abs(dlo), abs(dhi))
+        hull = _own_hull((dlo, dhi), f["kind"])
+        clipped_ok = leg is not None and leg.above is not None and leg.bar.GetDrawAboveRangeSwatch()
+        holds = dlo >= lo - eps and (dhi <= hi + eps or clipped_ok)
+        if not holds or lo < hull[0] - eps or hi > hull[1] + eps:
+            bad.append(Violation("color-range", f"face {f['matrix']!r} ({f['name']}) is coloured on "
+                                 f"[{lo:.4g}, {hi:.4g}] but its data span [{f['data_range'][0]:.4g}, "
+                                 f"{f['data_range'][1]:.4g}]"))
+        if leg is None and view.views and view.views[0].decorate:
+            bad.append(Violation("color-range", f"face {f['matrix']!r} ({f['name']}) has no legend"))
+
+    # the subject of the scene, in the default still
+    if still and view.subject is not None:
+        f = faces.get(view.subject)
+        if f is None:
+            bad.append(Violation("subject", f"the subject face {view.subject} is not drawn in the still"))
+        else:
+            problems = []
+            if f["visible"] < SUBJECT_VISIBLE:
+                problems.append(f"{f['visible']:.0%} visible (needs {SUBJECT_VISIBLE:.0%})")
+            if f["area"] < SUBJECT_AREA:
+                problems.append(f"{f['area']:.1%} of the frame (needs {SUBJECT_AREA:.0%})")
+            if f["angle"] > SUBJECT_ANGLE:
+                problems.append(f"{f['angle']:.0f} degrees from face-on (at most {SUBJECT_ANGLE:.0f})")
+            if problems:
+                bad.append(Violation("subject", f"subject {f['matrix']!r}: " + ", ".join(problems)))
+    return rep
+
+
+def _box(b) -> str:
+    return f"x {b[0]:.0f}..{b[1]:.0f}, y {b[2]:.0f}..{b[3]:.0f}"
+
+
+def audit_frames(scene, states, size=(1280, 720), *, still: bool | None = None) -> list[Report]:
+    """One Report per ViewState of ``states`` (None = the scene's default still), each measured
+    on the real render. ``still`` marks the frames as default stills (subject rule); by default a
+    frame is a still when its state is None."""
+    from matviz.graphics.offscreen import make_plotter
+    from matviz.graphics.sceneview import SceneView
+    from matviz.scene import as_chain
+    from matviz.story import still_state
+
+    chain = as_chain(scene)
+    plotter = make_plotter(tuple(size))
+    try:
+        view = SceneView(plotter, chain)
+        reports = []
+        for i, state in enumerate(states):
+            is_still = (state is None) if still is None else still
+            view.apply(state if state is not None else still_state(chain))
+            reports.append(measure(view, state, size, still=is_still, frame=i))
+        return reports
+    finally:
+        plotter.close()
 
 
 def audit(scene, state=None, size=(1280, 720)) -> Report:
     """The Report of one frame of ``scene`` (default: its initial state, the default still)."""
-    reports = audit_frames(scene, [state], size)
-    reports[0].frame = None
-    return reports[0]
+    report = audit_frames(scene, [state], size)[0]
+    report.frame = None
+    return report

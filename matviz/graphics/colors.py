@@ -7,6 +7,7 @@ import numpy as np
 CMAPS = {"image": "gray", "signed": "RdBu_r", "nonneg": "viridis"}
 HIGHLIGHT = "#ff7f0e"  # the dot-product outline; chosen to stand out from all three maps
 TEXT = "black"
+MASKED = "#bbbbbb"  # cells a causal mask leaves out
 FORMULA_FONT = "courier"  # VTK's built-in "arial" draws [ ] like ( ), which would misstate A[i,k]
 
 

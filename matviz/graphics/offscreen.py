@@ -38,14 +38,14 @@ def frames(
     compact: bool = False,
 ) -> Iterator[np.ndarray]:
     """Render each state of ``states`` in turn, yielding (H, W, 3) uint8 frames."""
-    from matviz.graphics.chainview import ChainView
+    from matviz.graphics.sceneview import SceneView
 
     plotter = make_plotter(size)
     try:
         view = None
         for state in states:
             if view is None:
-                view = ChainView(plotter, scene, compact=compact)
+                view = SceneView(plotter, scene, compact=compact)
                 if aa:
                     smooth(plotter, view)
             view.apply(state)
@@ -57,8 +57,11 @@ def frames(
 def render(
     scene: Scene | Chain, state: ViewState | None = None, size: tuple[int, int] = (1280, 720), aa: bool = True
 ) -> np.ndarray:
-    """One frame of ``scene`` (default: its initial state) as an (H, W, 3) uint8 array."""
-    return next(frames(scene, [state or as_chain(scene).initial_state()], size, aa=aa))
+    """One frame of ``scene`` (default: its still, the finished picture with the interior
+    stepped aside) as an (H, W, 3) uint8 array."""
+    from matviz.story import still_state
+
+    return next(frames(scene, [state or still_state(as_chain(scene))], size, aa=aa))
 
 
 def grid_shape(n: int, size: tuple[int, int]) -> tuple[int, int]:

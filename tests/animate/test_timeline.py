@@ -165,10 +165,13 @@ def test_sample_returns_n_states_including_both_ends(textbook, n):
     assert states == expected
 
 
-def test_still_is_the_initial_state(textbook):
+def test_still_is_the_finished_picture_without_the_interior(textbook):
+    """The default still is the clearest state: everything summed, the interior stepped aside."""
+    from dataclasses import replace
+
     tl = still(textbook)
-    assert tl.sample(1) == [textbook.initial_state()]
-    assert tl.state_at(0.0) == textbook.initial_state()
+    assert tl.sample(1) == [replace(textbook.initial_state(), show_interior=False)]
+    assert tl.state_at(0.0) == replace(textbook.initial_state(), show_interior=False)
 
 
 @pytest.mark.parametrize("name", ["still", "orbit", "sweep"])

@@ -308,7 +308,15 @@ def test_frame_is_drawn_and_both_cubes_contribute(chain, make_chain_view, projec
     plotter, cv = make_chain_view(chain, compact=False)  # default camera, legends, labels
     img = offscreen.screenshot(plotter)
     painted = np.abs(img.astype(int) - BACKGROUND).max(-1) > 30
-    assert painted.mean() > 0.2, f"only {painted.mean():.0%} of the frame is drawn"
+    # the chain is framed to fill the area between the title band and the legend band
+    h = img.shape[0]
+    top = h - min(t.box(cv.pen.renderer)[2] for t in cv.pen.texts.values() if t.anchor is None and t.drawn
+                  and t.role in ("title", "status", "note"))
+    bottom = h - cv.pen.bottom_band
+    rows, cols = np.nonzero(painted[int(top) : int(bottom)])
+    assert rows.size, "nothing is drawn between the bands"
+    span = max(np.ptp(rows) / (bottom - top), np.ptp(cols) / img.shape[1])
+    assert span > 0.8, f"the chain fills only {span:.0%} of the room left by title and legends"
     assert len(np.unique(img.reshape(-1, 3), axis=0)) > 100
     # hide each cube's own actors in turn: the pixels that change lie in that cube's projected box
     for c, view in enumerate(cv.views):

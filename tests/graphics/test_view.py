@@ -275,7 +275,7 @@ def test_volume_is_visible_and_follows_k(big_scene, make_view):
 def test_volume_survives_anti_aliasing(big_scene):
     """Regression: SSAA used to drop volume rendering (the interior vanished from stills)."""
     size = (320, 240)
-    shown = offscreen.render(big_scene, size=size, aa=True)
+    shown = offscreen.render(big_scene, replace(big_scene.initial_state(), show_interior=True), size=size, aa=True)
     hidden = offscreen.render(big_scene, replace(big_scene.initial_state(), show_interior=False), size=size, aa=True)
     mean, frac = _diff(shown, hidden)
     assert mean > 1.0 and frac > 0.01, f"no volume in the anti-aliased still: mean diff {mean:.2f}, {frac:.1%}"

@@ -1,0 +1,227 @@
+"""SceneView: a scene of one or many cubes in one plotter.
+
+It places each cube's view in the world, lays the frame out in bands (title, formula and status
+on top; legends at the bottom, one per quantity), frames the camera so the whole scene and its
+labels fit between the bands, and asks the pen to place the anchored texts. A scene of one cube
+is a chain of one: nothing here branches on how many cubes there are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matviz import story
+from matviz.core.layout import VIEW_ANGLE, camera
+from matviz.graphics import colors
+from matviz.graphics.cubeview import CubeView
+from matviz.graphics.pen import MARGIN, Pen, distinct, fit
+from matviz.scene import Chain, Scene, ViewState, as_chain
+
+NAME_WIDTH = 30  # characters of a face name before it is shortened (distinctly)
+
+
+def subject(chain: Chain) -> str | None:
+    """The face a scene is about: the probabilities of attention (a cube whose last stage is a
+    row-wise softmax feeding the next cube), else the final result face."""
+    for c, cube in enumerate(chain.cubes[:-1]):
+        if cube.stages and cube.stages[-1].rowwise:
+            return f"c{c}-face-stage-{len(cube.stages) - 1}"
+    c = len(chain.cubes) - 1
+    last = chain.cubes[c]
+    if last.stages:
+        return f"c{c}-face-stage-{len(last.stages) - 1}"
+    return f"c{c}-face-result"
+
+
+def _names(chain: Chain) -> list[dict[str, str]]:
+    """Names shown for every face of every cube, shortened so different matrices stay different."""
+    keys, full = [], []
+    for c, cube in enumerate(chain.cubes):
+        for which, op in (("left", cube.left), ("top", cube.right), ("result", cube.result)):
+            keys.append((c, which))
+            full.append(op.name)
+        for s, stage in enumerate(cube.stages):
+            keys.append((c, f"stage-{s}"))
+            full.append(stage.label)
+    short = distinct(full, NAME_WIDTH)
+    out: list[dict[str, str]] = [{} for _ in chain.cubes]
+    for (c, which), name in zip(keys, short):
+        out[c][which] = name
+    return out
+
+
+class SceneView:
+    """Everything drawn for a scene (a Chain, or a single cube) in one plotter."""
+
+    def __init__(self, plotter, scene: Scene | Chain, *, compact: bool = False):
+        """``compact``: a tile of a grid: no legends, names or tokens, just the title."""
+        self.plotter = plotter
+        self.chain = chain = as_chain(scene)
+        self.compact = compact
+        self.pen = Pen(plotter)
+        plotter.set_background(chain.cubes[0].style.background)
+        names = _names(chain)
+        self.views = [
+            CubeView(
+                self.pen,
+                cube,
+                prefix=f"c{c}-",
+                hidden=chain.hidden[c],
+                names=names[c],
+                numbers=None if len(chain.cubes) == 1 else (cube.style.numbers or False),
+                decorate=not compact,
+            )
+            for c, cube in enumerate(chain.cubes)
+        ]
+        self.subject = subject(chain)
+        self.font = self.pen.px
+        self.state: ViewState | None = None
+        self.apply(chain.initial_state())
+
+    @property
+    def volume(self):
+        """A volume actor if any cube draws one (anti-aliasing must then stay off)."""
+        return next((v.volume for v in self.views if v.volume is not None), None)
+
+    def active_views(self, state: ViewState | None = None) -> list[CubeView]:
+        return [self.views[c] for c in story.active_cubes(self.chain, state or self.state)]
+
+    def sub_state(self, c: int, state: ViewState) -> ViewState:
+        return story.cube_state(self.chain, c, state)
+
+    # ---- one frame --------------------------------------------------------------------------------
+    def apply(self, state: ViewState) -> None:
+        """Show ``state``: each cube its part of the story, the bands' texts, the camera framed
+        to fit, then the anchored texts placed."""
+        self.state = state
+        for c, view in enumerate(self.views):
+            view.apply(self.sub_state(c, state))
+        self.pen.layout_legends([leg for leg in self.pen.legends.values() if self._legend_shown(leg)])
+        top = self._top_band(state)
+        self._frame(state, top)
+
+    def _legend_shown(self, leg) -> bool:
+        """A legend is shown while a face it colours is shown (stage legends come and go)."""
+        if leg.shown is not None:
+            return bool(leg.shown())
+        mine = [self.pen.faces[f]["actor"] for f in leg.faces if f in self.pen.faces]
+        return not mine or any(a.GetVisibility() for a in mine)
+
+    def _top_band(self, state: ViewState) -> float:
+        """Title and formula (left), status (right), the notes line under them; returns the band's
+        height in pixels."""
+        pen, W, H = self.pen, self.pen.width, self.pen.height
+        pad = pen.px(MARGIN)
+        view = self.active_views(state)[0]
+        if self.compact:
+            status = ""
+        elif len(self.views) == 1:
+            status = view.status()
+        else:
+            step = story.active_step(self.chain, state)
+            status = f"step {step + 1}/{self.chain.n_steps}: {fit(view.cube.title, 28)}\n{view.status()}"
+        if status:
+            st = pen.text("status", status, role="status", size=12, pos=(W - pad, H - pad), justify=("right", "top"))
+            status_w = st.box(pen.renderer)[1] - st.box(pen.renderer)[0]
+        else:
+            pen.remove("status")
+            status_w = 0
+        chars = max(10, int((W - status_w - 4 * pad) / (0.6 * pen.px(13))))
+        title = pen.text(
+            "title", fit(self.chain.title, chars), role="title", size=13, pos=(pad, H - pad), justify=("left", "top")
+        )
+        bottom = title.box(pen.renderer)[2]
+        hl = next((v.highlight.formula for v in self.views if v.highlight.formula), None)
+        if hl and not self.compact:
+            chars = max(10, int((W - status_w - 4 * pad) / (0.6 * pen.px(12))))
+            text = "\n".join(fit(line, chars) for line in hl.split("\n"))
+            f = pen.text("formula", text, role="formula", size=12, pos=(pad, bottom - pad), justify=("left", "top"),
+                         color=colors.HIGHLIGHT)
+            bottom = f.box(pen.renderer)[2]
+        else:
+            pen.remove("formula")
+        if status:
+            bottom = min(bottom, pen.texts["status"].box(pen.renderer)[2])
+        if not self.compact and any(t.anchor is not None for t in pen.texts.values()):
+            pen.text("notes", " ", role="note", size=11, pos=(W - pad, bottom - pad), justify=("right", "top"))
+            bottom = pen.texts["notes"].box(pen.renderer)[2]
+        return H - bottom + pad
+
+    def _frame(self, state: ViewState, top: float) -> None:
+        """Point the camera along the state's azimuth/elevation and fit the scene's boxes and its
+        anchored texts into the area between the bands (``state.zoom`` > 1 zooms in past it)."""
+        pen, ren = self.pen, self.pen.renderer
+        W, H = pen.width, pen.height
+        pad = pen.px(MARGIN)
+        rect = np.array([pad, W - pad, pen.bottom_band + pad, H - top])
+        box = self.chain.box
+        pos, focal, up = camera(box, state.azimuth, state.elevation, 1.0)
+        cam = ren.GetActiveCamera()
+        self.plotter.camera_set = True  # ours: pyvista must not reset it on the first render
+        cam.SetViewAngle(VIEW_ANGLE)
+        cam.SetViewUp(*up)
+        direction = (pos - focal) / np.linalg.norm(pos - focal)
+        corners = np.array([[x, y, z] for b in (c.bounds for c in self.chain.cubes)
+                            for x in b[0:2] for y in b[2:4] for z in b[4:6]])
+        anchors = [t.anchor for t in pen.texts.values() if t.anchor is not None and t.asked and t.role != "number"]
+        points = np.vstack([corners, *anchors]) if anchors else corners
+        distance = float(np.linalg.norm(pos - focal))
+        target = rect.copy()
+        for _ in range(3):  # fit the geometry, then shrink the target by what the texts overhang
+            focal, distance = _fit(cam, points, focal, direction, distance, target, pen)
+            cam.SetFocalPoint(*focal)
+            cam.SetPosition(*(focal + distance * direction))
+            ren.ResetCameraClippingRange()
+            pen.place()
+            boxes = [t.box(ren) for t in pen.texts.values() if t.anchor is not None and t.drawn]
+            if not boxes:
+                break
+            bb = np.array(boxes)
+            over = np.array([rect[0] - bb[:, 0].min(), bb[:, 1].max() - rect[1], rect[2] - bb[:, 2].min(),
+                             bb[:, 3].max() - rect[3]])
+            if (over <= 0).all():
+                break
+            grow = np.maximum(over, 0) + 2
+            target = target + np.array([grow[0], -grow[1], grow[2], -grow[3]])
+            if target[1] - target[0] < 0.3 * (rect[1] - rect[0]) or target[3] - target[2] < 0.3 * (rect[3] - rect[2]):
+                break
+        if state.zoom != 1.0:
+            cam.SetPosition(*(focal + distance / state.zoom * direction))
+            ren.ResetCameraClippingRange()
+            pen.place()
+        self._notes()
+
+    def _notes(self) -> None:
+        """The thinning rules in force, written in the frame (so nothing is dropped silently)."""
+        pen = self.pen
+        if "notes" not in pen.texts:
+            return
+        note = "; ".join(pen.notes)
+        chars = max(10, int(pen.width * 0.95 / (0.6 * pen.px(11))))
+        if note:
+            item = pen.texts["notes"]
+            item.actor.SetInput(fit(note, chars))
+            item.text = item.actor.GetInput()
+            item.actor.SetVisibility(True)
+            item.drawn = True
+        else:
+            pen.hide("notes", "off")
+
+
+def _fit(cam, points, focal, direction, distance, rect, pen) -> tuple[np.ndarray, float]:
+    """Distance and focal point at which ``points`` project into ``rect`` (x0, x1, y0, y1 pixels)."""
+    right = np.cross(np.array(cam.GetViewUp()), direction)
+    right /= np.linalg.norm(right)
+    up = np.cross(direction, right)
+    rw, rh = rect[1] - rect[0], rect[3] - rect[2]
+    for _ in range(6):
+        cam.SetFocalPoint(*focal)
+        cam.SetPosition(*(focal + distance * direction))
+        xy = pen.to_display(points)
+        w, h = np.ptp(xy[:, 0]), np.ptp(xy[:, 1])
+        scale = max(w / rw, h / rh)
+        cx, cy = (xy[:, 0].min() + xy[:, 0].max()) / 2, (xy[:, 1].min() + xy[:, 1].max()) / 2
+        per_px = 2 * distance * np.tan(np.radians(VIEW_ANGLE / 2)) / pen.height  # world units per pixel
+        focal = focal + (cx - (rect[0] + rect[1]) / 2) * per_px * right + (cy - (rect[2] + rect[3]) / 2) * per_px * up
+        distance *= scale if np.isfinite(scale) and scale > 0 else 1.0
+    return focal, distance
