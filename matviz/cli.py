@@ -527,7 +527,7 @@ def run_audit(scene, states, frames: list[int | None], size) -> list:
     """One Report per state, each named by its frame number (None: the still)."""
     from matviz.graphics import audit
 
-    reports = audit.audit_frames(scene, states, size)
+    reports = audit.audit_frames(scene, states, size, still=[frame is None for frame in frames])
     for report, frame in zip(reports, frames):
         report.frame = frame
     return reports

@@ -182,8 +182,9 @@ def _drawn_cells(fv) -> tuple[np.ndarray, list[int], list[int]]:
 
 def _face_report(view, name: str, entry: dict, ids, face_ids, size, cam_pos) -> dict:
     fv = entry["face"]
-    data, rr, cc = _drawn_cells(fv)
-    finite = data[np.isfinite(data)]
+    _, rr, cc = _drawn_cells(fv)
+    whole = np.asarray(fv.values, dtype=np.float64)
+    finite = whole[np.isfinite(whole)]  # its own data: the whole matrix, also while rows are being revealed
     er, ec = fv.edges
     corners = fv.face.corners([er[rr[0]], er[rr[1]]], [ec[cc[0]], ec[cc[1]]]).reshape(4, 3)[[0, 1, 3, 2]]
     world = fv.cp.world(corners)
@@ -221,24 +222,28 @@ def _anchor_point(t, cam_pos) -> np.ndarray:
     return t.anchor + min(float(np.min(steps)), 1.0) * 1.0001 * d
 
 
-def _anchor_hidden(view, points: np.ndarray, depth: np.ndarray, size) -> np.ndarray:
-    """Is each world point behind the nearest drawn geometry at its pixel (3×3 neighbourhood)?"""
-    if len(points) == 0:
-        return np.zeros(0, dtype=bool)
+def _anchor_sight(view, points: np.ndarray, depth: np.ndarray, size) -> tuple[np.ndarray, np.ndarray]:
+    """``(hidden, in_sight)`` per world point: behind the nearest drawn geometry at every pixel of
+    its 3×3 neighbourhood, or in front of it at every one (a point on an edge is neither)."""
+    n = len(points)
+    if n == 0:
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
     w, h = size
     ren = view.pen.renderer
     xy = view.pen.to_display(points)
     mine = _view_depth(ren, points)
     cam = ren.GetActiveCamera()
     tol = 0.004 * np.linalg.norm(np.array(cam.GetPosition()) - np.array(cam.GetFocalPoint()))
-    out = np.zeros(len(points), dtype=bool)
-    for n, (x, y) in enumerate(xy):
+    hidden, sight = np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
+    for i, (x, y) in enumerate(xy):
         col, row = int(round(x)), int(round(h - 1 - y))
         if not (0 <= col < w and 0 <= row < h):
+            sight[i] = False
             continue
         patch = depth[max(0, row - 1) : row + 2, max(0, col - 1) : col + 2]
-        out[n] = float(patch.max()) < mine[n] - tol  # hidden even at the farthest neighbour
-    return out
+        hidden[i] = float(patch.max()) < mine[i] - tol
+        sight[i] = float(patch.min()) >= mine[i] - tol
+    return hidden, sight
 
 
 def _contains(outer, inner, eps) -> bool:
@@ -250,8 +255,8 @@ def _own_hull(data_range, kind: str) -> tuple[float, float]:
     if kind == "signed":
         r = max(abs(lo), abs(hi))
         lo, hi = -r, r
-    if data_range[0] == data_range[1]:  # a constant face: a unit range around it
-        lo, hi = min(lo, data_range[0] - 0.5), max(hi, data_range[1] + 0.5)
+    if data_range[0] == data_range[1]:  # a constant face (e.g. all sums still 0): a unit range about it
+        lo, hi = min(lo, data_range[0] - 1.0), max(hi, data_range[1] + 1.0)
     return lo, hi
 
 
@@ -275,9 +280,11 @@ def measure(view, state, size, *, still: bool = False, frame: int | None = None)
     items = list(pen.texts.values())
     anchored = [t for t in items if t.anchor is not None and (t.drawn or t.reason == "hidden")]
     points = np.array([_anchor_point(t, cam_pos) for t in anchored]).reshape(-1, 3)
-    hidden = dict(zip((t.name for t in anchored), _anchor_hidden(view, points, depth, size)))
+    hid, sight = _anchor_sight(view, points, depth, size)
+    hidden = dict(zip((t.name for t in anchored), hid))
+    in_sight = dict(zip((t.name for t in anchored), sight))
     notes = pen.texts.get("notes")
-    notes_text = notes.text if notes is not None and notes.drawn else ""
+    notes_text = " ".join(notes.text.split()) if notes is not None and notes.drawn else ""
     boxes = {}
     for t in items:
         box = t.box(pen.renderer)
@@ -294,9 +301,9 @@ def measure(view, state, size, *, still: bool = False, frame: int | None = None)
             if rec["anchor_hidden"]:
                 bad.append(Violation("hidden-anchor", f"{t.role} {t.text!r} is drawn but its anchor is hidden"))
         elif t.asked and not t.drawn:
-            if t.reason == "hidden" and not hidden.get(t.name, False):
+            if t.reason == "hidden" and in_sight.get(t.name, False):
                 bad.append(Violation("not-drawn", f"{t.role} {t.text!r} is not drawn but its anchor is in sight"))
-            elif t.reason == "thinned" and (not t.rule or t.rule[:20] not in notes_text):
+            elif t.reason == "thinned" and (not t.rule or " ".join(t.rule.split()) not in notes_text):
                 bad.append(Violation("not-drawn", f"{t.role} {t.text!r} is left out and the frame does not say so"))
             elif t.reason not in ("hidden", "thinned"):
                 bad.append(Violation("not-drawn", f"{t.role} {t.text!r} was asked for but is not drawn"))
@@ -374,10 +381,10 @@ def _box(b) -> str:
     return f"x {b[0]:.0f}..{b[1]:.0f}, y {b[2]:.0f}..{b[3]:.0f}"
 
 
-def audit_frames(scene, states, size=(1280, 720), *, still: bool | None = None) -> list[Report]:
+def audit_frames(scene, states, size=(1280, 720), *, still=None) -> list[Report]:
     """One Report per ViewState of ``states`` (None = the scene's default still), each measured
-    on the real render. ``still`` marks the frames as default stills (subject rule); by default a
-    frame is a still when its state is None."""
+    on the real render. ``still`` (a bool, or one per state) marks default stills, which must also
+    show the scene's subject; by default a frame is a still when its state is None."""
     from matviz.graphics.offscreen import make_plotter
     from matviz.graphics.sceneview import SceneView
     from matviz.scene import as_chain
@@ -389,7 +396,7 @@ def audit_frames(scene, states, size=(1280, 720), *, still: bool | None = None) 
         view = SceneView(plotter, chain)
         reports = []
         for i, state in enumerate(states):
-            is_still = (state is None) if still is None else still
+            is_still = (state is None) if still is None else (still[i] if isinstance(still, (list, tuple)) else still)
             view.apply(state if state is not None else still_state(chain))
             reports.append(measure(view, state, size, still=is_still, frame=i))
         return reports

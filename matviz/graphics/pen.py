@@ -139,7 +139,7 @@ class Pen:
     # ---- sizes ----------------------------------------------------------------------------------
     def px(self, size_at_720: float) -> int:
         """A size given for 720 rows, in pixels at this frame's height (never below the minimum)."""
-        return max(round(MIN_TEXT * self.height / 720), round(size_at_720 * self.height / 720))
+        return max(int(np.ceil(MIN_TEXT * self.height / 720 - 1e-9)), round(size_at_720 * self.height / 720))
 
     @property
     def min_text(self) -> float:
@@ -353,7 +353,7 @@ class Pen:
                     break
                 step += 1
             if step > 1:
-                rule = f"{gname}: every {_nth(step)} label shown (no room for all {len(items)})"
+                rule = f"{gname}: every {_nth(step)} of {len(items)}"
                 self.notes.append(rule)
                 for i, t in enumerate(items):
                     if i % step and t.drawn:
@@ -382,7 +382,7 @@ class Pen:
                     break
             else:
                 t.actor.SetPosition(x, y)
-                rule = f"{t.role}s left out where they would overlap other text"
+                rule = f"{t.role}s that would overlap other text left out"
                 if rule not in self.notes:
                     self.notes.append(rule)
                 t.drawn, t.reason, t.rule = False, "thinned", rule

@@ -17,6 +17,7 @@ from matviz.graphics.cubeview import CubeView
 from matviz.graphics.pen import MARGIN, Pen, distinct, fit
 from matviz.scene import Chain, Scene, ViewState, as_chain
 
+NOTES_WIDTH = 0.45  # of the frame's width: the thinning rules, under the status
 NAME_WIDTH = 30  # characters of a face name before it is shortened (distinctly)
 
 
@@ -126,25 +127,27 @@ class SceneView:
         else:
             pen.remove("status")
             status_w = 0
+        right = pen.texts["status"].box(pen.renderer)[2] if status else H - pad
+        notes = not self.compact and any(t.anchor is not None and t.role != "caption" for t in pen.texts.values())
+        if notes:  # two lines kept under the status for the thinning rules (see _notes)
+            pen.text("notes", " \n ", role="note", size=11, pos=(W - pad, right - pad // 2), justify=("right", "top"))
+            right = pen.texts["notes"].box(pen.renderer)[2]
+            status_w = max(status_w, NOTES_WIDTH * W)
         chars = max(10, int((W - status_w - 4 * pad) / (0.6 * pen.px(13))))
         title = pen.text(
             "title", fit(self.chain.title, chars), role="title", size=13, pos=(pad, H - pad), justify=("left", "top")
         )
-        bottom = title.box(pen.renderer)[2]
+        left = title.box(pen.renderer)[2]
         hl = next((v.highlight.formula for v in self.views if v.highlight.formula), None)
         if hl and not self.compact:
             chars = max(10, int((W - status_w - 4 * pad) / (0.6 * pen.px(12))))
             text = "\n".join(fit(line, chars) for line in hl.split("\n"))
-            f = pen.text("formula", text, role="formula", size=12, pos=(pad, bottom - pad), justify=("left", "top"),
+            f = pen.text("formula", text, role="formula", size=12, pos=(pad, left - pad), justify=("left", "top"),
                          color=colors.HIGHLIGHT)
-            bottom = f.box(pen.renderer)[2]
+            left = f.box(pen.renderer)[2]
         else:
             pen.remove("formula")
-        if status:
-            bottom = min(bottom, pen.texts["status"].box(pen.renderer)[2])
-        if not self.compact and any(t.anchor is not None for t in pen.texts.values()):
-            pen.text("notes", " ", role="note", size=11, pos=(W - pad, bottom - pad), justify=("right", "top"))
-            bottom = pen.texts["notes"].box(pen.renderer)[2]
+        bottom = min(left, right)
         return H - bottom + pad
 
     def _frame(self, state: ViewState, top: float) -> None:
@@ -192,20 +195,25 @@ class SceneView:
         self._notes()
 
     def _notes(self) -> None:
-        """The thinning rules in force, written in the frame (so nothing is dropped silently)."""
+        """The thinning rules in force, written in the frame (so nothing is dropped silently), in
+        the two lines the top band keeps for them."""
+        import textwrap
+
         pen = self.pen
         if "notes" not in pen.texts:
             return
-        note = "; ".join(pen.notes)
-        chars = max(10, int(pen.width * 0.95 / (0.6 * pen.px(11))))
-        if note:
-            item = pen.texts["notes"]
-            item.actor.SetInput(fit(note, chars))
-            item.text = item.actor.GetInput()
-            item.actor.SetVisibility(True)
-            item.drawn = True
-        else:
+        if not pen.notes:
             pen.hide("notes", "off")
+            return
+        chars = max(10, int(pen.width * NOTES_WIDTH / (0.6 * pen.px(11))))
+        lines = textwrap.wrap("labels shown: " + "; ".join(pen.notes), chars)
+        if len(lines) > 2:
+            lines = [lines[0], fit(" ".join(lines[1:]), chars)]
+        item = pen.texts["notes"]
+        item.text = "\n".join(lines if len(lines) == 2 else [*lines, " "])
+        item.actor.SetInput(item.text)
+        item.actor.SetVisibility(True)
+        item.drawn = True
 
 
 def _fit(cam, points, focal, direction, distance, rect, pen) -> tuple[np.ndarray, float]:
