@@ -180,7 +180,32 @@ def _drawn_cells(fv) -> tuple[np.ndarray, list[int], list[int]]:
     return values[fv.keep], [rows.min(), rows.max() + 1], [cols.min(), cols.max() + 1]
 
 
-def _face_report(view, name: str, entry: dict, ids, face_ids, size, cam_pos) -> dict:
+def _flat_report(view, name: str, entry: dict, size, text_boxes) -> dict:
+    """A 2D panel: its rectangle on screen, face-on by construction; hidden only where text lies on it."""
+    panel = entry["panel"]
+    x0, x1, y0, y1 = panel.rect
+    w, h = size
+    mask = np.zeros((h, w), dtype=bool)
+    mask[int(max(0, h - y1)) : int(min(h, h - y0)), int(max(0, x0)) : int(min(w, x1))] = True
+    covered = np.zeros_like(mask)
+    for b in text_boxes:
+        covered[int(max(0, h - b[3])) : int(min(h, h - b[2])), int(max(0, b[0])) : int(min(w, b[1]))] = True
+    values = np.asarray(panel.values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    lo, hi = panel.lut.GetRange()
+    shown = [fv for fv in panel.levels if fv.visible]
+    fv = shown[-1] if shown else panel.levels[-1]
+    footprint = int(mask.sum())
+    return dict(
+        name=name, matrix=fv.op.name, kind=fv.kind, flat=True,
+        data_range=[float(finite.min()), float(finite.max())] if finite.size else None,
+        color_range=[float(lo), float(hi)],
+        visible=float((mask & ~covered).sum() / footprint) if footprint else 0.0,
+        area=footprint / (w * h), angle=0.0, legend=view.pen.faces[fv.name]["label"],
+    )
+
+
+def _face_report(view, name: str, entry: dict, ids, face_ids, size, cam_pos, panels) -> dict:
     fv = entry["face"]
     _, rr, cc = _drawn_cells(fv)
     whole = np.asarray(fv.values, dtype=np.float64)
@@ -191,11 +216,11 @@ def _face_report(view, name: str, entry: dict, ids, face_ids, size, cam_pos) -> 
     xy = view.pen.to_display(world)
     mask = _polygon_mask(xy, size)
     footprint = int(mask.sum())
-    seen = int((mask & (ids == face_ids.get(name, -1))).sum())
+    seen = int((mask & (ids == face_ids.get(name, -1)) & ~panels).sum())  # a 2D panel covers what is under it
     centre = world.mean(axis=0)
     to_cam = cam_pos - centre
-    normal = entry["normal"]
-    cos = abs(float(normal @ to_cam) / (np.linalg.norm(normal) * np.linalg.norm(to_cam)))
+    normal = entry["normal"]  # the side of the face its numbers and its cube's camera look at
+    cos = float(normal @ to_cam) / (np.linalg.norm(normal) * np.linalg.norm(to_cam))
     return dict(
         name=name,
         matrix=fv.op.name,
@@ -204,7 +229,7 @@ def _face_report(view, name: str, entry: dict, ids, face_ids, size, cam_pos) -> 
         kind=fv.kind,
         visible=seen / footprint if footprint else 0.0,
         area=footprint / (size[0] * size[1]),
-        angle=float(np.degrees(np.arccos(min(1.0, cos)))),
+        angle=float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))),  # > 90: seen from behind
         legend=entry["label"],
     )
 
@@ -246,6 +271,15 @@ def _anchor_sight(view, points: np.ndarray, depth: np.ndarray, size) -> tuple[np
     return hidden, sight
 
 
+def _patch(image: np.ndarray, xy, size) -> np.ndarray:
+    """The 3×3 pixels of ``image`` around display point ``xy``."""
+    w, h = size
+    col, row = int(round(xy[0])), int(round(h - 1 - xy[1]))
+    if not (0 <= col < w and 0 <= row < h):
+        return image[:0, :0]
+    return image[max(0, row - 1) : row + 2, max(0, col - 1) : col + 2]
+
+
 def _contains(outer, inner, eps) -> bool:
     return outer[0] <= inner[0] + eps and inner[1] <= outer[1] + eps
 
@@ -268,12 +302,18 @@ def measure(view, state, size, *, still: bool = False, frame: int | None = None)
     cam_pos = np.array(pen.renderer.GetActiveCamera().GetPosition())
     rep = Report(size=tuple(size), frame=frame)
     bad = rep.violations
-    W, H = size
 
     # faces
+    W, H = size
+    panels = np.zeros((H, W), dtype=bool)
+    for b in pen.reserved:
+        panels[int(max(0, H - b[3])) : int(min(H, H - b[2])), int(max(0, b[0])) : int(min(W, b[1]))] = True
+    drawn_boxes = [t.box(pen.renderer) for t in pen.texts.values() if t.drawn and t.text.strip()]
     for name, entry in pen.faces.items():
-        if entry["actor"].GetVisibility():
-            rep.faces.append(_face_report(view, name, entry, ids, face_ids, size, cam_pos))
+        if entry.get("flat"):
+            rep.faces.append(_flat_report(view, name, entry, size, drawn_boxes))
+        elif entry["actor"].GetVisibility():
+            rep.faces.append(_face_report(view, name, entry, ids, face_ids, size, cam_pos, panels))
     faces = {f["name"]: f for f in rep.faces}
 
     # texts
@@ -281,6 +321,14 @@ def measure(view, state, size, *, still: bool = False, frame: int | None = None)
     anchored = [t for t in items if t.anchor is not None and (t.drawn or t.reason == "hidden")]
     points = np.array([_anchor_point(t, cam_pos) for t in anchored]).reshape(-1, 3)
     hid, sight = _anchor_sight(view, points, depth, size)
+    for n, t in enumerate(anchored):  # a number on a face: in sight only on its face, from its front
+        if t.face is None or t.face not in pen.faces:
+            continue
+        own = face_ids.get(t.face, -1)
+        front = float(pen.faces[t.face]["normal"] @ (cam_pos - t.anchor)) > 0
+        patch = _patch(ids, view.pen.to_display(t.anchor[None])[0], size)
+        hid[n] = hid[n] or not front or (patch.size > 0 and not (patch == own).any())
+        sight[n] = sight[n] and front and patch.size > 0 and bool((patch == own).all())
     hidden = dict(zip((t.name for t in anchored), hid))
     in_sight = dict(zip((t.name for t in anchored), sight))
     notes = pen.texts.get("notes")

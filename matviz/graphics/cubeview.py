@@ -7,6 +7,8 @@ how far its result face has gone through its stages, the interior and the highli
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from matviz.graphics import colors, labels
@@ -15,6 +17,15 @@ from matviz.graphics.highlight import Highlight, formula
 from matviz.graphics.interior import make_interior
 from matviz.graphics.pen import CubePen
 from matviz.scene import NUMBERS_MAX_SIDE, Operand, ViewState
+
+
+def _quantity(which: str, op, values, cp) -> str:
+    """The legend key of an operand face: the same matrix drawn on two cubes (side-by-side
+    comparisons) is one quantity with one legend; a result is its cube's own."""
+    if which == "result":
+        return cp.name(which)
+    digest = hashlib.sha1(np.ascontiguousarray(values).tobytes()).hexdigest()[:12]
+    return f"{op.name}-{values.shape[0]}x{values.shape[1]}-{digest}"
 
 
 def face_title(name: str, shape) -> str:
@@ -51,7 +62,7 @@ class CubeView:
             rows, cols = op.shape
             fv = FaceVisual(
                 cp, which, getattr(self.layout, which), (cube.face_edges(rows), cube.face_edges(cols)), values, op,
-                self.face_clim(which, op, values), kind=op.kind, legend=cp.name(which),
+                self.face_clim(which, op, values), kind=op.kind, legend=_quantity(which, op, values, cp),
             )
             fv.labels = bool(self.numbers) and values.size <= 40 * 40
             self.faces[which] = fv
@@ -60,7 +71,8 @@ class CubeView:
                 if which == "result" and self._running is not None and cube.k_steps > 1:
                     title += ", every running sum"
                 covers = self._running if which == "result" and self._running is not None else None
-                pen.legend(cp.name(which), title, fv.actor.mapper.lookup_table, [fv.name], covers=covers)
+                pen.legend(_quantity(which, op, values, cp), title, fv.actor.mapper.lookup_table, [fv.name],
+                           covers=covers)
         self.stage_faces = [self._add_stage(s) for s in range(len(cube.stages))]
         self.interior = make_interior(cp, cube)
         self.mode = self.interior.mode
@@ -168,8 +180,23 @@ class CubeView:
                 fv.set_clim(self.face_clim("result", fv.op, values))
         for fv in [*self.faces.values(), *self.stage_faces]:
             fv.write_numbers(fv.values if fv.key != "result" else None)
+        self._name_level()
         self.highlight.update(state.highlight, upto, state.show_interior)
         self.k_done, self.upto = k_done, upto
+
+    def _name_level(self) -> None:
+        """The result face is named after the level it shows (the scores, then "softmax(...)")."""
+        item = self.pen.texts.get(self.cp.name("name-result"))
+        if item is None or not self.stage_faces:
+            return
+        levels = self._levels()
+        top = max((n for n, fv in enumerate(levels) if fv is not None and fv.visible), default=0)
+        key = "result" if top == 0 else f"stage-{top - 1}"
+        m, _, n = self.cube.shape
+        text = f"{self.names.get(key, levels[top].op.name)} [i={m} x j={n}]"
+        if text != item.text:
+            item.text = text
+            item.actor.SetInput(text)
 
     def formula(self, i: int, j: int, upto: int | None = None) -> str:
         return formula(self.cube, i, j, upto)

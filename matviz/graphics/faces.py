@@ -135,6 +135,7 @@ class FaceVisual:
                     justify=("center", "center"),
                     color="white" if dark[r, c] else "black",
                     bold=True,
+                    face=self.name,
                 )
 
 

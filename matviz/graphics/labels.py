@@ -58,7 +58,7 @@ def ticks(cp, cube, hidden) -> None:
                 size=12,
                 anchor=cp.world(pt),
                 away=cp.world(inward),
-                group=cp.name(group) if cp.prefix else group,
+                group=group,
             )
 
 

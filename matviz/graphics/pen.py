@@ -51,6 +51,7 @@ class Text:
     group: str | None = None  # texts thinned together (e.g. the tokens along one face side)
     inside: np.ndarray | None = None  # (6,) world box the anchor belongs to (not an occluder of it)
     away: np.ndarray | None = None  # (3,) world point the text extends away from (its face's centre)
+    face: str | None = None  # the face a number is written on (it is seen only from that face's front)
     asked: bool = True
     drawn: bool = True
     reason: str = ""
@@ -135,6 +136,8 @@ class Pen:
         self.faces: dict[str, dict] = {}  # face name -> {actor, corners (4,3) world, legend, role}
         self.notes: list[str] = []  # the thinning rules in force this frame (shown in the frame)
         self.bottom_band = 0.0  # pixels the legends take at the bottom
+        self.reserved: list[np.ndarray] = []  # boxes of 2D panels: no anchored text may enter them
+        self.room: np.ndarray | None = None  # (x0, x1, y0, y1) the 3D scene and its labels are framed into
 
     # ---- sizes ----------------------------------------------------------------------------------
     def px(self, size_at_720: float) -> int:
@@ -162,6 +165,7 @@ class Pen:
         group: str | None = None,
         inside=None,
         away=None,
+        face: str | None = None,
     ) -> Text:
         """Draw (or redraw) text item ``name``. ``size`` is given for 720 rows."""
         item = self.texts.get(name)
@@ -182,6 +186,7 @@ class Pen:
         item.anchor = None if anchor is None else np.asarray(anchor, dtype=np.float64)
         item.inside = None if inside is None else np.asarray(inside, dtype=np.float64)
         item.away = None if away is None else np.asarray(away, dtype=np.float64)
+        item.face = face
         item.pos = tuple(pos)
         item.actor.SetPosition(*item.pos)
         item.asked, item.drawn, item.reason, item.rule = True, True, "", ""
@@ -340,11 +345,11 @@ class Pen:
 
     def _thin(self, anchored: list[Text]) -> None:
         """Token groups whose neighbours overlap keep every f-th label; the frame says so."""
-        groups: dict[str, list[Text]] = {}
+        groups: dict[tuple, list[Text]] = {}
         for t in anchored:
             if t.group:
-                groups.setdefault(t.group, []).append(t)
-        for gname, items in groups.items():
+                groups.setdefault((t.name.split("-")[0], t.group), []).append(t)
+        for (_, gname), items in groups.items():
             boxes = [t.box(self.renderer) for t in items]
             step = 1
             while step < len(items):
@@ -365,7 +370,8 @@ class Pen:
         first, then by role priority) are nudged up or down, or left out with a note."""
         order = {"caption": 0, "name": 1, "token": 2, "number": 3}
         placed = [t.box(self.renderer) for t in self.texts.values() if t.anchor is None and t.drawn]
-        frame = np.array([0, self.width, self.bottom_band, self.height])
+        placed += list(self.reserved)
+        frame = self.room if self.room is not None else np.array([0, self.width, self.bottom_band, self.height])
         for t in sorted((t for t in anchored if t.drawn), key=lambda t: order.get(t.role, 9)):
             box = t.box(self.renderer)
             if not _clashes(box, placed, frame):

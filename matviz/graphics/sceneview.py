@@ -13,7 +13,8 @@ import numpy as np
 from matviz import story
 from matviz.core.layout import VIEW_ANGLE, camera
 from matviz.graphics import colors
-from matviz.graphics.cubeview import CubeView
+from matviz.graphics.cubeview import CubeView, face_title
+from matviz.graphics.panels import HeatmapPanel
 from matviz.graphics.pen import MARGIN, Pen, distinct, fit
 from matviz.scene import Chain, Scene, ViewState, as_chain
 
@@ -32,6 +33,15 @@ def subject(chain: Chain) -> str | None:
     if last.stages:
         return f"c{c}-face-stage-{len(last.stages) - 1}"
     return f"c{c}-face-result"
+
+
+def _panel_face(chain: Chain) -> tuple[int, int] | None:
+    """``(cube, level)`` of a face worth a flat panel: a row-wise stage (attention's softmax)
+    whose matrix feeds the next cube, so it sits between two cubes in 3D."""
+    for c, cube in enumerate(chain.cubes[:-1]):
+        if cube.stages and cube.stages[-1].rowwise:
+            return c, len(cube.stages)
+    return None
 
 
 def _names(chain: Chain) -> list[dict[str, str]]:
@@ -75,6 +85,14 @@ class SceneView:
             for c, cube in enumerate(chain.cubes)
         ]
         self.subject = subject(chain)
+        self.panel = None
+        flat = _panel_face(chain)
+        if flat is not None and not compact:
+            c, level = flat
+            view = self.views[c]
+            key = "result" if level == 0 else f"stage-{level - 1}"
+            self.panel = HeatmapPanel(self.pen, view, "panel", face_title(view.names[key], view.cube.result.shape))
+            self.subject = "panel"  # it shares the scale (and so the legend) of the level it shows
         self.font = self.pen.px
         self.state: ViewState | None = None
         self.apply(chain.initial_state())
@@ -99,7 +117,14 @@ class SceneView:
             view.apply(self.sub_state(c, state))
         self.pen.layout_legends([leg for leg in self.pen.legends.values() if self._legend_shown(leg)])
         top = self._top_band(state)
-        self._frame(state, top)
+        self.pen.reserved = []
+        right = self.pen.width
+        if self.panel is not None:
+            box = self.panel.reserve(self.pen.height - top, self.pen.bottom_band)
+            self.panel.update()
+            self.pen.reserved = [box]
+            right = box[0]
+        self._frame(state, top, right)
 
     def _legend_shown(self, leg) -> bool:
         """A legend is shown while a face it colours is shown (stage legends come and go)."""
@@ -150,13 +175,14 @@ class SceneView:
         bottom = min(left, right)
         return H - bottom + pad
 
-    def _frame(self, state: ViewState, top: float) -> None:
+    def _frame(self, state: ViewState, top: float, right: float) -> None:
         """Point the camera along the state's azimuth/elevation and fit the scene's boxes and its
         anchored texts into the area between the bands (``state.zoom`` > 1 zooms in past it)."""
         pen, ren = self.pen, self.pen.renderer
         W, H = pen.width, pen.height
         pad = pen.px(MARGIN)
-        rect = np.array([pad, W - pad, pen.bottom_band + pad, H - top])
+        rect = np.array([pad, right - pad, pen.bottom_band + pad, H - top])
+        pen.room = rect
         box = self.chain.box
         pos, focal, up = camera(box, state.azimuth, state.elevation, 1.0)
         cam = ren.GetActiveCamera()
@@ -206,11 +232,10 @@ class SceneView:
             pen.hide("notes", "off")
             return
         chars = max(10, int(pen.width * NOTES_WIDTH / (0.6 * pen.px(11))))
-        lines = textwrap.wrap("labels shown: " + "; ".join(pen.notes), chars)
-        if len(lines) > 2:
-            lines = [lines[0], fit(" ".join(lines[1:]), chars)]
+        rules = list(dict.fromkeys(pen.notes))  # the same rule on two cubes is said once
+        lines = textwrap.wrap("labels shown: " + "; ".join(rules), chars)
         item = pen.texts["notes"]
-        item.text = "\n".join(lines if len(lines) == 2 else [*lines, " "])
+        item.text = "\n".join(lines if len(lines) >= 2 else [*lines, " "])
         item.actor.SetInput(item.text)
         item.actor.SetVisibility(True)
         item.drawn = True
