@@ -40,8 +40,10 @@ def _quads(rows: int, cols: int) -> vtk.vtkPolyData:
 class HeatmapPanel:
     """The levels of one result face (the sum, then each stage) as a flat heatmap."""
 
-    def __init__(self, pen, view, name: str, title: str):
-        self.pen, self.view, self.name, self.title = pen, view, name, title
+    def __init__(self, pen, view, name: str, titles: list[str]):
+        """``titles``: the name of each level (the sum, then each stage), shown as the panel's title."""
+        self.pen, self.view, self.name, self.titles = pen, view, name, titles
+        self.title = titles[-1]
         self.levels = [fv for fv in view._levels() if fv is not None]
         cube = view.cube
         self.rows_labels = cube.result.row_labels
@@ -96,6 +98,8 @@ class HeatmapPanel:
             pts = np.c_[gx0 + self._unit_x(), gy1 + self._unit_y() * 1.0, np.zeros(self._unit_x().size)]
             poly.GetPoints().SetData(numpy_to_vtk(pts, deep=True))
             poly.Modified()
+        shown = [n for n, fv in enumerate(self.levels) if fv.visible]
+        self.title = self.titles[shown[-1]] if shown else self.titles[-1]
         pen.text(f"{self.name}-title", fit(self.title, int((x1 - x0) / (0.6 * pen.px(13)))), role="title", size=13,
                  pos=(x0 + (x1 - x0) / 2, y1), justify=("center", "top"), bold=True)
         self._labels(gx0, gy1, side)
@@ -126,7 +130,7 @@ class HeatmapPanel:
         for axis, labels in (("rows", self.rows_labels), ("columns", self.cols_labels)):
             if not labels:
                 continue
-            rule = f"{self.title} {axis}: every {step} of {len(labels)}" if step > 1 else ""
+            rule = f"panel {axis}: every {step} of {len(labels)}" if step > 1 else ""
             if rule:
                 pen.notes.append(rule)
             for t, label in enumerate(labels):
