@@ -1,13 +1,16 @@
 """matviz: matrix multiplication (and attention) as 3D scenes.
 
     import matviz as mv
-    s = mv.matmul(A, B)                  # Scene; s.result.values == A @ B
+    s = mv.matmul(A, B)                  # Cube; s.result.values == A @ B
     mv.render(s, "still.png")            # offscreen PNG
     mv.export(s, "sweep.mp4", animation="sweep", fps=30)
     mv.show(s)                           # interactive window
     mv.audit(s).violations               # what the default still shows, checked against the frame rules
     s = mv.expr("softmax(Q @ K.T / sqrt(d), causal=True) @ V", Q=q, K=k, V=v)   # one cube per @
     s = mv.attention_from_model("The cat sat on the mat", layer=3, head=5)    # real weights, offline
+
+``Cube`` is one cube (``Scene`` is its old name and still works); a ``Chain`` is several linked
+cubes, one ``Placed`` record each.
 
 Importing matviz does not import pyvista; rendering functions load it on first use.
 """
@@ -19,19 +22,21 @@ from pathlib import Path
 
 from matviz.chain import attention, expr
 from matviz.errors import MatvizError
-from matviz.scene import Chain, Operand, Scene, Style, ViewState, matmul, transform
+from matviz.scene import Chain, Cube, Operand, Placed, Scene, Style, ViewState, matmul, transform
 from matviz.sources import load
 
 __version__ = "0.1.0"
 __all__ = [
     "Chain",
+    "Cube",
     "MatvizError",
     "attention",
     "attention_from_model",
     "audit",
     "expr",
     "Operand",
-    "Scene",
+    "Placed",
+    "Scene",  # the old name of Cube, kept for scene scripts
     "Style",
     "ViewState",
     "export",
@@ -56,7 +61,7 @@ def attention_from_model(
 
 
 def render(
-    scene: Scene | Chain,
+    scene: Cube | Chain,
     path: str | os.PathLike,
     *,
     size: tuple[int, int] = (1280, 720),
@@ -76,7 +81,7 @@ def render(
     return path
 
 
-def audit(scene: Scene | Chain, state: ViewState | None = None, size: tuple[int, int] = (1280, 720)):
+def audit(scene: Cube | Chain, state: ViewState | None = None, size: tuple[int, int] = (1280, 720)):
     """Render one frame of ``scene`` (default: its initial state, the default still) offscreen and
     report what a viewer sees: faces, texts, legends and the rules they break (``report.ok``,
     ``report.violations``); see ``matviz.graphics.audit``."""
@@ -85,7 +90,7 @@ def audit(scene: Scene | Chain, state: ViewState | None = None, size: tuple[int,
     return _audit.audit(scene, state, size)
 
 
-def export(scene: Scene | Chain | list, path: str | os.PathLike, animation: str = "still", **kwargs) -> list[Path]:
+def export(scene: Cube | Chain | list, path: str | os.PathLike, animation: str = "still", **kwargs) -> list[Path]:
     """Write ``scene`` as PNG / PNG sequence / GIF / MP4; see ``matviz.animate.export.export``."""
     from matviz.animate.export import export as _export
 
@@ -93,7 +98,7 @@ def export(scene: Scene | Chain | list, path: str | os.PathLike, animation: str 
 
 
 def show(
-    scene: Scene | Chain,
+    scene: Cube | Chain,
     animation: str = "sweep",
     *,
     duration: float | None = None,

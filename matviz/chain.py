@@ -4,7 +4,7 @@
     s = attention(q, k, v, tokens=tokens)              # the same, with tokens on the axes
     s = attention(q, k, v, v_cols=True)                # standard form beside softmax over V's columns
 
-Each ``@`` becomes a cube (a ``Scene``, alias ``Cube``). When a product's result (after its stages:
+Each ``@`` becomes a cube (a ``Cube``). When a product's result (after its stages:
 scale, mask, softmax...) is an operand of a later product, the later cube is placed so that its
 operand face *is* the earlier result face (``core.layout.link``) and does not draw that face again.
 Cubes and chains are frozen: each cube is built complete by ``matmul`` (placement, stages, result
@@ -23,7 +23,7 @@ from matviz.core.expr import Evaluation, evaluate
 from matviz.core.operand import Operand, operand, stage_kind, value_kind
 from matviz.core.products import DEFAULT_BUDGET
 from matviz.errors import ExpressionError, ShapeError
-from matviz.scene import Chain, Placed, Scene, Style, matmul
+from matviz.scene import Chain, Cube, Placed, Style, matmul
 
 ATTENTION = "softmax(Q @ K.T / sqrt(d){causal}) @ {v}"
 _NAME = re.compile(r"[A-Za-z_]\w*")
@@ -110,7 +110,7 @@ def from_evaluation(
 
 
 def _linked_placement(
-    ops: list[Operand], sides: dict[str, int], cubes: list[Scene], roots: list[int]
+    ops: list[Operand], sides: dict[str, int], cubes: list[Cube], roots: list[int]
 ) -> tuple[_layout.Placement, frozenset[str], int]:
     """``(placement, hidden faces, root)`` of the next cube, whose operands are ``ops``.
 
@@ -129,7 +129,7 @@ def _linked_placement(
     return placement, frozenset([side]), roots[src]
 
 
-def _spread(cubes: list[Scene], roots: list[int]) -> list[Scene]:
+def _spread(cubes: list[Cube], roots: list[int]) -> list[Cube]:
     """The cubes with each tree of linked cubes moved to the right of the trees before it, so none overlap."""
     cubes = list(cubes)
     right = None
@@ -145,7 +145,7 @@ def _spread(cubes: list[Scene], roots: list[int]) -> list[Scene]:
     return cubes
 
 
-def _moved(cube: Scene, dx: float, **changes) -> Scene:
+def _moved(cube: Cube, dx: float, **changes) -> Cube:
     """A copy of ``cube`` moved ``dx`` along x (and with ``changes`` to its other fields)."""
     o = cube.placement.origin
     return replace(cube, placement=replace(cube.placement, origin=(o[0] + dx, o[1], o[2])), **changes)

@@ -355,7 +355,7 @@ def scene_mode(args) -> str:
 
 
 def scene_from_args(args):
-    """The Scene the arguments describe (a script, or --left/--right with options)."""
+    """The Cube or Chain the arguments describe (a script, or --left/--right with options)."""
     import matviz as mv
     from matviz.core.products import DEFAULT_BUDGET
     from matviz.scripts import load_scene

@@ -5,18 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from matviz.chain import attention as mv_attention
-from matviz.scene import Chain, Scene, matmul
+from matviz.scene import Chain, Cube, matmul
 from matviz.sources import load
 
 
-def textbook() -> Scene:
+def textbook() -> Cube:
     """(2×3) @ (3×2) with numbers, and the dot product behind C[1,0] outlined."""
     a = np.array([[1, 2, 3], [4, 5, 6]])  # (2, 3)
     b = np.array([[1, -2], [3, 4], [5, 6]])  # (3, 2)
     return matmul(a, b, highlight=(1, 0), title="C = A @ B: each cell of C is a row of A dot a column of B")
 
 
-def images() -> Scene:
+def images() -> Cube:
     """Two photographs as 128×128 matrices: C[i,j] is row i of one dotted with column j of the other."""
     a = load("sample:camera", shape=(128, 128))
     b = load("sample:astronaut", shape=(128, 128))

@@ -1,10 +1,11 @@
 """The model: declarative descriptions of what to draw; plain frozen data, no renderer, no window.
 
-``matmul(A, B)`` builds one cube of ``C = A @ B`` (``Scene``, also named ``Cube``): the operands,
-the exact result, the interior grid of (aggregated) products, the default style and, in a chain,
-its placement, result-face stages and caption. A ``Chain`` is several cubes in one world, one
-``Placed(cube, step, hidden)`` record each. ``ViewState`` says what one frame shows; a Timeline
-produces them, the renderer applies them.
+``matmul(A, B)`` builds one cube of ``C = A @ B``, a ``Cube``: the operands, the exact result, the
+interior grid of (aggregated) products, the default style and, in a chain, its placement,
+result-face stages and caption. ``Scene`` is the old name of ``Cube``, kept as an alias so scene
+scripts written against it keep working; new code says ``Cube``. A ``Chain`` is several cubes in
+one world, one ``Placed(cube, step, hidden)`` record each. ``ViewState`` says what one frame shows;
+a Timeline produces them, the renderer applies them.
 
 The operand vocabulary (``Operand``, ``operand``, ``Stage``, ``transform``...) lives in
 ``matviz.core.operand`` and is re-exported here.
@@ -121,10 +122,11 @@ class ViewState:
 
 
 @dataclass(frozen=True)
-class Scene:
+class Cube:
     """``C = A @ B`` as one cube: operands on the left and top faces, the result on the back face.
 
-    Also known as ``Cube`` (the name says what it is: one cube; a many-cube scene is a ``Chain``).
+    ``Scene`` is the old name of this class and still works (``Scene is Cube``); prefer ``Cube``,
+    which says what it is: one cube (a many-cube scene is a ``Chain``).
     Frozen and built complete by ``matmul``: in a chain, ``placement`` moves the cube in the world,
     ``stages`` transform its result face after the sum and ``caption`` is written above it, all
     passed to ``matmul``. Use ``dataclasses.replace`` for a variant.
@@ -187,17 +189,12 @@ class Scene:
 
     def stage_values(self, post: float | None) -> tuple[int, int]:
         """``(whole, rows)``: ``post`` stages applied means the first ``whole`` stages are done and
-        the next one has reached ``rows`` rows (columns for a column-wise stage)."""
-        n = len(self.stages)
-        if post is None or post >= n:
-            return n, 0
-        post = max(0.0, float(post))
-        whole = int(np.floor(post + 1e-9))
-        nxt = self.stages[whole]
-        if nxt.rowwise is None:
-            return whole, 0
-        count = self.shape[0] if nxt.rowwise == "rows" else self.shape[2]
-        return whole, int(np.floor((post - whole) * count + 1e-9))
+        the next one has reached ``rows`` rows (columns for a column-wise stage).
+
+        Kept for callers of the model; the rule lives in ``matviz.story.stage_progress``."""
+        from matviz.story import stage_progress  # lazily: story imports this module
+
+        return stage_progress(self, post)
 
     def initial_state(self) -> ViewState:
         return ViewState(highlight=self.style.highlight)
@@ -256,7 +253,7 @@ class Scene:
         return self.left.values[i, :], self.right.values[:, j]
 
 
-Cube = Scene  # the name that says what it is: one cube (a many-cube scene is a Chain)
+Scene = Cube  # the old name of Cube, kept so scene scripts written against it still work; prefer Cube
 
 
 def _check_inner(a: np.ndarray, b: np.ndarray, na: str, nb: str) -> None:
@@ -282,8 +279,8 @@ def matmul(
     caption: str = "",
     result_name: str | None = None,
     **style_fields,
-) -> Scene:
-    """Build the scene (one cube) of ``left @ right``. Operands are arrays or ``Operand``s (e.g.
+) -> Cube:
+    """Build the cube of ``left @ right``. Operands are arrays or ``Operand``s (e.g.
     from ``matviz.load``).
 
     ``budget`` caps the interior grid's cells; larger problems show exact block aggregates
@@ -323,7 +320,7 @@ def matmul(
     big = [f"{o.name} {o.shape[0]}×{o.shape[1]}" for o in (a, b, result) if max(o.shape) > style.face_max]
     if big:
         notes.append(f"faces larger than {style.face_max} per side are drawn as exact block means: {', '.join(big)}")
-    scene = Scene(
+    cube = Cube(
         a,
         b,
         result,
@@ -338,8 +335,8 @@ def matmul(
         caption,
     )
     if style.highlight is not None:
-        scene.dot_terms(*style.highlight)  # validates the index
-    return scene
+        cube.dot_terms(*style.highlight)  # validates the index
+    return cube
 
 
 CHAIN_AZIMUTH = 20.0  # a chain is seen more from the side and from below: the next cube sits behind
@@ -353,7 +350,7 @@ class Placed:
     together); ``hidden`` names its faces ("left", "top") that another cube's result face already
     shows, so they are not drawn again."""
 
-    cube: Scene
+    cube: Cube
     step: int
     hidden: frozenset[str] = frozenset()
 
@@ -364,7 +361,7 @@ class Placed:
 @dataclass(frozen=True, init=False)
 class Chain:
     """Several cubes in one world: the products of an expression, attention's two linked cubes,
-    or two of those side by side. A single ``Scene`` is a chain of one (``as_chain``).
+    or two of those side by side. A single ``Cube`` is a chain of one (``as_chain``).
 
     Frozen; its primary data is ``placed``, one ``Placed(cube, step, hidden)`` per cube in drawing
     order. ``cubes``, ``steps`` and ``hidden`` are read-only views of it (lists in the same order).
@@ -426,7 +423,7 @@ class Chain:
             object.__setattr__(self, name, val)
 
     @property
-    def cubes(self) -> list[Scene]:
+    def cubes(self) -> list[Cube]:
         return [p.cube for p in self.placed]
 
     @property
@@ -461,7 +458,7 @@ class Chain:
         return ViewState(azimuth=self.azimuth, elevation=self.elevation, highlight=self.style.highlight)
 
 
-def as_chain(scene: Scene | Chain) -> Chain:
+def as_chain(scene: Cube | Chain) -> Chain:
     """A Chain for either kind of scene (one cube keeps the single-cube camera)."""
     if isinstance(scene, Chain):
         return scene

@@ -1,4 +1,4 @@
-"""Scene scripts: a ``.py`` file with ``build() -> Scene`` (see ``scenes/``)."""
+"""Scene scripts: a ``.py`` file with ``build() -> Cube | Chain`` (see ``scenes/``)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import runpy
 from pathlib import Path
 
 from matviz.errors import MatvizError
-from matviz.scene import Chain, Scene
+from matviz.scene import Chain, Cube
 
 
-def load_scene(path: str | Path) -> Scene | Chain:
+def load_scene(path: str | Path) -> Cube | Chain:
     """Run the script at ``path`` and return what its ``build()`` returns."""
     path = Path(path)
     if path.suffix != ".py":
@@ -19,8 +19,8 @@ def load_scene(path: str | Path) -> Scene | Chain:
     namespace = runpy.run_path(str(path), run_name=f"matviz_scene_{path.stem}")
     build = namespace.get("build")
     if not callable(build):
-        raise MatvizError(f"{path} has no build() function: define build() -> Scene")
+        raise MatvizError(f"{path} has no build() function: define build() -> Cube | Chain, e.g. return matviz.matmul(A, B)")
     scene = build()
-    if not isinstance(scene, (Scene, Chain)):
-        raise MatvizError(f"{path}: build() returned {type(scene).__name__}, not a matviz Scene")
+    if not isinstance(scene, (Cube, Chain)):
+        raise MatvizError(f"{path}: build() returned {type(scene).__name__}, not a matviz Cube or Chain")
     return scene

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from matviz.scene import Chain, Scene, ViewState
+from matviz.scene import Chain, Cube, ViewState
 
 
 def active_step(chain: Chain, state: ViewState) -> int:
@@ -28,13 +28,13 @@ def active_cubes(chain: Chain, state: ViewState) -> list[int]:
     return [c for c, s in enumerate(chain.steps) if s == active]
 
 
-def k_done(cube: Scene, state: ViewState) -> int:
+def k_done(cube: Cube, state: ViewState) -> int:
     """k-blocks of ``cube`` summed in ``state``: ``state.k_done`` (None: all), clipped to 0..k_steps."""
     gk = cube.k_steps
     return gk if state.k_done is None else int(np.clip(state.k_done, 0, gk))
 
 
-def stage_progress(cube: Scene, post: float | None) -> tuple[int, int]:
+def stage_progress(cube: Cube, post: float | None) -> tuple[int, int]:
     """``(whole, rows)``: ``post`` stages applied means the first ``whole`` stages of ``cube`` are
     done and the next one has reached ``rows`` rows (columns for a column-wise stage).
     ``post=None`` means every stage is applied."""
@@ -52,7 +52,7 @@ def stage_progress(cube: Scene, post: float | None) -> tuple[int, int]:
     return whole, int(np.floor((post - whole) * count + 1e-9))
 
 
-def _inside(cube: Scene, cell) -> bool:
+def _inside(cube: Cube, cell) -> bool:
     if cell is None:
         return False
     m, _, n = cube.shape

@@ -8,7 +8,7 @@ C[i,j] is a weighted average: the product keeps the photographs' structure inste
 import matviz as mv
 
 
-def build() -> mv.Scene:
+def build() -> mv.Cube:
     moon = mv.load("sample:moon", shape=(160, 160))  # grayscale, values in [0, 1]
     coins = mv.load("sample:coins", shape=(160, 160))
     A = mv.transform(moon, "softmax-rows", temperature=0.25)  # each row sums to 1

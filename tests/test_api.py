@@ -44,7 +44,7 @@ def test_demo_scenes_are_listed_once_and_build_frozen_models():
     assert list(SCENES) == ["textbook", "images", "attention"]
     for name, build in SCENES.items():
         scene = build()
-        assert isinstance(scene, (mv.Scene, mv.Chain)), name
+        assert isinstance(scene, (mv.Cube, mv.Chain)), name
         with pytest.raises(FrozenInstanceError):
             scene.title = "changed"
 
@@ -99,3 +99,54 @@ def test_repository_scenes_build(request):
     vcols = as_chain(load_scene(root / "scenes" / "attention_vcols.py"))
     assert len(vcols.cubes) == 4 and vcols.steps == [0, 1, 0, 1]
     np.testing.assert_allclose(vcols.cubes[3].right.values.sum(axis=0), 1.0)  # softmax over V's columns
+
+
+# ---------------------------------------------------------------- Cube is the name, Scene the old one (refactor 5)
+
+
+OLD_SCRIPT = """
+import numpy as np
+import matviz as mv
+
+
+def build() -> mv.Scene:
+    A = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    B = np.array([[1.0, -2.0], [3.0, 4.0], [5.0, 6.0]])
+    scene: mv.Scene = mv.matmul(A, B, highlight=(1, 0))
+    assert isinstance(scene, mv.Scene)
+    return scene
+"""
+
+
+def test_cube_is_exported_and_scene_is_its_old_name():
+    from matviz import scene as model
+
+    assert mv.Scene is mv.Cube is model.Cube is model.Scene
+    assert mv.Cube.__name__ == "Cube"
+    assert mv.Placed is model.Placed
+    assert {"Cube", "Placed", "Scene", "Chain"} <= set(mv.__all__)
+    assert isinstance(mv.matmul(*TEXTBOOK), mv.Cube)
+    placed = mv.Placed(mv.matmul(*TEXTBOOK), 0)
+    assert mv.Chain([placed]).cubes == [placed.cube]
+
+
+def test_a_scene_script_written_against_the_old_names_still_loads(tmp_path, capsys):
+    from matviz.scripts import load_scene
+
+    path = tmp_path / "old_names.py"
+    path.write_text(OLD_SCRIPT)
+    scene = load_scene(path)
+    assert isinstance(scene, mv.Cube) and isinstance(scene, mv.Scene)
+    assert np.array_equal(scene.result.values, TEXTBOOK[0] @ TEXTBOOK[1])
+    assert main(["render", str(path), "-o", str(tmp_path / "old.png"), "--size", "160x120"]) == 0
+    assert iio.imread(tmp_path / "old.png").shape[:2] == (120, 160)
+
+
+def test_a_script_returning_something_else_names_both_kinds(tmp_path):
+    from matviz.errors import MatvizError
+    from matviz.scripts import load_scene
+
+    path = tmp_path / "bad.py"
+    path.write_text("def build():\n    return 42\n")
+    with pytest.raises(MatvizError, match="build\\(\\) returned int, not a matviz Cube or Chain"):
+        load_scene(path)

@@ -37,7 +37,7 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 
 
 def scene_for(*argv):
-    """The Scene that ``matviz render ARGV`` would draw (no rendering)."""
+    """The Cube (or Chain) that ``matviz render ARGV`` would draw (no rendering)."""
     args = build_parser().parse_args(["render", *map(str, argv), "-o", "unused.png"])
     return scene_from_args(args)
 
@@ -971,7 +971,7 @@ def _fake_audit(monkeypatch, violating_frames=()):
 
     calls = []
 
-    def audit_frames(scene, states, size=(1280, 720)):
+    def audit_frames(scene, states, size=(1280, 720), *, still=None):  # the real signature
         calls.append((scene, list(states), tuple(size)))
         reports = []
         for i, _ in enumerate(states):

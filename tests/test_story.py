@@ -85,17 +85,28 @@ def test_stage_progress_row_by_row_and_whole(chain):
 
 @settings(max_examples=40, deadline=None)
 @given(post=st.one_of(st.none(), st.floats(-3.0, 5.0, allow_nan=False)))
-def test_stage_progress_agrees_with_the_scene(chain, post):
-    """Scene.stage_values is the old home of this rule: they must agree until it delegates."""
+def test_stage_progress_agrees_with_the_cube(chain, post):
+    """Cube.stage_values is the old home of this rule; it now delegates, so they always agree
+    (including a post a hair below the stage count, where the old rule indexed past the end)."""
     for cube in chain.cubes:
         whole, rows = story.stage_progress(cube, post)
-        try:
-            old = cube.stage_values(post)
-        except IndexError:  # post rounding up to the stage count: the old rule indexes past the end
-            assert post is not None and np.floor(max(post, 0.0) + 1e-9) >= len(cube.stages) > post
-            old = (len(cube.stages), 0)
-        assert (whole, rows) == old
+        assert cube.stage_values(post) == (whole, rows)
         assert 0 <= whole <= len(cube.stages) and 0 <= rows < max(cube.shape)
+
+
+def test_cube_stage_values_delegates_to_the_story(chain, monkeypatch):
+    """One home for the rule: Cube.stage_values asks matviz.story.stage_progress."""
+    calls = []
+    monkeypatch.setattr(story, "stage_progress", lambda cube, post: calls.append((cube, post)) or (7, 3))
+    cube = chain.cubes[0]
+    assert cube.stage_values(0.5) == (7, 3)
+    assert calls == [(cube, 0.5)]
+
+
+def test_stage_values_rounds_up_to_all_applied_instead_of_indexing_past_the_end(chain):
+    cube = chain.cubes[0]
+    n = len(cube.stages)
+    assert cube.stage_values(n - 1e-12) == (n, 0)  # the old rule raised IndexError here
 
 
 # ---------------------------------------------------------------- what each cube shows

@@ -9,7 +9,7 @@ from pathlib import Path
 from matviz.animate.timeline import make_timeline
 from matviz.animate.writers import check_output, open_writer
 from matviz.errors import OutputError
-from matviz.scene import Chain, Scene, ViewState
+from matviz.scene import Chain, Cube, ViewState
 
 Progress = Callable[[int, int], None]
 
@@ -29,7 +29,7 @@ def frame_count(
 
 
 def sample_states(
-    scene: Scene | Chain,
+    scene: Cube | Chain,
     animation: str = "still",
     *,
     fps: float = 30.0,
@@ -42,7 +42,7 @@ def sample_states(
 
 
 def export(
-    scene: Scene | Chain | list,
+    scene: Cube | Chain | list,
     path: str | os.PathLike,
     animation: str = "still",
     *,

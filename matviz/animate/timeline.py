@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from matviz.errors import MatvizError
-from matviz.scene import CHAIN_TURN, Chain, Scene, ViewState, as_chain
+from matviz.scene import CHAIN_TURN, Chain, Cube, ViewState, as_chain
 from matviz.story import beats
 
 RateFn = Callable[[float], float]
@@ -78,14 +78,14 @@ class Timeline:
         return [self.state_at(self.duration * f / (n_frames - 1)) for f in range(n_frames)]
 
 
-def still(scene: Scene | Chain, duration: float = 0.0) -> Timeline:
+def still(scene: Cube | Chain, duration: float = 0.0) -> Timeline:
     """The default still: the finished product with the interior stepped aside (``story.still_state``)."""
     from matviz.story import still_state
 
     return Timeline(duration, still_state(as_chain(scene)))
 
 
-def orbit(scene: Scene | Chain, duration: float = 6.0) -> Timeline:
+def orbit(scene: Cube | Chain, duration: float = 6.0) -> Timeline:
     """One turn of the camera around the vertical axis, everything shown."""
     base = as_chain(scene).initial_state()
     return Timeline(
@@ -96,7 +96,7 @@ def orbit(scene: Scene | Chain, duration: float = 6.0) -> Timeline:
 JUMP = 1e-6  # seconds between two keys that make a track jump
 
 
-def sweep(scene: Scene | Chain, duration: float = 6.0) -> Timeline:
+def sweep(scene: Cube | Chain, duration: float = 6.0) -> Timeline:
     """The beats of ``story.beats`` laid out in time: the sum over k, one k-block at a time (slices
     fill in while the result face accumulates partial sums), then the interior steps aside to show
     the finished result, while the camera turns.
@@ -144,7 +144,7 @@ TIMELINES: dict[str, Callable[..., Timeline]] = {"still": still, "orbit": orbit,
 DEFAULT_DURATION = {"still": 0.0, "orbit": 6.0, "sweep": 6.0}
 
 
-def make_timeline(name: str, scene: Scene | Chain, duration: float | None = None) -> Timeline:
+def make_timeline(name: str, scene: Cube | Chain, duration: float | None = None) -> Timeline:
     try:
         factory = TIMELINES[name]
     except KeyError:

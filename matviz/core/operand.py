@@ -3,7 +3,9 @@ product's result face goes through.
 
 Pure numpy. ``sources/`` turns the outside world into these, ``core/expr`` records ``Stage``s, and
 the model (``matviz.scene``) builds cubes from them; all three import this module, so there is one
-word for each idea.
+word for each idea. The named transforms (``TRANSFORMS``) are shorthands for expressions and are
+evaluated by ``core/expr`` (imported lazily, as it imports this module), so there is also one
+implementation of each.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Literal
 import numpy as np
 
 from matviz.core import ops
-from matviz.errors import BudgetError, OptionError, ShapeError
+from matviz.errors import BudgetError, ExpressionError, OptionError, ShapeError, ValueProblem
 
 __all__ = [
     "MAX_ELEMENTS",
@@ -25,6 +27,7 @@ __all__ = [
     "operand",
     "stage_kind",
     "transform",
+    "transform_expression",
     "value_kind",
 ]
 
@@ -110,30 +113,59 @@ class Stage:
 TRANSFORMS = ("none", "minmax", "signed", "softmax-rows", "softmax-cols", "ynorm-rows", "ynorm-cols")
 
 
+def transform_expression(how: str) -> str:
+    """The expression (``matviz.core.expr``) that transform ``how`` stands for, on the matrix ``X``
+    with temperature ``T``: ``softmax-rows`` is ``softmax(X, rows, temperature=T)``, ``ynorm-cols``
+    is ``norm(X, "y+1", cols)``, ``minmax`` is ``normalize(X)``, ``signed`` is ``signed(X)`` and
+    ``none`` is ``X``. Unknown names raise ``OptionError``."""
+    if how not in TRANSFORMS:
+        raise OptionError(f"unknown transform {how!r}: use one of {', '.join(TRANSFORMS)}")
+    if how == "none":
+        return "X"
+    if how == "minmax":
+        return "normalize(X)"
+    if how == "signed":
+        return "signed(X)"
+    fn, _, axis = how.partition("-")
+    return f"softmax(X, {axis}, temperature=T)" if fn == "softmax" else f'norm(X, "y+1", {axis})'
+
+
+def _transform_label(name: str, how: str, temperature: float) -> str:
+    """The name of ``transform(op, how, temperature)``'s result, e.g. ``softmax(moon,rows,T=0.25)``."""
+    if how in ("minmax", "signed"):
+        return f"{how}({name})"
+    fn, _, axis = how.partition("-")
+    if fn == "softmax":
+        return f"softmax({name},{axis}" + (f",T={temperature:g})" if temperature != 1 else ")")
+    return f"ynorm({name},{axis})"
+
+
 def transform(op: Operand, how: str = "none", temperature: float = 1.0) -> Operand:
     """Apply one of ``TRANSFORMS`` to an operand (Mishka's experiments), renaming it accordingly.
 
     ``softmax-rows``: each row becomes a distribution (softmax with ``temperature``);
     ``ynorm-rows``: the same with ``f(y) = y + 1`` in place of exp; ``minmax`` → [0, 1];
     ``signed`` → [-1, 1]. ``-cols`` variants normalize each column.
+
+    Each name is a shorthand for an expression (``transform_expression``), evaluated by
+    ``matviz.core.expr`` with ``X`` bound to the operand and ``T`` to ``temperature``: the CLI's
+    ``--left-transform`` and an expression's ``softmax(A, rows, temperature=T)`` share one
+    implementation. An image stays an image when its transform is non-negative.
     """
+    text = transform_expression(how)
     if how == "none":
         return op
-    if how == "minmax":
-        values, label = ops.minmax(op.values), f"minmax({op.name})"
-    elif how == "signed":
-        values, label = ops.signed_minmax(op.values), f"signed({op.name})"
-    elif how.startswith(("softmax-", "ynorm-")):
-        fn, _, axis = how.partition("-")
-        ops.axis_number(axis)  # an unknown axis word: ValueProblem naming the allowed ones
-        if fn == "softmax":
-            values = ops.softmax(op.values, axis, temperature)
-            label = f"softmax({op.name},{axis}" + (f",T={temperature:g})" if temperature != 1 else ")")
-        else:
-            values, label = ops.generalized_normalize(op.values, "y+1", axis), f"ynorm({op.name},{axis})"
-    else:
-        raise OptionError(f"unknown transform {how!r}: use one of {', '.join(TRANSFORMS)}")
+    if how.startswith("softmax-") and not (temperature > 0 and np.isfinite(temperature)):
+        raise ValueProblem(f"softmax temperature must be a finite number > 0, got {temperature}")
+    from matviz.core.expr import evaluate  # lazily: expr imports this module (Stage)
+
+    try:
+        values = evaluate(text, {"X": op.values, "T": temperature}).value
+    except ExpressionError as err:
+        # the expression is ours, not the user's: report the problem against the transform they named
+        problem = str(err).split("\n", 1)[0].removeprefix(f"{text}: ")
+        raise ValueProblem(f"{how} of {op.name}: {problem}") from None
     kind = value_kind(values)
     if op.kind == "image" and kind == "nonneg":
         kind = "image"  # a normalized photograph is still drawn as a photograph
-    return Operand(label, values, kind)
+    return Operand(_transform_label(op.name, how, temperature), values, kind)
