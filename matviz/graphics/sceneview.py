@@ -88,10 +88,11 @@ class SceneView:
         self.panel = None
         flat = _panel_face(chain)
         if flat is not None and not compact:
-            c, level = flat
+            c, _ = flat
             view = self.views[c]
-            key = "result" if level == 0 else f"stage-{level - 1}"
-            self.panel = HeatmapPanel(self.pen, view, "panel", face_title(view.names[key], view.cube.result.shape))
+            keys = ["result", *(f"stage-{s}" for s in range(len(view.cube.stages)))]
+            titles = [face_title(view.names[k], view.cube.result.shape) for k in keys]
+            self.panel = HeatmapPanel(self.pen, view, "panel", titles)
             self.subject = "panel"  # it shares the scale (and so the legend) of the level it shows
         self.font = self.pen.px
         self.state: ViewState | None = None
@@ -239,6 +240,60 @@ class SceneView:
         item.actor.SetInput(item.text)
         item.actor.SetVisibility(True)
         item.drawn = True
+
+    # ---- picking ----------------------------------------------------------------------------------
+    def cell_at(self, x: float, y: float) -> tuple[int, tuple[int, int]] | None:
+        """``(cube, (i, j))``: the result cell under display pixel ``(x, y)``, on any cube's
+        visible result or stage face (or on the flat panel), or None. ``(i, j)`` indexes the result
+        matrix: on a face drawn in blocks, the first row and column of the block hit."""
+        import vtk
+
+        if self.panel is not None and self.panel.rect is not None:
+            x0, x1, y0, y1 = self.panel.rect
+            if x0 <= x < x1 and y0 <= y < y1:
+                side = self.panel.side
+                r, col = int((y1 - y) // side), int((x - x0) // side)
+                er, ec = self.panel.levels[0].edges
+                r, col = min(r, len(er) - 2), min(col, len(ec) - 2)
+                return self.views.index(self.panel.view), (int(er[r]), int(ec[col]))
+        picker = vtk.vtkCellPicker()
+        picker.SetTolerance(0.0005)
+        picker.PickFromListOn()
+        owners = {}
+        for c, view in enumerate(self.views):
+            for fv in [view.faces.get("result"), *view.stage_faces]:
+                if fv is not None and fv.visible:
+                    picker.AddPickList(fv.actor)
+                    owners[fv.actor.GetAddressAsString("vtkActor")] = (c, fv)
+        if not owners or not picker.Pick(x, y, 0, self.pen.renderer) or picker.GetCellId() < 0:
+            return None
+        hit = owners.get(picker.GetActor().GetAddressAsString("vtkActor"))  # VTK hands back a new wrapper
+        if hit is None:
+            return None
+        c, fv = hit
+        er, ec = fv.edges
+        rows = len(er) - 1
+        cid = picker.GetCellId()
+        r, col = cid % rows, cid // rows  # cell data is in VTK (first index fastest) order
+        return c, (int(er[r]), int(ec[col]))
+
+    def display_point(self, i: float, j: float, cube: int = -1) -> tuple[int, int]:
+        """Display pixel of the centre of result cell ``(i, j)`` of ``cube`` (default: the last),
+        through the current camera."""
+        import vtk
+
+        view = self.views[cube]
+        coord = vtk.vtkCoordinate()
+        coord.SetCoordinateSystemToWorld()
+        coord.SetValue(*view.cp.world(view.layout.result.point(i + 0.5, j + 0.5)))
+        x, y = coord.GetComputedDisplayValue(self.pen.renderer)
+        return int(x), int(y)
+
+    def follow_camera(self) -> None:
+        """Place the anchored texts (names, tokens, numbers) again for the camera as it is now,
+        when someone other than ``apply`` moved it (a window's mouse); the bands stay as they are."""
+        self.pen.place()
+        self._notes()
 
 
 def _fit(cam, points, focal, direction, distance, rect, pen) -> tuple[np.ndarray, float]:

@@ -20,12 +20,13 @@ from dataclasses import replace
 import numpy as np
 
 from matviz import story
-from matviz.graphics.chainview import ChainView
 from matviz.graphics.offscreen import make_plotter
+from matviz.graphics.sceneview import SceneView
 from matviz.scene import Chain, Scene, ViewState, as_chain
 
 HELP = __doc__.split("Keys (also printed when the window opens):", 1)[1].strip("\n")
 FPS = 30
+KEYS = "space play, <- -> step, i interior, right-click a result cell"
 
 
 class Window:
@@ -44,7 +45,7 @@ class Window:
         self.scene, self.timeline, self.echo = scene, timeline, echo
         self.chain = as_chain(scene)
         self.plotter = make_plotter(size, off_screen=off_screen)
-        self.view = ChainView(self.plotter, scene)
+        self.view = SceneView(self.plotter, scene)
         self.beats = story.beats(self.chain)  # what the step keys walk: the story the sweep plays
         self.t = timeline.duration  # open on the finished picture
         self.playing = False
@@ -63,22 +64,45 @@ class Window:
             self.plotter.add_key_event(key, fn)
         if self.plotter.iren is not None:
             self.plotter.iren.add_observer("RightButtonPressEvent", self._on_right_click)
-        self.plotter.add_text(
-            "space play  <- -> step k  i interior  right-click a result cell",
-            position="upper_edge",
-            font_size=self.view.font(9),
-            color="gray",
-            name="keys",
-        )
+        # The frame's bands (title, status, legends) belong to the view: the keys are said in the
+        # window's title bar and on the terminal, not drawn over the title and status.
+        # Texts are 2D items placed for one camera: when the mouse moves the camera, place them again.
+        self.plotter.renderer.AddObserver("StartEvent", self._before_render)
+        self._framed = self._camera()  # the camera as the view framed it
+        self._placed = self._framed  # the camera the texts were placed for
+        self.user_camera = False  # True once the mouse has moved the camera: keys keep it then
 
     # ---- state changes (each key and the timer end here) ----------------------------------
     def _set(self, **changes) -> None:
-        """Change the shown state but keep the user's camera (the mouse owns it)."""
+        """Change the shown state. Until the mouse moves the camera, the view frames it for each
+        state (the bands change: a formula line appears, legends come and go); once the user has
+        moved it, the user's camera is kept and the texts are placed for it."""
+        self.user_camera = self.user_camera or self._moved(self._framed)
         camera = self.plotter.camera_position
         self.state = replace(self.state, **changes)
         self.view.apply(self.state)
-        self.plotter.camera_position = camera
+        self._framed = self._camera()
+        if self.user_camera:
+            self.plotter.camera_position = camera
+            self.view.follow_camera()
+        self._placed = self._camera()
         self.plotter.render()
+
+    def _camera(self) -> np.ndarray:
+        """The camera's pose (clipping range left out: renders reset it)."""
+        cam = self.plotter.renderer.GetActiveCamera()
+        return np.r_[
+            cam.GetPosition(), cam.GetFocalPoint(), cam.GetViewUp(), cam.GetViewAngle(), cam.GetParallelScale()
+        ]
+
+    def _moved(self, since: np.ndarray) -> bool:
+        return not np.allclose(self._camera(), since, rtol=1e-9, atol=1e-9)
+
+    def _before_render(self, _obj=None, _event=None) -> None:
+        """Each render: if the camera moved since the texts were placed, place them again."""
+        if self._moved(self._placed):
+            self.view.follow_camera()
+            self._placed = self._camera()
 
     @property
     def k_done(self) -> int:
@@ -90,11 +114,6 @@ class Window:
     def position(self) -> int:
         """Index into ``beats`` of the shown state (the nearest one at or before it)."""
         return story.beat_index(self.chain, self.state, self.beats)
-
-    @property
-    def positions(self) -> list[tuple[int | None, int | None, float | None]]:
-        """``(cube, k_done, post)`` of each beat: what the step keys visit."""
-        return [(b.cube, b.k_done, b.post) for b in self.beats]
 
     def toggle_play(self) -> None:
         self.playing = not self.playing
@@ -139,36 +158,11 @@ class Window:
     # ---- picking ------------------------------------------------------------------------------
     def highlighted_cube(self) -> Scene:
         """The cube the highlight belongs to: the first of the step being built."""
-        return self.view.active_views(self.state)[0].scene
+        return self.chain.cubes[story.active_cubes(self.chain, self.state)[0]]
 
     def pick(self, x: int, y: int) -> tuple[int, tuple[int, int]] | None:
         """``(cube, (i, j))``: the result cell under display pixel ``(x, y)``, on any cube."""
-        import vtk
-
-        picker = vtk.vtkCellPicker()
-        picker.SetTolerance(0.0005)
-        picker.PickFromListOn()
-        owners = {}
-        for c, view in enumerate(self.view.views):
-            for fa in [view.faces.get("result"), *view.stage_faces]:
-                if fa is not None and fa.actor.GetVisibility():
-                    picker.AddPickList(fa.actor)
-                    owners[id(fa.actor)] = (c, fa)
-        if not picker.Pick(x, y, 0, self.plotter.renderer) or picker.GetCellId() < 0:
-            return None
-        hit = next((v for k, v in owners.items() if k == id(picker.GetActor())), None)
-        if hit is None:  # VTK hands back a new Python wrapper: match by address
-            hit = next(
-                v
-                for v in owners.values()
-                if v[1].actor.GetAddressAsString("vtkActor") == picker.GetActor().GetAddressAsString("vtkActor")
-            )
-        c, fa = hit
-        er, ec = fa.edges
-        rows = len(er) - 1
-        cid = picker.GetCellId()
-        r, col = cid % rows, cid // rows  # cell data is in VTK (first index fastest) order
-        return c, (int(er[r]), int(ec[col]))
+        return self.view.cell_at(x, y)
 
     def cell_at(self, x: int, y: int) -> tuple[int, int] | None:
         """The result cell ``(i, j)`` under display pixel ``(x, y)``, or None."""
@@ -177,14 +171,7 @@ class Window:
 
     def display_point(self, i: int, j: int, cube: int = -1) -> tuple[int, int]:
         """Display pixel of the centre of result cell ``(i, j)`` of ``cube`` (default: the last)."""
-        import vtk
-
-        view = self.view.views[cube]
-        coord = vtk.vtkCoordinate()
-        coord.SetCoordinateSystemToWorld()
-        coord.SetValue(*view.world(view.layout.result.point(i + 0.5, j + 0.5)))
-        x, y = coord.GetComputedDisplayValue(self.plotter.renderer)
-        return int(x), int(y)
+        return self.view.display_point(i, j, cube)
 
     def _on_right_click(self, obj, _event) -> None:
         x, y = obj.GetEventPosition()
@@ -193,9 +180,7 @@ class Window:
             return
         cube, cell = hit
         step = self.chain.steps[cube]
-        if len(self.chain.cubes) > 1 and step != (
-            self.state.cube if self.state.cube is not None else self.chain.n_steps - 1
-        ):
+        if step != story.active_step(self.chain, self.state):
             self._set(cube=step, k_done=None, post=None)  # the picked cube's finished picture
         self.highlight(cell)
 
@@ -204,7 +189,7 @@ class Window:
         """Open the window and block until it is closed."""
         self.echo(HELP)
         self.plotter.add_timer_event(max_steps=10**9, duration=int(1000 / FPS), callback=lambda _step: self.tick())
-        self.plotter.show(title=f"matviz: {self.scene.title}")
+        self.plotter.show(title=f"matviz: {self.scene.title}   [{KEYS}]")
 
 
 def dot_product_report(scene: Scene, i: int, j: int) -> str:

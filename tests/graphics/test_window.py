@@ -121,6 +121,13 @@ def test_window_screenshot_shows_the_scene_and_highlight(window_run):
     assert around.sum() > 50
 
 
+def test_numbers_follow_the_users_camera_and_keys_keep_it(window_run):
+    res, _ = need(window_run)
+    assert res["numbers_off_anchor_after_orbit"] < 1.0  # placed again for the orbited camera
+    assert res["camera_kept_by_key"] is True  # once the mouse moved it, the camera is the user's
+    assert res["numbers_off_anchor_after_key"] < 1.0
+
+
 # ---------------------------------------------------------------- a chain of two cubes (attention)
 
 
@@ -128,11 +135,11 @@ def test_chain_window_steps_from_the_first_cube_to_the_second(window_run):
     res, _ = need(window_run)
     ch = res["chain"]
     assert ch["off_screen"] is False
-    positions = [tuple(p) for p in ch["positions"]]
+    beats = [tuple(p) for p in ch["beats"]]
     visited = [tuple(p) for p in ch["visited"]]
-    # Right visits every position once, in order, and stops at the finished picture
-    assert visited[: len(positions)] == positions
-    assert visited[len(positions) :] == [positions[-1]] * 2
+    # Right visits every beat once, in order, and stops at the finished picture
+    assert visited[: len(beats)] == beats
+    assert visited[len(beats) :] == [beats[-1]] * 2
     cubes = [c for c, _, _ in visited[:-1] if c is not None]
     assert cubes[0] == 0 and cubes[-1] == 1
     assert cubes == sorted(cubes) and set(cubes) == {0, 1}  # 0 -> 1, never back
@@ -152,6 +159,7 @@ def test_chain_window_picks_cells_on_both_cubes(window_run):
     for key, hit in picks.items():
         cube, cell = key.split(":")
         assert hit == [int(cube), [int(x) for x in cell.split(",")]], (key, hit)
+    assert res["chain"]["panel_pick"] == [0, [2, 5]]  # the flat panel of the probabilities
 
 
 def test_chain_window_right_click_on_the_first_cube_reports_its_dot_product(window_run):

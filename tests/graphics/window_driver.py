@@ -29,6 +29,16 @@ def right_click(window, x: int, y: int) -> None:
     it.InvokeEvent("RightButtonReleaseEvent")
 
 
+def numbers_off_anchor(window) -> float:
+    """Largest distance in pixels between a drawn number and its cell's centre under the current
+    camera (the numbers are 2D texts: they must be placed again when the camera moves)."""
+    pen = window.view.pen
+    drawn = [t for t in pen.texts.values() if t.role == "number" and t.drawn]
+    assert drawn, "no number drawn"
+    where = pen.to_display(np.array([t.anchor for t in drawn]))
+    return float(max(np.hypot(x - t.pos[0], y - t.pos[1]) for t, (x, y) in zip(drawn, where)))
+
+
 def main(outdir: Path) -> dict:
     if not os.environ.get("DISPLAY"):
         raise SystemExit("window_driver.py needs a display (run it under xvfb-run -a)")
@@ -94,6 +104,15 @@ def main(outdir: Path) -> dict:
 
     iio.imwrite(outdir / "window.png", img)
     res["screenshot_shape"] = list(img.shape)
+
+    # the user orbits: the numbers follow the camera, and a key keeps the user's camera
+    plotter.camera.azimuth += 35
+    plotter.render()
+    res["numbers_off_anchor_after_orbit"] = numbers_off_anchor(window)
+    camera = np.array([list(v) for v in plotter.camera_position])
+    press(window, "Left")
+    res["camera_kept_by_key"] = bool(np.allclose([list(v) for v in plotter.camera_position], camera))
+    res["numbers_off_anchor_after_key"] = numbers_off_anchor(window)
     plotter.close()
     res["chain"] = chain_checks()
     return res
@@ -115,13 +134,15 @@ def chain_checks() -> dict:
     window = Window(chain, make_timeline("sweep", chain), size=(640, 480), echo=echoed.append)
     plotter = window.plotter
     plotter.show(interactive_update=True, auto_close=False)
-    res: dict = {"off_screen": bool(plotter.off_screen), "positions": [list(p) for p in window.positions]}
+    # what the step keys walk: the ViewState fields of each beat of the story
+    beats = [[b.cube, b.k_done, b.post] for b in window.beats]
+    res: dict = {"off_screen": bool(plotter.off_screen), "beats": beats}
 
-    # Home, then Right through every position and twice past the end (which stays there)
+    # Home, then Right through every beat and twice past the end (which stays there)
     press(window, "Home")
     visited = [[window.state.cube, window.state.k_done, window.state.post]]
     second_slices = []
-    for _ in range(len(window.positions) + 1):
+    for _ in range(len(window.beats) + 1):
         press(window, "Right")
         visited.append([window.state.cube, window.state.k_done, window.state.post])
         second_slices.append(sum(bool(a.GetVisibility()) for a in window.view.views[1].slices))
@@ -137,6 +158,10 @@ def chain_checks() -> dict:
         hit = window.pick(x, y)
         picks[f"{cube}:{i},{j}"] = None if hit is None else [hit[0], list(hit[1])]
     res["picks"] = picks
+    # the flat panel (the probabilities beside the chain) picks too: its cell (2, 5) is the first cube's
+    x0, x1, y0, y1 = window.view.panel.rect
+    side = window.view.panel.side
+    res["panel_pick"] = window.pick(x0 + 5.5 * side, y1 - 2.5 * side)
     # right-click the first cube's cell from the finished picture: the window goes to that step
     x, y = window.display_point(2, 5, cube=0)
     right_click(window, x, y)
