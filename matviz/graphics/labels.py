@@ -12,7 +12,7 @@ def face_names(cp, cube, hidden, names: dict[str, str]) -> None:
     axes i, k, j and their sizes are named with the faces, so no label floats inside the box."""
     L = cube.layout
     m, k, n = cube.shape
-    pad = 0.35 * L.gap
+    pad = 0.6 * L.gap  # clear of the face's edge (and of a highlight outline on it)
     spots = {
         "left": (L.left.point(m, k / 2) + np.array([0, -pad, 0]), L.left.point(m / 2, k / 2), f"[i={m} x k={k}]"),
         "top": (L.top.point(k / 2, n) + np.array([pad, 0, 0]), L.top.point(k / 2, n / 2), f"[k={k} x j={n}]"),

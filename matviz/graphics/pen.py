@@ -361,7 +361,7 @@ class Pen:
                     break
                 step += 1
             if step > 1:
-                rule = f"{gname}: every {_nth(step)} of {len(items)}"
+                rule = f"{gname} 1 in {step}"
                 self.notes.append(rule)
                 for i, t in enumerate(items):
                     if i % step and t.drawn:
@@ -391,7 +391,7 @@ class Pen:
                     break
             else:
                 t.actor.SetPosition(x, y)
-                rule = f"{t.role}s that would overlap other text left out"
+                rule = f"overlapping {t.role}s left out"
                 if rule not in self.notes:
                     self.notes.append(rule)
                 t.drawn, t.reason, t.rule = False, "thinned", rule

@@ -156,7 +156,9 @@ class SceneView:
         right = pen.texts["status"].box(pen.renderer)[2] if status else H - pad
         notes = not self.compact and any(t.anchor is not None and t.role != "caption" for t in pen.texts.values())
         if notes:  # two lines kept under the status for the thinning rules (see _notes)
-            pen.text("notes", " \n ", role="note", size=11, pos=(W - pad, right - pad // 2), justify=("right", "top"))
+            groups = {t.group for t in pen.texts.values() if t.group and t.anchor is not None}
+            blank = " \n " if len(groups) < 4 else " \n \n "  # room for the rules of many token rows
+            pen.text("notes", blank, role="note", size=11, pos=(W - pad, right - pad // 2), justify=("right", "top"))
             right = pen.texts["notes"].box(pen.renderer)[2]
             status_w = max(status_w, NOTES_WIDTH * W)
         chars = max(10, int((W - status_w - 4 * pad) / (0.6 * pen.px(13))))
@@ -234,9 +236,10 @@ class SceneView:
             return
         chars = max(10, int(pen.width * NOTES_WIDTH / (0.6 * pen.px(11))))
         rules = list(dict.fromkeys(pen.notes))  # the same rule on two cubes is said once
-        lines = textwrap.wrap("labels shown: " + "; ".join(rules), chars)
+        lines = textwrap.wrap("labels thinned: " + "; ".join(rules), chars)
         item = pen.texts["notes"]
         item.text = "\n".join(lines if len(lines) >= 2 else [*lines, " "])
+        self.notes_lines = len(lines)
         item.actor.SetInput(item.text)
         item.actor.SetVisibility(True)
         item.drawn = True
