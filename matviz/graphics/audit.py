@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from matviz.graphics.pen import EDGE_ON
+
 RULES = ("overlap", "outside", "hidden-anchor", "not-drawn", "text-size", "color-range", "shared-legend", "clipped",
          "subject")
 SUBJECT_VISIBLE, SUBJECT_AREA, SUBJECT_ANGLE = 0.90, 0.06, 60.0
@@ -325,7 +327,10 @@ def measure(view, state, size, *, still: bool = False, frame: int | None = None)
         if t.face is None or t.face not in pen.faces:
             continue
         own = face_ids.get(t.face, -1)
-        front = float(pen.faces[t.face]["normal"] @ (cam_pos - t.anchor)) > 0
+        normal, to_cam = pen.faces[t.face]["normal"], cam_pos - t.anchor
+        cos = float(normal @ to_cam) / (np.linalg.norm(normal) * np.linalg.norm(to_cam))
+        front = cos > 0
+        sight[n] = sight[n] and cos >= EDGE_ON  # a number needs its face seen, not edge-on (pen.EDGE_ON)
         patch = _patch(ids, view.pen.to_display(t.anchor[None])[0], size)
         hid[n] = hid[n] or not front or (patch.size > 0 and not (patch == own).any())
         sight[n] = sight[n] and front and patch.size > 0 and bool((patch == own).all())
@@ -375,14 +380,16 @@ def measure(view, state, size, *, still: bool = False, frame: int | None = None)
         dlo = min((d[0] for d in data), default=lo)
         dhi = max((d[1] for d in data), default=hi)
         eps = 1e-9 * max(1.0, abs(lo), abs(hi))
-        above = dhi > hi + eps
-        marked = bool(leg.above is not None and leg.bar.GetDrawAboveRangeSwatch())
+        above, below = dhi > hi + eps, dlo < lo - eps
+        marked_above = bool(leg.above is not None and leg.bar.GetDrawAboveRangeSwatch())
+        marked_below = bool(leg.below is not None and leg.bar.GetDrawBelowRangeSwatch())
+        marked = (marked_above or not above) and (marked_below or not below) and (above or below)
         rep.legends.append(dict(key=leg.key, title=leg.title, faces=list(leg.faces), shown=shown, range=[lo, hi],
-                                data_range=[dlo, dhi] if data else None, clipped=bool(above or dlo < lo - eps),
+                                data_range=[dlo, dhi] if data else None, clipped=bool(above or below),
                                 marked=marked, shared=leg.shared))
         if not shown or not data:
             continue
-        if (above and not marked) or dlo < lo - eps:
+        if (above and not marked_above) or (below and not marked_below):
             bad.append(Violation("clipped", f"legend {leg.title!r}: data [{dlo:.4g}, {dhi:.4g}] run past its range "
                                             f"[{lo:.4g}, {hi:.4g}] and nothing on the legend says so"))
         if len({f["matrix"] for f in coloured}) > 1 and not leg.shared:
@@ -398,8 +405,9 @@ def measure(view, state, size, *, still: bool = False, frame: int | None = None)
             dlo, dhi = min(dlo, leg.covers[0]), max(dhi, leg.covers[1])
         eps = 1e-6 * max(1.0, abs(lo), abs(hi), abs(dlo), abs(dhi))
         hull = _own_hull((dlo, dhi), f["kind"])
-        clipped_ok = leg is not None and leg.above is not None and leg.bar.GetDrawAboveRangeSwatch()
-        holds = dlo >= lo - eps and (dhi <= hi + eps or clipped_ok)
+        above_ok = leg is not None and leg.above is not None and leg.bar.GetDrawAboveRangeSwatch()
+        below_ok = leg is not None and leg.below is not None and leg.bar.GetDrawBelowRangeSwatch()
+        holds = (dlo >= lo - eps or below_ok) and (dhi <= hi + eps or above_ok)
         if not holds or lo < hull[0] - eps or hi > hull[1] + eps:
             bad.append(Violation("color-range", f"face {f['matrix']!r} ({f['name']}) is coloured on "
                                  f"[{lo:.4g}, {hi:.4g}] but its data span [{f['data_range'][0]:.4g}, "

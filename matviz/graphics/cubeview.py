@@ -79,7 +79,8 @@ class CubeView:
         self.slices, self.volume, self.sized = self.interior.slices, self.interior.volume, self.interior.sized
         if decorate and self.interior.lut is not None:
             pen.legend(cp.name("interior"), self.interior.title, self.interior.lut, [cp.name("interior")],
-                       above=getattr(self.interior, "above", None), data=lambda: cube.interior,
+                       above=getattr(self.interior, "above", None), below=getattr(self.interior, "below", None),
+                       data=lambda: cube.interior,
                        shown=self._interior_shown)
         self.highlight = Highlight(cp, cube, bool(self.numbers), self.interior)
         if decorate:

@@ -111,7 +111,9 @@ class VolumeInterior:
         # a robust range (99th percentile) so a few extreme blocks do not wash the rest out
         r = float(np.percentile(np.abs(cube.interior), 99)) or 1.0
         self.clim = (-r, r) if self.kind == "signed" else (float(cube.interior.min()), r)
-        self.above = float(np.abs(cube.interior).max()) if float(np.abs(cube.interior).max()) > r else None
+        top, bottom = float(cube.interior.max()), float(cube.interior.min())
+        self.above = top if top > self.clim[1] else None  # the colours saturate beyond the range: say so
+        self.below = bottom if bottom < self.clim[0] else None
         opacity = [0.6, 0.15, 0.0, 0.15, 0.6] if self.kind == "signed" else [0.0, 0.08, 0.6]
         m, k, n = cube.shape
         self.volume = cp.plotter.add_volume(

@@ -98,6 +98,7 @@ class HeatmapPanel:
             pts = np.c_[gx0 + self._unit_x(), gy1 + self._unit_y() * 1.0, np.zeros(self._unit_x().size)]
             poly.GetPoints().SetData(numpy_to_vtk(pts, deep=True))
             poly.Modified()
+        pen.panel_notes = []
         shown = [n for n, fv in enumerate(self.levels) if fv.visible]
         self.title = self.titles[shown[-1]] if shown else self.titles[-1]
         pen.text(f"{self.name}-title", fit(self.title, int((x1 - x0) / (0.6 * pen.px(13)))), role="title", size=13,
@@ -126,13 +127,13 @@ class HeatmapPanel:
         they are taller than a cell, every n-th (the frame says so)."""
         pen = self.pen
         size = pen.px(12)
-        step = max(1, int(np.ceil(1.15 * size / side)))
+        step = max(1, int(np.ceil(1.5 * size / side)))  # a line of text is about 1.3 font sizes
         for axis, labels in (("rows", self.rows_labels), ("columns", self.cols_labels)):
             if not labels:
                 continue
             rule = f"panel {axis}: every {step} of {len(labels)}" if step > 1 else ""
             if rule:
-                pen.notes.append(rule)
+                pen.panel_notes.append(rule)
             for t, label in enumerate(labels):
                 name = f"{self.name}-{axis}-{t:03d}"
                 if axis == "rows":

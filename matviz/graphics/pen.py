@@ -30,6 +30,7 @@ from matviz.graphics import colors
 MIN_TEXT = 11  # no text smaller than this many pixels at 720 rows (the audit's rule)
 LEGENDS_PER_ROW = 5
 MARGIN = 6  # pixels at 720 rows between a band and its neighbours
+EDGE_ON = np.cos(np.radians(75))  # numbers of a face seen more obliquely than this are not drawn
 
 
 @dataclass
@@ -78,6 +79,7 @@ class Legend:
     bar: vtk.vtkScalarBarActor | None = None
     texts: list[str] = field(default_factory=list)  # names of its Text items
     above: float | None = None  # the data reach above the range: colours saturate (marked)
+    below: float | None = None  # ... and below it
     covers: tuple[float, float] | None = None  # values the range is meant to hold beyond what is shown now
     data: object = None  # callable -> values it colours that are not faces (the interior)
     shown: object = None  # callable -> whether what it colours is in the frame (default: its faces)
@@ -134,7 +136,8 @@ class Pen:
         self.legends: dict[str, Legend] = {}
         self.occluders: list[tuple[object, np.ndarray]] = []  # (actor, (N, 6) world boxes)
         self.faces: dict[str, dict] = {}  # face name -> {actor, corners (4,3) world, legend, role}
-        self.notes: list[str] = []  # the thinning rules in force this frame (shown in the frame)
+        self.notes: list[str] = []  # the thinning rules of anchored labels this frame (shown in the frame)
+        self.panel_notes: list[str] = []  # ... and of the panels' labels
         self.bottom_band = 0.0  # pixels the legends take at the bottom
         self.reserved: list[np.ndarray] = []  # boxes of 2D panels: no anchored text may enter them
         self.room: np.ndarray | None = None  # (x0, x1, y0, y1) the 3D scene and its labels are framed into
@@ -213,13 +216,14 @@ class Pen:
 
     # ---- legends --------------------------------------------------------------------------------
     def legend(self, key: str, title: str, lut, faces: list[str], *, shared: bool = False, above: float | None = None,
+               below: float | None = None,
                covers=None, data=None, shown=None):
         """One legend for the faces ``faces`` drawn with lookup table ``lut`` (one per quantity)."""
         if key in self.legends:
             leg = self.legends[key]
             leg.faces += [f for f in faces if f not in leg.faces]
             return leg
-        leg = Legend(key, title, lut, list(faces), shared, slot=len(self.legends), above=above, covers=covers, data=data,
+        leg = Legend(key, title, lut, list(faces), shared, slot=len(self.legends), above=above, below=below, covers=covers, data=data,
                      shown=shown)
         bar = vtk.vtkScalarBarActor()
         bar.SetLookupTable(lut)
@@ -238,6 +242,11 @@ class Pen:
             lut.SetAboveRangeColor(*lut.GetTableValue(lut.GetNumberOfTableValues() - 1)[:3], 1.0)
             bar.SetDrawAboveRangeSwatch(True)
             bar.SetAboveRangeAnnotation("")
+        if below is not None:
+            lut.SetUseBelowRangeColor(True)
+            lut.SetBelowRangeColor(*lut.GetTableValue(0)[:3], 1.0)
+            bar.SetDrawBelowRangeSwatch(True)
+            bar.SetBelowRangeAnnotation("")
         bar.SetDrawAnnotations(False)
         self.renderer.AddActor(bar)
         leg.bar = bar
@@ -289,10 +298,21 @@ class Pen:
         hi_text = colors.fmt(hi)
         if leg.above is not None and leg.above > hi:
             hi_text = f"{hi_text}+ (max {colors.fmt(leg.above)})"
-        self.text(f"legend-{leg.key}-lo", colors.fmt(lo), role="legend-tick", size=11, pos=(x0, y))
-        self.text(
+        lo_text, hi_text = colors.fmt(lo), colors.fmt(hi)
+        below = leg.below is not None and leg.below < lo
+        above = leg.above is not None and leg.above > hi
+        if below:
+            lo_text += f"- (min {colors.fmt(leg.below)})"
+        if above:
+            hi_text += f"+ (max {colors.fmt(leg.above)})"
+        lo_item = self.text(f"legend-{leg.key}-lo", lo_text, role="legend-tick", size=11, pos=(x0, y))
+        hi_item = self.text(
             f"legend-{leg.key}-hi", hi_text, role="legend-tick", size=11, pos=(x0 + w, y), justify=("right", "bottom")
         )
+        if _overlap(lo_item.box(self.renderer), hi_item.box(self.renderer)):  # no room: the marks alone
+            lo_item.actor.SetInput(colors.fmt(lo) + ("-" if below else ""))
+            hi_item.actor.SetInput(colors.fmt(hi) + ("+" if above else ""))
+            lo_item.text, hi_item.text = lo_item.actor.GetInput(), hi_item.actor.GetInput()
 
     # ---- geometry others may hide behind -----------------------------------------------------------
     def occluder(self, actor, boxes: np.ndarray) -> None:
@@ -327,6 +347,12 @@ class Pen:
         ends = np.array([t.anchor for t in anchored])
         skip = np.array([t.inside if t.inside is not None else np.full(6, np.nan) for t in anchored])
         hidden = segment_hits(cam, ends, self.visible_boxes(), skip)
+        for n, t in enumerate(anchored):  # a number is read only on a face seen from its front, not edge-on
+            if t.face is not None and t.face in self.faces:
+                normal = self.faces[t.face]["normal"]
+                to_cam = cam - t.anchor
+                cos = float(normal @ to_cam) / (np.linalg.norm(normal) * np.linalg.norm(to_cam))
+                hidden[n] = hidden[n] or cos < EDGE_ON
         xy = self.to_display(ends)
         aways = [t for t in anchored if t.away is not None]
         if aways:

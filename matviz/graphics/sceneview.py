@@ -231,11 +231,11 @@ class SceneView:
         pen = self.pen
         if "notes" not in pen.texts:
             return
-        if not pen.notes:
+        rules = list(dict.fromkeys(pen.notes + pen.panel_notes))  # the same rule on two cubes is said once
+        if not rules:
             pen.hide("notes", "off")
             return
         chars = max(10, int(pen.width * NOTES_WIDTH / (0.6 * pen.px(11))))
-        rules = list(dict.fromkeys(pen.notes))  # the same rule on two cubes is said once
         lines = textwrap.wrap("labels thinned: " + "; ".join(rules), chars)
         item = pen.texts["notes"]
         item.text = "\n".join(lines if len(lines) >= 2 else [*lines, " "])

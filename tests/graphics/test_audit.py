@@ -368,3 +368,31 @@ def test_default_still_shows_its_subject(kind, textbook, textbook_still):
         rep = au.audit(scene)
     assert "subject" not in rules(rep), rep.violations
     assert faces(rep)["c0-face-result"]["visible"] >= 0.9
+
+
+# ---- found by auditing more than the gallery ------------------------------------------------------------
+
+
+def test_orbit_hides_numbers_of_faces_seen_edge_on_or_from_behind(textbook):
+    """A full orbit passes the audit: numbers on a face seen from behind or edge-on are not drawn,
+    and the audit agrees they are out of sight (it used to flag them either way)."""
+    from matviz.animate.timeline import make_timeline
+
+    states = make_timeline("orbit", textbook, 6.0).sample(12)
+    reports = au.audit_frames(textbook, states, SMALL, still=False)
+    assert [v for r in reports for v in r.violations] == []
+    hidden = [t for r in reports for t in r.texts if t["role"] == "number" and not t["drawn"] and t["reason"] == "hidden"]
+    assert hidden, "an orbit never hides a face's numbers: the back of the box was not reached"
+
+
+def test_volume_legend_marks_clipping_on_both_ends():
+    """A signed volume is coloured on its 99th percentile: both ends saturate and the legend says so."""
+    rng = np.random.default_rng(1)
+    scene = mv.matmul(rng.standard_normal((32, 24)), rng.standard_normal((24, 64)))
+    state = dataclasses.replace(scene.initial_state(), show_interior=True)
+    rep = au.audit(scene, state, SMALL)
+    leg = next(lg for lg in rep.legends if lg["title"].startswith("products"))
+    interior = scene.interior
+    assert leg["range"][0] > interior.min() and leg["range"][1] < interior.max()  # clipped on both ends
+    assert leg["clipped"] and leg["marked"]
+    assert "clipped" not in rules(rep)
