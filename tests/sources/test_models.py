@@ -408,8 +408,13 @@ def test_llama_style_model_is_causal_with_grouped_kv(tiny_models):
     # heads 0 and 1 share K/V group 0, heads 2 and 3 group 1
     np.testing.assert_array_equal(run.heads[(0, 0)].k, run.heads[(0, 1)].k)
     assert not np.array_equal(run.heads[(0, 1)].k, run.heads[(0, 2)].k)
-    # rotary embeddings act on Q and K after the projections: the note says probs come from the model
-    assert any("rotary" in note for note in run.notes)
+    # q and k are rotated with the model's rotary embedding, so they reproduce the probabilities
+    assert run.notes == ()
+    for capture in run.heads.values():
+        assert capture.rotary is True and capture.notes == ()
+        np.testing.assert_allclose(
+            models._softmax_scores(capture.q, capture.k, capture.scale, True), capture.probs, atol=1e-5, rtol=0
+        )
 
 
 def test_distilbert_style_model_reads_the_context_before_out_lin(tiny_models):
@@ -427,7 +432,20 @@ def test_truncation_follows_the_models_position_limit(tiny_models):
     assert run.notes == ("the text has 102 tokens; the model takes at most 64, so only the first 64 are used",)
 
 
-def test_unsupported_architecture_names_what_was_looked_for(tiny_models):
+def test_gpt2_style_model_splits_the_fused_c_attn(tiny_models):
+    """GPT-2 (fused c_attn Conv1D, causal) is read too; the MiniLM tokenizer's token_type_ids are passed on."""
+    run = run_attention("The cat sat on the mat", model=str(tiny_models / "gpt2"), layers="all", heads="all")
+    assert (run.n_layers, run.n_heads, run.max_tokens) == (2, 4, 64) and run.notes == ()
+    for capture in run.heads.values():
+        assert capture.causal is True and capture.rotary is False and capture.q.shape[1] == 8
+        np.testing.assert_allclose(
+            models._softmax_scores(capture.q, capture.k, capture.scale, True), capture.probs, atol=1e-5, rtol=0
+        )
+        np.testing.assert_allclose(capture.output, capture.probs @ capture.v, atol=1e-5, rtol=0)
+
+
+def test_unsupported_architecture_names_what_was_looked_for(tiny_models, monkeypatch):
+    monkeypatch.setattr(models, "FUSED_PROJECTION_NAMES", ("no_such_child",))  # GPT-2 unknown again
     with pytest.raises(ModelError) as exc:
         run_attention("The cat", model=str(tiny_models / "gpt2"))
     message = one_line(exc)
