@@ -39,6 +39,7 @@ EPILOG_MAIN = """examples:
   matviz attention "The cat sat on the mat" --layer 3 --head 5 -o head.mp4   # a real model, offline
   matviz attention "The cat sat on the mat" --layer 0 --head all -o heads.png
   matviz show --attention "The cat sat on the mat" --layer 3 --head 5
+  matviz heads "The cat sat on the mat because it was tired" --from it --to cat   # which head links them
   matviz gallery                                           # scenes/*.py -> gallery/
 
 see 'matviz render --help' for operands, transforms and output options."""
@@ -210,6 +211,18 @@ The default model, all-MiniLM-L6-v2 (6 layers, 12 heads), ships inside the gt-al
 id already in the local cache. Texts longer than the model's maximum are truncated, with a note."""
 
 
+EPILOG_HEADS = """examples:
+  matviz heads "The cat sat on the mat because it was tired" --from it --to cat
+  matviz heads "The cat sat on the mat" --from the#2 --to cat --top 5    # the second "the"
+  matviz heads "The cat sat on the mat" --from mat --to cat --json       # every head, as JSON
+
+Every head of every layer is scored by the probability with which the --from token (as query)
+attends to the --to token (as key), from one forward pass. A token that occurs more than once means
+its first occurrence; TOKEN#N picks the N-th. Tokens match exactly, else ignoring case and the
+word-piece marks ##, Ġ and ▁. A head is a sink when more than half of its attention (mean over
+query rows) goes to the first token or to separator tokens ([CLS], [SEP], <s>, </s>, ...)."""
+
+
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="a local model folder or a cached Hugging Face id (default: all-MiniLM-L6-v2)")
     p.add_argument("--layer", default="0", help="layer index, a comma list or 'all' (default 0)")
@@ -263,6 +276,25 @@ def build_parser() -> argparse.ArgumentParser:
     _model_args(a)
     _view_args(a)
     _output_args(a)
+
+    h = sub.add_parser(
+        "heads",
+        help="rank every head of a model by the attention from one token to another, offline",
+        epilog=EPILOG_HEADS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    h.add_argument("text", help="the text to run through the model")
+    h.add_argument("--from", dest="from_token", required=True, metavar="TOKEN", help="the query token, e.g. it")
+    h.add_argument("--to", dest="to_token", required=True, metavar="TOKEN", help="the key token, e.g. cat")
+    h.add_argument("--model", help="a local model folder or a cached Hugging Face id (default: all-MiniLM-L6-v2)")
+    h.add_argument(
+        "--top",
+        type=_positive(int),
+        default=None,
+        metavar="N",
+        help=f"show the N best heads (default {HEADS_TOP} in the table; with --json every head)",
+    )
+    h.add_argument("--json", action="store_true", help="print the ranking as a JSON list on stdout")
 
     d = sub.add_parser("demo", help="render the built-in scenes to ./matviz-out/ (PNG + MP4)")
     _output_args(d, directory="matviz-out")
@@ -486,25 +518,84 @@ def _write_or_audit(args, console: _Console, scene) -> int:
     return 0
 
 
+def _notes(scene) -> list[str]:
+    """A scene's notes; a grid's, said once (its tiles share the model run)."""
+    if isinstance(scene, list):
+        return list(dict.fromkeys(n for s in scene for n in s.notes))
+    return list(scene.notes)
+
+
 def cmd_render(args, console: _Console) -> int:
     _check_output_args(args)
     scene = scene_from_args(args)
-    for note in scene.notes:
+    for note in _notes(scene):
         console.note(note)
     return _write_or_audit(args, console, scene)
 
 
 def cmd_attention(args, console: _Console) -> int:
     _check_output_args(args)
-    scene = attention_from_args(args, args.text)
-    if args.audit and isinstance(scene, list):
-        raise MatvizError(
-            "--audit checks one head at a time: give --layer N --head N (a grid's tiles are not audited)"
-        )
-    notes = scene.notes if not isinstance(scene, list) else scene[0].notes
-    for note in notes:
+    scene = attention_from_args(args, args.text)  # a grid of heads is audited as the one picture it is
+    for note in _notes(scene):
         console.note(note)
     return _write_or_audit(args, console, scene)
+
+
+HEADS_TOP = 10  # rows of the `matviz heads` table by default
+
+
+def cmd_heads(args, console: _Console) -> int:
+    """Rank every (layer, head) by the attention from --from to --to: a rich table, or --json."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from matviz.heads import capture, find_token, rank_heads
+    from matviz.sources.models import DEFAULT_MODEL, DEFAULT_SHORT_NAME
+
+    found = capture(args.text, args.model)
+    i = find_token(found.tokens, args.from_token, "--from")
+    j = find_token(found.tokens, args.to_token, "--to")
+    ranking = rank_heads(found.probs, found.tokens, args.from_token, args.to_token, found.separators)
+    for note in found.notes:
+        console.note(note)
+    if args.json:
+        shown = ranking[: args.top] if args.top else ranking
+        rows = [{"layer": s.layer, "head": s.head, "weight": s.weight, "sink": s.sink} for s in shown]
+        sys.stdout.write(json.dumps(rows) + "\n")
+        return 0
+    name = DEFAULT_SHORT_NAME if found.model == DEFAULT_MODEL else found.model
+    layers, heads = found.probs.shape[:2]
+    src, dst = found.tokens[i], found.tokens[j]
+    out = Console(highlight=False)
+    out.print(
+        f'attention from "{src}" (token {i}) to "{dst}" (token {j}), {name}: {layers} layers x {heads} heads',
+        markup=False,
+        soft_wrap=True,
+    )
+    table = Table()
+    for column in ("rank", "layer", "head", "weight"):
+        table.add_column(column, justify="right")
+    table.add_column("sink?", justify="left")
+    for rank, s in enumerate(ranking[: args.top or HEADS_TOP], start=1):
+        sink = f"yes ({s.sink_mass:.0%})" if s.sink else ""
+        table.add_row(str(rank), str(s.layer), str(s.head), f"{s.weight:.3f}", sink)
+    out.print(table)
+    best = next((s for s in ranking if not s.sink), None)
+    if best is not None:
+        out.print(
+            f"top head that is not a sink: layer {best.layer} head {best.head} "
+            f'sends {best.weight:.0%} of "{src}" to "{dst}"',
+            markup=False,
+            soft_wrap=True,
+        )
+    out.print(
+        "sink: more than half of the head's attention (the share shown) goes to the first or separator tokens",
+        markup=False,
+        soft_wrap=True,
+    )
+    return 0
 
 
 # ---- the audit: what the frames show, measured on the real render (matviz.graphics.audit) ----
@@ -515,6 +606,7 @@ def audit_states(args, scene) -> tuple[list, list[int | None]]:
     with ``--frames N``, N frames sampled evenly over the animation (default 12 with ``--animation``)."""
     from matviz.animate.export import sample_states
 
+    scene = scene[0] if isinstance(scene, list) else scene  # a grid plays its tiles in step
     if args.frames is None and args.animation in (None, "still"):
         return sample_states(scene, "still"), [None]
     states = sample_states(
@@ -647,9 +739,10 @@ def gallery_audit(args, console: _Console, scenes) -> int:
 
     reports, extra, lines = [], [], []
     for name, scene in scenes:
-        sweep = sample_states(scene, "sweep", fps=args.fps, duration=args.duration)
+        first = scene[0] if isinstance(scene, list) else scene  # a grid plays its tiles in step
+        sweep = sample_states(first, "sweep", fps=args.fps, duration=args.duration)
         frames = [None, *range(0, len(sweep), AUDIT_EVERY)]
-        states = sample_states(scene, "still") + sweep[::AUDIT_EVERY]
+        states = sample_states(first, "still") + sweep[::AUDIT_EVERY]
         for size in args.audit_sizes or AUDIT_SIZES:
             got = run_audit(scene, states, frames, size)
             reports += got
@@ -662,6 +755,7 @@ COMMANDS = {
     "render": cmd_render,
     "show": cmd_show,
     "attention": cmd_attention,
+    "heads": cmd_heads,
     "demo": cmd_demo,
     "gallery": cmd_gallery,
 }

@@ -9,7 +9,7 @@ from matviz.errors import MatvizError
 from matviz.scene import Chain, Cube
 
 
-def load_scene(path: str | Path) -> Cube | Chain:
+def load_scene(path: str | Path) -> Cube | Chain | list[Chain]:
     """Run the script at ``path`` and return what its ``build()`` returns."""
     path = Path(path)
     if path.suffix != ".py":
@@ -21,6 +21,9 @@ def load_scene(path: str | Path) -> Cube | Chain:
     if not callable(build):
         raise MatvizError(f"{path} has no build() function: define build() -> Cube | Chain, e.g. return matviz.matmul(A, B)")
     scene = build()
-    if not isinstance(scene, (Cube, Chain)):
-        raise MatvizError(f"{path}: build() returned {type(scene).__name__}, not a matviz Cube or Chain")
+    grid = isinstance(scene, list) and scene and all(isinstance(s, Chain) for s in scene)
+    if not (isinstance(scene, (Cube, Chain)) or grid):
+        raise MatvizError(
+            f"{path}: build() returned {type(scene).__name__}, not a matviz Cube, Chain or list of Chains (a grid)"
+        )
     return scene

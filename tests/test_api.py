@@ -91,11 +91,14 @@ def test_repository_scenes_build(request):
 
     root = Path(request.config.rootpath)
     scripts = sorted((root / "scenes").glob("*.py"))
-    assert [s.stem for s in scripts] == ["attention_head", "attention_vcols", "mishka_softmax", "textbook"]
+    assert [s.stem for s in scripts] == ["attention_grid", "attention_head", "attention_vcols", "mishka_softmax", "textbook"]
     for script in scripts:
-        chain = as_chain(load_scene(script))
-        for cube in chain.cubes:  # every cube's result face is its operands' product
-            np.testing.assert_allclose(cube.result.values, cube.left.values @ cube.right.values, rtol=1e-9)
+        built = load_scene(script)
+        for chain in built if isinstance(built, list) else [as_chain(built)]:  # a grid is a list of heads
+            for cube in chain.cubes:  # every cube's result face is its operands' product
+                np.testing.assert_allclose(cube.result.values, cube.left.values @ cube.right.values, rtol=1e-9)
+    grid = load_scene(root / "scenes" / "attention_grid.py")
+    assert len(grid) == 6 * 12  # all-MiniLM-L6-v2: every layer and head
     vcols = as_chain(load_scene(root / "scenes" / "attention_vcols.py"))
     assert len(vcols.cubes) == 4 and vcols.steps == [0, 1, 0, 1]
     np.testing.assert_allclose(vcols.cubes[3].right.values.sum(axis=0), 1.0)  # softmax over V's columns
@@ -148,5 +151,5 @@ def test_a_script_returning_something_else_names_both_kinds(tmp_path):
 
     path = tmp_path / "bad.py"
     path.write_text("def build():\n    return 42\n")
-    with pytest.raises(MatvizError, match="build\\(\\) returned int, not a matviz Cube or Chain"):
+    with pytest.raises(MatvizError, match="build\\(\\) returned int, not a matviz Cube, Chain or list of Chains"):
         load_scene(path)

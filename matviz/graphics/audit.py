@@ -195,15 +195,13 @@ def _flat_report(view, name: str, entry: dict, size, text_boxes) -> dict:
     values = np.asarray(panel.values, dtype=np.float64)
     finite = values[np.isfinite(values)]
     lo, hi = panel.lut.GetRange()
-    shown = [fv for fv in panel.levels if fv.visible]
-    fv = shown[-1] if shown else panel.levels[-1]
     footprint = int(mask.sum())
     return dict(
-        name=name, matrix=fv.op.name, kind=fv.kind, flat=True,
+        name=name, matrix=panel.matrix, kind=panel.kind, flat=True,
         data_range=[float(finite.min()), float(finite.max())] if finite.size else None,
         color_range=[float(lo), float(hi)],
         visible=float((mask & ~covered).sum() / footprint) if footprint else 0.0,
-        area=footprint / (w * h), angle=0.0, legend=view.pen.faces[fv.name]["label"],
+        area=footprint / (w * h), angle=0.0, legend=panel.legend,
     )
 
 
@@ -369,6 +367,7 @@ def measure(view, state, size, *, still: bool = False, frame: int | None = None)
                 bad.append(Violation("overlap", f"{ta.role} {ta.text!r} overlaps {tb.role} {tb.text!r}"))
 
     # legends and colour ranges
+    union: dict[str, tuple[float, float]] = {}  # each legend's data, over all the faces it colours
     for leg in pen.legends.values():
         shown = bool(leg.bar.GetVisibility())
         coloured = [faces[f] for f in leg.faces if f in faces]
@@ -384,6 +383,7 @@ def measure(view, state, size, *, still: bool = False, frame: int | None = None)
         marked_above = bool(leg.above is not None and leg.bar.GetDrawAboveRangeSwatch())
         marked_below = bool(leg.below is not None and leg.bar.GetDrawBelowRangeSwatch())
         marked = (marked_above or not above) and (marked_below or not below) and (above or below)
+        union[leg.key] = (dlo, dhi)
         rep.legends.append(dict(key=leg.key, title=leg.title, faces=list(leg.faces), shown=shown, range=[lo, hi],
                                 data_range=[dlo, dhi] if data else None, clipped=bool(above or below),
                                 marked=marked, shared=leg.shared))
@@ -403,6 +403,8 @@ def measure(view, state, size, *, still: bool = False, frame: int | None = None)
         dlo, dhi = f["data_range"]
         if leg is not None and leg.covers is not None:
             dlo, dhi = min(dlo, leg.covers[0]), max(dhi, leg.covers[1])
+        if leg is not None and leg.shared and leg.key in union:  # one range for many, said in its title
+            dlo, dhi = min(dlo, union[leg.key][0]), max(dhi, union[leg.key][1])
         eps = 1e-6 * max(1.0, abs(lo), abs(hi), abs(dlo), abs(dhi))
         hull = _own_hull((dlo, dhi), f["kind"])
         above_ok = leg is not None and leg.above is not None and leg.bar.GetDrawAboveRangeSwatch()
@@ -446,6 +448,8 @@ def audit_frames(scene, states, size=(1280, 720), *, still=None) -> list[Report]
     from matviz.scene import as_chain
     from matviz.story import still_state
 
+    if isinstance(scene, (list, tuple)):
+        return _audit_grid(scene, states, size)
     chain = as_chain(scene)
     plotter = make_plotter(tuple(size))
     try:
@@ -455,6 +459,23 @@ def audit_frames(scene, states, size=(1280, 720), *, still=None) -> list[Report]
             is_still = (state is None) if still is None else (still[i] if isinstance(still, (list, tuple)) else still)
             view.apply(state if state is not None else still_state(chain))
             reports.append(measure(view, state, size, still=is_still, frame=i))
+        return reports
+    finally:
+        plotter.close()
+
+
+def _audit_grid(chains, states, size) -> list[Report]:
+    """A grid of heads (a list of attention chains): the frames ``offscreen.grid_frames`` draws."""
+    from matviz.graphics.heads_grid import HeadGrid, row_at
+    from matviz.graphics.offscreen import make_plotter
+
+    plotter = make_plotter(tuple(size))
+    try:
+        grid = HeadGrid(plotter, list(chains))
+        reports = []
+        for i, state in enumerate(states):
+            grid.apply(row_at(chains[0], state, grid.probs[0].shape[0]))
+            reports.append(measure(grid, None, size, frame=i))
         return reports
     finally:
         plotter.close()

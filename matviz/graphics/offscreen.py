@@ -73,22 +73,16 @@ def grid_shape(n: int, size: tuple[int, int]) -> tuple[int, int]:
 def grid_frames(
     scenes: list, states: list[list[ViewState]], size: tuple[int, int] = (1280, 720)
 ) -> Iterator[np.ndarray]:
-    """Frames of several scenes rendered side by side in a grid (one plotter per tile, in step).
-    Each tile keeps its own title, so a grid of heads says which head is which."""
-    from skimage.util import montage
+    """Frames of a grid of attention heads: flat heatmaps of each head's probabilities, layers down
+    and heads across, on one shared scale (``heads_grid.HeadGrid``); an animation outlines the
+    same query row in every tile, row after row."""
+    from matviz.graphics.heads_grid import HeadGrid, row_at
 
-    rows, cols = grid_shape(len(scenes), size)
-    tile = (size[0] // cols // 2 * 2, size[1] // rows // 2 * 2)
-    streams = [frames(s, st, tile, compact=True) for s, st in zip(scenes, states)]
+    plotter = make_plotter(size)
     try:
-        for tiles in zip(*streams):
-            grid = montage(np.array(tiles), grid_shape=(rows, cols), channel_axis=3, fill=(255, 255, 255))
-            out = np.full((size[1], size[0], 3), 255, dtype=np.uint8)  # exact frame size: pad the remainder
-            out[: grid.shape[0], : grid.shape[1]] = grid
-            yield out
+        grid = HeadGrid(plotter, list(scenes))
+        for state in states[0]:
+            grid.apply(row_at(scenes[0], state, grid.probs[0].shape[0]))
+            yield screenshot(plotter)
     finally:
-        for s in streams:
-            s.close()
-
-
-ProgressFn = Callable[[int, int], None]
+        plotter.close()

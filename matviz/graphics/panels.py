@@ -201,6 +201,21 @@ class HeatmapPanel:
         return shown[-1].values if shown else self.levels[-1].values
 
     @property
+    def matrix(self) -> str:
+        shown = [fv for fv in self.levels if fv.visible]
+        return (shown[-1] if shown else self.levels[-1]).op.name
+
+    @property
+    def kind(self) -> str:
+        shown = [fv for fv in self.levels if fv.visible]
+        return (shown[-1] if shown else self.levels[-1]).kind
+
+    @property
+    def legend(self) -> str:
+        shown = [fv for fv in self.levels if fv.visible]
+        return self.pen.faces[(shown[-1] if shown else self.levels[-1]).name]["label"]
+
+    @property
     def lut(self):
         shown = [fv for fv in self.levels if fv.visible]
         return (shown[-1] if shown else self.levels[-1]).actor.mapper.lookup_table
@@ -214,3 +229,132 @@ def _rgb(color) -> tuple[float, float, float]:
     import matplotlib.colors as mc
 
     return tuple(float(v) for v in mc.to_rgb(color))
+
+
+VCOLS_CAPTION = "softmax over the columns of V"  # matviz.chain.attention's caption of the V-columns form
+
+
+class ComparePanel:
+    """Mishka's V-columns question, answered flat: the standard output softmax(QKᵀ/√d)·V and the
+    output with softmax over V's columns, stacked on one shared scale, then their difference on its
+    own scale, and a one-line summary (the relative change of the output). Each heatmap follows its
+    cube's result face through the sweep (the running sum so far)."""
+
+    def __init__(self, pen, standard, vcols):
+        """``standard`` and ``vcols``: the CubeViews whose result faces are the two outputs."""
+        from matviz.graphics.faces import running_range
+
+        self.pen, self.standard, self.vcols = pen, standard, vcols
+        self.shape = standard.cube.result.shape
+        lo = min(running_range(standard.cube)[0], running_range(vcols.cube)[0])
+        hi = max(running_range(standard.cube)[1], running_range(vcols.cube)[1])
+        r = max(abs(lo), abs(hi)) or 1.0
+        self.lut = _diverging((-r, r))
+        rd = _running_difference(standard.cube, vcols.cube) or 1.0  # every difference the sweep shows
+        self.diff_lut = _diverging((-rd, rd))
+        self.maps = []
+        for key, lut in (("out-standard", self.lut), ("out-vcols", self.lut), ("out-diff", self.diff_lut)):
+            self.maps.append(_FlatMap(pen, f"compare-{key}", self.shape, lut, legend=f"compare-{key}"))
+        self.maps[0].matrix, self.maps[1].matrix, self.maps[2].matrix = (
+            "output, standard", "output, softmax(V, cols)", "difference")
+        pen.legend("compare-out", "both outputs: one scale shared by the two", self.lut,
+                   [self.maps[0].name, self.maps[1].name], shared=True, covers=(lo, hi))
+        pen.legend("compare-diff", "difference: softmax(V, cols) minus standard", self.diff_lut, [self.maps[2].name],
+                   covers=(-rd, rd))
+        self.maps[0].legend = self.maps[1].legend = "compare-out"
+        self.maps[2].legend = "compare-diff"
+        self.rect = None
+
+    def reserve(self, top: float, bottom: float) -> np.ndarray:
+        pen = self.pen
+        W = pen.width
+        pad = pen.px(MARGIN)
+        x0, x1 = W * (1 - COMPARE_WIDTH), W - 2 * pad
+        y0, y1 = bottom + pad, top - pad
+        line = 1.5 * pen.px(12)
+        rows, cols = self.shape
+        room = y1 - y0 - 4 * line - 3 * pad  # three heatmaps under their titles, then a summary line
+        sides = [max(0.5, min((x1 - x0) / cols, share * room / rows)) for share in (0.4, 0.4, 0.2)]
+        y = y1
+        titles = ("standard: softmax(Q K^T/sqrt(d)) V", "softmax over the columns of V: ... softmax(V, cols)",
+                  "difference (second minus first)")
+        chars = int((x1 - x0) / (0.6 * pen.px(12)))
+        for fm, title, side in zip(self.maps, titles, sides):  # the outputs large, their difference smaller
+            pen.text(f"{fm.name}-title", fit(title, chars), role="title", size=12, bold=True, pos=(x0, y),
+                     justify=("left", "top"))
+            y -= line
+            fm.place(x0 + ((x1 - x0) - side * cols) / 2, y, side)
+            y -= rows * side + pad
+        self.summary_y = y
+        self.rect = np.array([x0, x1, y0, y1])
+        return np.array([x0, W, y0, y1])
+
+    def update(self) -> None:
+        a = np.asarray(self.standard.faces["result"].values, dtype=np.float64)
+        b = np.asarray(self.vcols.faces["result"].values, dtype=np.float64)
+        for fm, values in zip(self.maps, (a, b, b - a)):
+            fm.set_values(values)
+        pen = self.pen
+        norm = float(np.linalg.norm(a))
+        change = float(np.linalg.norm(b - a)) / norm if norm else float("nan")
+        text = (f"relative change: norm(second - first) / norm(first) = {change:.3g}"
+                if norm else "the outputs are still zero (nothing summed yet)")
+        pen.text("compare-summary", fit(text, int(pen.width * COMPARE_WIDTH / (0.6 * pen.px(12)))), role="title",
+                 size=12, pos=(self.rect[0], self.summary_y), justify=("left", "top"))
+
+
+COMPARE_WIDTH = 0.42
+
+
+def _running_difference(first, second) -> float:
+    """The largest |second - first| of the two result faces at any point of their (shared) sum over k."""
+    a1, b1, a2, b2 = first.left.values, first.right.values, second.left.values, second.right.values
+    total = np.zeros(first.result.shape)
+    top = 0.0
+    for k0, k1 in zip(first.blocks.edges_k[:-1], first.blocks.edges_k[1:]):
+        total += a2[:, k0:k1] @ b2[k0:k1] - a1[:, k0:k1] @ b1[k0:k1]
+        top = max(top, float(np.abs(total).max()))
+    return top
+
+
+class _FlatMap:
+    """One flat heatmap (2D quads on a lookup table) the audit measures as a face."""
+
+    def __init__(self, pen, name: str, shape, lut, legend: str):
+        self.pen, self.name, self.shape, self.lut, self.legend = pen, name, shape, lut, legend
+        self.kind, self.matrix = "signed", name
+        self.values = np.zeros(shape)
+        self.poly = vtk.vtkPolyData()
+        self.poly.DeepCopy(_quads(*shape))
+        self.poly.GetCellData().SetScalars(numpy_to_vtk(self.values.ravel().copy(), deep=True))
+        mapper = vtk.vtkPolyDataMapper2D()
+        mapper.SetInputData(self.poly)
+        mapper.SetLookupTable(lut)
+        mapper.UseLookupTableScalarRangeOn()
+        mapper.SetScalarModeToUseCellData()
+        self.actor = vtk.vtkActor2D()
+        self.actor.SetMapper(mapper)
+        pen.renderer.AddActor(self.actor)
+        self.rect = None
+        pen.faces[name] = dict(actor=self.actor, flat=True, panel=self, label=legend)
+
+    def place(self, x0: float, y1: float, side: float) -> None:
+        rows, cols = self.shape
+        xs = np.tile(np.arange(cols + 1), rows + 1) * side + x0
+        ys = y1 - np.repeat(np.arange(rows + 1), cols + 1) * side
+        self.poly.GetPoints().SetData(numpy_to_vtk(np.c_[xs, ys, np.zeros(xs.size)], deep=True))
+        self.poly.Modified()
+        self.rect = np.array([x0, x0 + cols * side, y1 - rows * side, y1])
+
+    def set_values(self, values: np.ndarray) -> None:
+        self.values = values
+        self.poly.GetCellData().SetScalars(numpy_to_vtk(np.asarray(values, dtype=np.float64).ravel().copy(), deep=True))
+        self.poly.Modified()
+
+
+def _diverging(lim):
+    import pyvista as pv
+
+    lut = pv.LookupTable(colors.cmap("signed"))
+    lut.SetRange(*lim)
+    return lut

@@ -14,11 +14,10 @@ from matviz import story
 from matviz.core.layout import VIEW_ANGLE, camera
 from matviz.graphics import colors
 from matviz.graphics.cubeview import CubeView, face_title
-from matviz.graphics.panels import HeatmapPanel
+from matviz.graphics.panels import VCOLS_CAPTION, ComparePanel, HeatmapPanel
 from matviz.graphics.pen import MARGIN, Pen, distinct, fit
 from matviz.scene import Chain, Scene, ViewState, as_chain
 
-NOTES_WIDTH = 0.45  # of the frame's width: the thinning rules, under the status
 NAME_WIDTH = 30  # characters of a face name before it is shortened (distinctly)
 
 
@@ -87,7 +86,11 @@ class SceneView:
         self.subject = subject(chain)
         self.panel = None
         flat = _panel_face(chain)
-        if flat is not None and not compact:
+        vcols = [c for c, cube in enumerate(chain.cubes) if cube.caption == VCOLS_CAPTION]
+        if vcols and vcols[0] >= 2 and not compact:  # softmax over V's columns beside the standard form
+            self.panel = ComparePanel(self.pen, self.views[1], self.views[vcols[0] + 1])
+            self.subject = "compare-out-vcols"
+        elif flat is not None and not compact:
             c, _ = flat
             view = self.views[c]
             keys = ["result", *(f"stage-{s}" for s in range(len(view.cube.stages)))]
@@ -125,7 +128,26 @@ class SceneView:
             self.panel.update()
             self.pen.reserved = [box]
             right = box[0]
+        self._notes_line(right, bool(self.pen.panel_notes))
         self._frame(state, top, right)
+        if self.pen.notes and "notes" not in self.pen.texts:  # rules to state: keep room for them, frame again
+            self._notes_line(right, True)
+            self._frame(state, top, right)
+
+    def _notes_line(self, right: float, needed: bool) -> None:
+        """Two lines (three when many token rows may be thinned) kept at the bottom of the 3D room,
+        above the legends, for the thinning rules (see ``_notes``), when there are rules to state."""
+        pen = self.pen
+        self.notes_width = right - 3 * pen.px(MARGIN)
+        self.room_bottom = pen.bottom_band
+        if self.compact or not needed:
+            pen.remove("notes")
+            return
+        groups = {t.group for t in pen.texts.values() if t.group and t.anchor is not None}
+        blank = " \n " if len(groups) < 4 else " \n \n "
+        item = pen.text("notes", blank, role="note", size=11, pos=(pen.px(MARGIN), pen.bottom_band + pen.px(MARGIN)),
+                        justify=("left", "bottom"))
+        self.room_bottom = item.box(pen.renderer)[3]
 
     def _legend_shown(self, leg) -> bool:
         """A legend is shown while a face it colours is shown (stage legends come and go)."""
@@ -154,13 +176,6 @@ class SceneView:
             pen.remove("status")
             status_w = 0
         right = pen.texts["status"].box(pen.renderer)[2] if status else H - pad
-        notes = not self.compact and any(t.anchor is not None and t.role != "caption" for t in pen.texts.values())
-        if notes:  # two lines kept under the status for the thinning rules (see _notes)
-            groups = {t.group for t in pen.texts.values() if t.group and t.anchor is not None}
-            blank = " \n " if len(groups) < 4 else " \n \n "  # room for the rules of many token rows
-            pen.text("notes", blank, role="note", size=11, pos=(W - pad, right - pad // 2), justify=("right", "top"))
-            right = pen.texts["notes"].box(pen.renderer)[2]
-            status_w = max(status_w, NOTES_WIDTH * W)
         chars = max(10, int((W - status_w - 4 * pad) / (0.6 * pen.px(13))))
         title = pen.text(
             "title", fit(self.chain.title, chars), role="title", size=13, pos=(pad, H - pad), justify=("left", "top")
@@ -184,7 +199,7 @@ class SceneView:
         pen, ren = self.pen, self.pen.renderer
         W, H = pen.width, pen.height
         pad = pen.px(MARGIN)
-        rect = np.array([pad, right - pad, pen.bottom_band + pad, H - top])
+        rect = np.array([pad, right - pad, self.room_bottom + pad, H - top])
         pen.room = rect
         box = self.chain.box
         pos, focal, up = camera(box, state.azimuth, state.elevation, 1.0)
@@ -225,7 +240,7 @@ class SceneView:
 
     def _notes(self) -> None:
         """The thinning rules in force, written in the frame (so nothing is dropped silently), in
-        the two lines the top band keeps for them."""
+        the lines kept for them above the legends."""
         import textwrap
 
         pen = self.pen
@@ -235,7 +250,7 @@ class SceneView:
         if not rules:
             pen.hide("notes", "off")
             return
-        chars = max(10, int(pen.width * NOTES_WIDTH / (0.6 * pen.px(11))))
+        chars = max(10, int(self.notes_width / (0.63 * pen.px(11))))
         lines = textwrap.wrap("labels thinned: " + "; ".join(rules), chars)
         item = pen.texts["notes"]
         item.text = "\n".join(lines if len(lines) >= 2 else [*lines, " "])
