@@ -21,3 +21,25 @@ def test_gallery_passes_the_frame_audit(capsys, tmp_path, monkeypatch):
     scripts = len(list(SCENES.glob("*.py")))
     assert frames >= scripts * 2 * 2, f"only {frames} frames audited for {scripts} scenes at 2 sizes"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_grid_of_72_heads_is_readable_at_1080p():
+    """6 layers x 12 heads at 1920x1080: the audit passes and every tile gives each token >= 8 px."""
+    from matviz.graphics.audit import audit_frames
+    from matviz.graphics.heads_grid import HeadGrid
+    from matviz.graphics.offscreen import make_plotter
+    from matviz.scripts import load_scene
+
+    chains = load_scene(SCENES / "attention_grid.py")
+    assert len(chains) == 72
+    reports = audit_frames(chains, [None], (1920, 1080))
+    assert reports[0].violations == []
+    plotter = make_plotter((1920, 1080))
+    try:
+        grid = HeadGrid(plotter, chains)
+        tokens = grid.probs[0].shape[0]
+        for tile in grid.tiles:
+            x0, x1, y0, y1 = tile.rect
+            assert (x1 - x0) / tokens >= 8 and (y1 - y0) / tokens >= 8, (tile.name, tile.rect)
+    finally:
+        plotter.close()
