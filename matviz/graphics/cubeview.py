@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import pyvista as pv
 
 from matviz.graphics import colors, labels
 from matviz.graphics.faces import FaceVisual, masked_means, running_range
@@ -160,6 +161,27 @@ class CubeView:
         for level, fv in enumerate(levels):
             if fv is not None:
                 fv.show(level in shown, shown.get(level))
+        self._sweep_outline(shown.get(whole + 1) if rows > 0 else None, levels)
+
+    def _sweep_outline(self, first, levels) -> None:
+        """Outline, on the 3D face, the row (column) a row-wise stage has just reached, as the flat
+        panel does: the two views point at the same row."""
+        name = self.cp.name("sweep-row")
+        if first is None or not first.any():
+            self.cp.plotter.remove_actor(name, render=False)
+            return
+        er, ec = levels[0].edges if levels[0] is not None else levels[1].edges
+        face = self.layout.result
+        rows_done = np.nonzero(first.all(axis=1))[0]
+        if rows_done.size and rows_done.size < first.shape[0]:
+            r = rows_done.max()
+            corners = face.corners([er[r], er[r + 1]], [ec[0], ec[-1]])
+        else:
+            c = np.nonzero(first.all(axis=0))[0].max()
+            corners = face.corners([er[0], er[-1]], [ec[c], ec[c + 1]])
+        loop = corners.reshape(4, 3)[[0, 1, 3, 2, 0]] + 0.03 * face.normal
+        line = pv.lines_from_points(loop)
+        self.cp.add_mesh(line, color=colors.HIGHLIGHT, line_width=3, lighting=False, name=name)
 
     # ---- state ------------------------------------------------------------------------------------
     def apply(self, state: ViewState) -> None:
