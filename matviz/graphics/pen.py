@@ -83,6 +83,7 @@ class Legend:
     covers: tuple[float, float] | None = None  # values the range is meant to hold beyond what is shown now
     data: object = None  # callable -> values it colours that are not faces (the interior)
     shown: object = None  # callable -> whether what it colours is in the frame (default: its faces)
+    place: tuple[float, float, float] | None = None  # (x0, width, y0) of its slot this frame, None = not shown
 
     @property
     def range(self) -> tuple[float, float]:
@@ -264,7 +265,7 @@ class Pen:
         for leg in self.legends.values():
             if leg not in shown:
                 leg.bar.SetVisibility(False)
-                leg._geometry = None
+                leg.place = None
                 for name in leg.texts:
                     self.hide(name, "off")
         rows = int(np.ceil(len(shown) / LEGENDS_PER_ROW)) if shown else 0
@@ -286,14 +287,14 @@ class Pen:
             self.text(f"legend-{leg.key}-title", fit(leg.title, width_chars), role="legend-title", size=12,
                       pos=(x0, title_y))
             leg.texts = [f"legend-{leg.key}-title", f"legend-{leg.key}-lo", f"legend-{leg.key}-hi"]
-            leg._geometry = (x0, w, y0)
+            leg.place = (x0, w, y0)
             self.update_legend(leg)
 
     def update_legend(self, leg: Legend) -> None:
         """The range's ends under the bar (and the saturation mark); call when the range changes."""
-        if getattr(leg, "_geometry", None) is None or not leg.bar.GetVisibility():
+        if leg.place is None or not leg.bar.GetVisibility():
             return
-        x0, w, y = leg._geometry
+        x0, w, y = leg.place
         lo, hi = leg.range
         hi_text = colors.fmt(hi)
         if leg.above is not None and leg.above > hi:
