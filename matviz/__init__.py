@@ -118,13 +118,17 @@ def show(
     *,
     duration: float | None = None,
     size: tuple[int, int] = (1280, 720),
+    heads=None,
 ) -> None:
     """Open the interactive window playing ``animation`` (blocks until it is closed).
 
     Keys: space play/pause, Right/Left step k, i interior, h clear highlight; right-click a result
     cell to highlight its dot product and print its terms (``matviz.graphics.window``).
+    ``heads`` (a ``matviz.graphics.window.HeadSource``, one model run): ] [ next/previous head and
+    } { (PageDown/PageUp) next/previous layer switch the scene to its other heads; right-click a
+    token on the flat panel to outline its query row or key column in both views.
     """
     from matviz.animate.timeline import make_timeline
     from matviz.graphics.window import Window
 
-    Window(scene, make_timeline(animation, scene, duration), size=size).show()
+    Window(scene, make_timeline(animation, scene, duration), size=size, heads=heads).show()

@@ -675,16 +675,17 @@ def cmd_show(args, console: _Console) -> int:
         if args.scene:
             raise MatvizError("--attention shows a model's attention: do not give a scene or expression")
         check_flags(args, "model")
-        scene = attention_from_args(args, args.attention)
-        if isinstance(scene, list):
-            raise MatvizError(
-                "the window shows one head: give --layer N --head N (grids of heads: matviz attention -o)"
-            )
+        from matviz.graphics.window import HeadSource
+
+        # the model runs once for every head: ] [ } { switch head and layer in the window
+        heads = HeadSource.from_model(args.attention, args.model, args.layer, args.head, v_cols=args.v_cols)
+        scene = heads.chain()
     else:
+        heads = None
         scene = scene_from_args(args)
     for note in scene.notes:
         console.note(note)
-    mv.show(scene, _default_animation(args, None), duration=args.duration, size=args.size)
+    mv.show(scene, _default_animation(args, None), duration=args.duration, size=args.size, heads=heads)
     return 0
 
 

@@ -220,6 +220,63 @@ class HeatmapPanel:
         shown = [fv for fv in self.levels if fv.visible]
         return (shown[-1] if shown else self.levels[-1]).actor.mapper.lookup_table
 
+    def highlight_token(self, axis: str | None, index: int | None = None) -> tuple[float, float, float, float] | None:
+        """Outline the row (``axis="rows"``, a query) or column (``"columns"``, a key) of token
+        ``index`` in orange, and draw its label bold in orange; ``None`` clears it. The panel's
+        layout changes with every frame, so the owner calls this again after each ``reserve``.
+        Returns the outline's box ``(x0, x1, y0, y1)`` in display pixels (None when cleared)."""
+        if getattr(self, "token_outline", None) is None:
+            self.token_outline, self.token_poly = vtk.vtkActor2D(), vtk.vtkPolyData()
+            mapper = vtk.vtkPolyDataMapper2D()
+            mapper.SetInputData(self.token_poly)
+            self.token_outline.SetMapper(mapper)
+            self.token_outline.GetProperty().SetColor(*_rgb(colors.HIGHLIGHT))
+            self.pen.renderer.AddActor(self.token_outline)
+            self.token_label = None
+        pen = self.pen
+        old = self.token_label
+        if old is not None and old in pen.texts:  # the label drawn as the others again
+            prop = pen.texts[old].actor.GetTextProperty()
+            prop.SetColor(*_rgb(colors.TEXT))
+            prop.SetBold(False)
+        self.token_label = None
+        pts, lines = vtk.vtkPoints(), vtk.vtkCellArray()
+        box = None
+        if axis is not None and index is not None and self.rect is not None:
+            er, ec = self.levels[0].edges  # panel cells may be blocks of the matrix
+            gx0, gx1, gy0, gy1 = self.rect
+            w = 0.5 * _token_line(pen)  # half a line width: the outline sits just outside the cells
+            if axis == "rows":
+                r = int(np.clip(np.searchsorted(er, index, side="right") - 1, 0, len(er) - 2))
+                box = (gx0 - w, gx1 + w, gy1 - (r + 1) * self.side - w, gy1 - r * self.side + w)
+            else:
+                c = int(np.clip(np.searchsorted(ec, index, side="right") - 1, 0, len(ec) - 2))
+                box = (gx0 + c * self.side - w, gx0 + (c + 1) * self.side + w, gy0 - w, gy1 + w)
+            x0, x1, y0, y1 = box
+            for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
+                pts.InsertNextPoint(x, y, 0)
+            for a in range(4):
+                line = vtk.vtkLine()
+                line.GetPointIds().SetId(0, a)
+                line.GetPointIds().SetId(1, (a + 1) % 4)
+                lines.InsertNextCell(line)
+            name = f"{self.name}-{axis}-{index:03d}"
+            if name in pen.texts:
+                prop = pen.texts[name].actor.GetTextProperty()
+                prop.SetColor(*_rgb(colors.HIGHLIGHT))
+                prop.SetBold(True)
+                self.token_label = name
+        self.token_outline.GetProperty().SetLineWidth(_token_line(pen))
+        self.token_poly.SetPoints(pts)
+        self.token_poly.SetLines(lines)
+        self.token_poly.Modified()
+        return box
+
+
+def _token_line(pen) -> int:
+    """Width in pixels of a picked token's outline (3 at 720 rows)."""
+    return max(2, round(3 * pen.height / 720))
+
 
 def _keep(fv, shape) -> np.ndarray:
     return fv.keep if fv.keep is not None else np.ones(shape, dtype=bool)

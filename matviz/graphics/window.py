@@ -6,13 +6,18 @@ Keys (also printed when the window opens):
     Right, Left  one step forward / back: a k-block, or a stage such as softmax (pauses)
     Home, End    the start / the finished picture
     i            show / hide the interior
-    h            clear the highlight
+    h            clear the highlight (and the token's)
     right-click  on a result face: highlight the row·column dot product behind that cell
                  and print A[i,k], B[k,j], their products and the sum
+    right-click  on a token of the flat panel (row labels: queries, column labels: keys):
+                 outline its row or column of the probabilities in both views (again: clear)
+    ] [          a model's attention: next / previous head (same layer), in the same window
+    } {          next / previous layer (same head); also PageDown / PageUp
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -27,6 +32,60 @@ from matviz.scene import Chain, Scene, ViewState, as_chain
 HELP = __doc__.split("Keys (also printed when the window opens):", 1)[1].strip("\n")
 FPS = 30
 KEYS = "space play, <- -> step, i interior, right-click a result cell"
+HEAD_KEYS = "] [ head, } { layer, right-click a token"
+# The keysyms VTK reports on X (XKeysymToString) for the head and layer keys: ] [ } { PageDown PageUp
+NEXT_HEAD, PREV_HEAD = ("bracketright",), ("bracketleft",)
+NEXT_LAYER, PREV_LAYER = ("braceright", "Next"), ("braceleft", "Prior")
+TOKEN_LABEL = re.compile(r"^panel-(rows|columns)-(\d+)$")  # the flat panel's token labels (HeatmapPanel)
+
+
+class HeadSource:
+    """Every head of one model run, for the window's head and layer keys: the model runs once
+    (``run_attention`` captures all layers and heads); each head's chain is built when first shown."""
+
+    def __init__(self, run, layer: int = 0, head: int = 0, *, v_cols: bool = False):
+        self.run, self.layer, self.head, self.v_cols = run, int(layer), int(head), v_cols
+        self._chains: dict[tuple[int, int], Chain] = {}
+
+    @classmethod
+    def from_model(cls, text: str, model: str | None = None, layer=0, head=0, *, v_cols: bool = False) -> HeadSource:
+        """Run ``model`` on ``text`` once for all heads; start at ``layer``/``head`` (one index each,
+        checked as ``matviz.chain.model_heads`` checks them)."""
+        from matviz.errors import MatvizError
+        from matviz.sources.models import _resolve, parse_index, run_attention
+
+        run = run_attention(text, model, "all", "all")
+        owner = _resolve(model)[2]
+        layers = parse_index(layer, run.n_layers, "layer", owner)
+        heads = parse_index(head, run.n_heads, "head", owner)
+        if len(layers) > 1 or len(heads) > 1:
+            raise MatvizError(
+                "the window shows one head: give --layer N --head N (grids of heads: matviz attention -o)"
+            )
+        return cls(run, layers[0], heads[0], v_cols=v_cols)
+
+    @property
+    def n_layers(self) -> int:
+        return self.run.n_layers
+
+    @property
+    def n_heads(self) -> int:
+        return self.run.n_heads
+
+    def chain(self, layer: int | None = None, head: int | None = None) -> Chain:
+        """The chain of ``(layer, head)`` (default: the current one), built once."""
+        from matviz.chain import head_chain
+
+        key = (self.layer if layer is None else layer, self.head if head is None else head)
+        if key not in self._chains:
+            self._chains[key] = head_chain(self.run.heads[key], v_cols=self.v_cols)
+        return self._chains[key]
+
+    def move(self, layers: int = 0, heads: int = 0) -> tuple[int, int]:
+        """Step the current head (wrapping around at either end); returns ``(layer, head)``."""
+        self.layer = (self.layer + layers) % self.n_layers
+        self.head = (self.head + heads) % self.n_heads
+        return self.layer, self.head
 
 
 class Window:
@@ -41,12 +100,14 @@ class Window:
         size: tuple[int, int] = (1280, 720),
         off_screen: bool = False,
         echo: Callable[[str], None] = print,
+        heads: HeadSource | None = None,
     ):
-        self.scene, self.timeline, self.echo = scene, timeline, echo
-        self.chain = as_chain(scene)
+        """``heads``: the model run behind an attention scene: the head and layer keys switch
+        to its other heads (``scene`` is then ``heads.chain()``)."""
+        self.timeline, self.echo, self.heads = timeline, echo, heads
+        self.token: tuple[str, int] | None = None  # the token picked on the panel: ("rows"|"columns", index)
         self.plotter = make_plotter(size, off_screen=off_screen)
-        self.view = SceneView(self.plotter, scene)
-        self.beats = story.beats(self.chain)  # what the step keys walk: the story the sweep plays
+        self._build(scene)
         self.t = timeline.duration  # open on the finished picture
         self.playing = False
         self._last_tick: float | None = None
@@ -60,6 +121,10 @@ class Window:
             "i": self.toggle_interior,
             "h": lambda: self.highlight(None),
         }
+        if heads is not None:
+            for names, move in ((NEXT_HEAD, (0, 1)), (PREV_HEAD, (0, -1)), (NEXT_LAYER, (1, 0)), (PREV_LAYER, (-1, 0))):
+                for name in names:
+                    keys[name] = lambda move=move: self.switch_head(*move)
         for key, fn in keys.items():
             self.plotter.add_key_event(key, fn)
         if self.plotter.iren is not None:
@@ -72,6 +137,18 @@ class Window:
         self._placed = self._framed  # the camera the texts were placed for
         self.user_camera = False  # True once the mouse has moved the camera: keys keep it then
 
+    def _build(self, scene: Scene | Chain) -> None:
+        """The view of ``scene`` in this window's plotter (drawn from nothing)."""
+        self.scene = scene
+        self.chain = as_chain(scene)
+        self.view = SceneView(self.plotter, scene)
+        self.beats = story.beats(self.chain)  # what the step keys walk: the story the sweep plays
+
+    @property
+    def title(self) -> str:
+        keys = f"{KEYS}, {HEAD_KEYS}" if self.heads is not None else KEYS
+        return f"matviz: {self.chain.title}   [{keys}]"
+
     # ---- state changes (each key and the timer end here) ----------------------------------
     def _set(self, **changes) -> None:
         """Change the shown state. Until the mouse moves the camera, the view frames it for each
@@ -80,7 +157,12 @@ class Window:
         self.user_camera = self.user_camera or self._moved(self._framed)
         camera = self.plotter.camera_position
         self.state = replace(self.state, **changes)
+        self._show(camera)
+
+    def _show(self, camera) -> None:
+        """Draw ``self.state`` (and the picked token); keep ``camera`` if it is the user's."""
         self.view.apply(self.state)
+        self.view.highlight_token(*(self.token or (None, None)))
         self._framed = self._camera()
         if self.user_camera:
             self.plotter.camera_position = camera
@@ -134,7 +216,10 @@ class Window:
         self._set(show_interior=not self.state.show_interior)
 
     def highlight(self, cell: tuple[int, int] | None) -> str | None:
-        """Highlight the dot product behind result cell ``(i, j)`` and return (and echo) its terms."""
+        """Highlight the dot product behind result cell ``(i, j)`` and return (and echo) its terms.
+        ``None`` clears it, and the picked token too."""
+        if cell is None:
+            self.token = None
         self._set(highlight=cell)
         if cell is None:
             return None
@@ -175,6 +260,10 @@ class Window:
 
     def _on_right_click(self, obj, _event) -> None:
         x, y = obj.GetEventPosition()
+        token = self.token_at(x, y)
+        if token is not None:
+            self.highlight_token(*(token if token != self.token else (None, None)))  # again: clear
+            return
         hit = self.pick(x, y)
         if hit is None:
             return
@@ -184,12 +273,69 @@ class Window:
             self._set(cube=step, k_done=None, post=None)  # the picked cube's finished picture
         self.highlight(cell)
 
+    # ---- tokens and heads (a model's attention) -------------------------------------------------
+    def token_at(self, x: float, y: float) -> tuple[str, int] | None:
+        """``("rows", i)`` (a query) or ``("columns", j)`` (a key): the flat panel's token label
+        drawn under display pixel ``(x, y)``, or None."""
+        pen = self.view.pen
+        for name, item in pen.texts.items():
+            m = TOKEN_LABEL.match(name)
+            if m is None or not item.drawn:
+                continue
+            x0, x1, y0, y1 = item.box(pen.renderer)
+            if x0 <= x <= x1 and y0 <= y <= y1:
+                return m.group(1), int(m.group(2))
+        return None
+
+    def token_point(self, axis: str, index: int) -> tuple[float, float]:
+        """Display pixel of the centre of the panel's label of token ``index`` on ``axis``."""
+        pen = self.view.pen
+        x0, x1, y0, y1 = pen.texts[f"panel-{axis}-{index:03d}"].box(pen.renderer)
+        return (x0 + x1) / 2, (y0 + y1) / 2
+
+    def highlight_token(self, axis: str | None, index: int | None = None) -> str | None:
+        """Outline the row of query ``index`` (``axis="rows"``) or the column of key ``index``
+        (``"columns"``) of the probabilities in both views; echo (and return) where its attention
+        goes. ``None`` clears it."""
+        self.token = None if axis is None or index is None else (axis, int(index))
+        self._set()
+        if self.token is None:
+            return None
+        text = token_report(self.chain, *self.token)
+        self.echo(text)
+        return text
+
+    def switch_head(self, layers: int = 0, heads: int = 0) -> str | None:
+        """Show the head ``heads`` on (and the layer ``layers`` on) of the model run, in this
+        window: the scene is drawn again, at the same step of the story, with the same camera if
+        the user moved it, the same picked cell and token. Echoes (and returns) the new head."""
+        if self.heads is None:
+            return None
+        layer, head = self.heads.move(layers, heads)
+        self.user_camera = self.user_camera or self._moved(self._framed)
+        camera = self.plotter.camera_position
+        beats = len(self.beats)
+        renderer = self.plotter.renderer
+        renderer.clear_actors()
+        renderer.RemoveAllViewProps()  # the 2D texts, panels and legends the pen added itself
+        self._build(self.heads.chain())
+        if len(self.beats) != beats:  # a story of another shape: its own first picture
+            self.state = self.view.state
+        self._show(camera)
+        if self.plotter.ren_win is not None:
+            self.plotter.ren_win.SetWindowName(self.title)
+        notes = [n for n in self.chain.notes if "attention sink" in n]
+        text = (f"layer {layer} head {head} (of {self.heads.n_layers} layers x {self.heads.n_heads} heads): "
+                f"{self.chain.title}" + "".join(f"\n  {n}" for n in notes))
+        self.echo(text)
+        return text
+
     # ---- running --------------------------------------------------------------------------------
     def show(self) -> None:
         """Open the window and block until it is closed."""
         self.echo(HELP)
         self.plotter.add_timer_event(max_steps=10**9, duration=int(1000 / FPS), callback=lambda _step: self.tick())
-        self.plotter.show(title=f"matviz: {self.scene.title}   [{KEYS}]")
+        self.plotter.show(title=self.title)
 
 
 def dot_product_report(scene: Scene, i: int, j: int) -> str:
@@ -204,3 +350,19 @@ def dot_product_report(scene: Scene, i: int, j: int) -> str:
         lines.append(f"  ... {len(row) - shown} more terms")
     lines.append(f"  sum = {float(row @ col):.10g}   ({c}[{i},{j}] = {scene.result.values[i, j]:.10g})")
     return "\n".join(lines)
+
+
+def token_report(chain: Chain, axis: str, index: int, top: int = 3) -> str:
+    """Where the attention of query ``index`` goes (``axis="rows"``), or where the attention to
+    key ``index`` comes from (``"columns"``): the largest probabilities with their tokens."""
+    c = next(c for c, cube in enumerate(chain.cubes) if cube.stages and cube.stages[-1].rowwise)
+    cube = chain.cubes[c]
+    probs = np.nan_to_num(np.asarray(cube.stages[-1].values, dtype=np.float64), neginf=0.0)
+    rows = cube.result.row_labels or tuple(str(i) for i in range(probs.shape[0]))
+    cols = cube.result.col_labels or tuple(str(j) for j in range(probs.shape[1]))
+    if axis == "rows":
+        line, others, head = probs[index], cols, f"query {rows[index]!r} (row {index}): attends most to"
+    else:
+        line, others, head = probs[:, index], rows, f"key {cols[index]!r} (column {index}): attended most by"
+    best = np.argsort(-line, kind="stable")[:top]
+    return head + ",".join(f" {others[t]!r} {line[t]:.3f}" for t in best)

@@ -51,6 +51,7 @@ def window_run(tmp_path_factory):
         f"window driver failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
     )
     results = json.loads((out / "results.json").read_text())
+    results["outdir"] = str(out)  # the head window's screenshots are there too
     return results, iio.imread(out / "window.png")[..., :3]
 
 
@@ -174,3 +175,113 @@ def test_chain_window_right_click_on_the_first_cube_reports_its_dot_product(wind
     m = re.search(r"sum = (\S+)", after["echo"])
     assert m and float(m.group(1)) == pytest.approx(total, rel=1e-8), after["echo"]
     assert after["echo"].count("k=") == CHAIN_D
+
+
+# ---------------------------------------------------------------- a model's heads (matviz show --attention)
+
+
+@pytest.fixture(scope="module")
+def model_probs():
+    """The oracle: the probabilities of any (layer, head) as ``model_heads`` draws them, in this process."""
+    from matviz.chain import model_heads
+    from window_driver import HEADS_TEXT
+
+    chains = model_heads(HEADS_TEXT, None, "all", "all")
+    n_heads = 12
+    return lambda layer, head: np.asarray(chains[layer * n_heads + head].cubes[0].stages[-1].values)
+
+
+def test_head_and_layer_keys_switch_the_drawn_head(window_run, model_probs):
+    from window_driver import HEADS_START
+
+    res, _ = need(window_run)
+    heads = res["heads"]
+    # the keys as X delivers them (real key presses through the server): ] [ } { PageDown PageUp
+    assert [k for k in heads["keysyms"] if k != "Shift_L"][:6] == [
+        "bracketright", "bracketleft", "braceright", "braceleft", "Next", "Prior"]
+    start = heads["start"]
+    assert start["layer_head"] == list(HEADS_START)
+    expected = [[1, 4], [1, 3], [2, 3], [1, 3], [2, 3], [1, 3]]
+    assert [m["layer_head"] for m in heads["moves"]] == expected
+    for shown in [start, *heads["moves"]]:
+        layer, head = shown["layer_head"]
+        probs = model_probs(layer, head)
+        np.testing.assert_allclose(shown["panel"], probs, atol=1e-12)  # the flat panel shows the new head
+        np.testing.assert_allclose(shown["probs_3d"], probs, atol=1e-12)  # ... and so does the 3D face
+        assert f"layer {layer} head {head}" in shown["title"]
+        if shown is not start:  # (the driver opened the window without Window.show's title)
+            assert shown["window_title"].startswith(f"matviz: {shown['title']}")
+            assert shown["same_plotter"] is True  # the same window, drawn again
+            assert shown["props"] == heads["moves"][0]["props"]  # the old head's actors are gone: none pile up
+    assert not np.allclose(model_probs(1, 3), model_probs(1, 4))  # the switch is visible
+    assert "layer 1 head 4 (of 6 layers x 12 heads)" in heads["echo"].splitlines()[0]
+
+
+def test_head_switch_keeps_the_step_of_the_story(window_run):
+    res, _ = need(window_run)
+    before, after = res["heads"]["step_kept"]
+    assert before == after and before[1] not in (None, 0)
+
+
+def test_right_click_on_a_token_outlines_its_row_or_column_in_both_views(window_run):
+    res, _ = need(window_run)
+    clicks = res["heads"]["clicks"]
+    for axis, index in (("rows", 8), ("columns", 2)):
+        c = clicks[axis]
+        assert c["token"] == [axis, index]
+        assert c["bold_label"] is True
+        gx0, gx1, gy0, gy1 = c["panel_rect"]
+        side = c["side"]
+        x0, x1, y0, y1 = c["outline"]
+        if axis == "rows":  # the whole row of query 8, from the top
+            want = (gx0, gx1, gy1 - (index + 1) * side, gy1 - index * side)
+        else:  # the whole column of key 2
+            want = (gx0 + index * side, gx0 + (index + 1) * side, gy0, gy1)
+        np.testing.assert_allclose([x0, x1, y0, y1], want, atol=3)
+        # in 3D: on the probability face (the first cube's result face), around the same row/column
+        lo, hi = np.array(c["expected_lo"]), np.array(c["expected_hi"])
+        b = np.array(c["actor_bounds"])
+        np.testing.assert_allclose(b[0::2], lo, atol=0.05 * c["gap"])
+        np.testing.assert_allclose(b[1::2], hi, atol=0.05 * c["gap"])
+    echo = res["heads"]["echo"]
+    assert "query 'it' (row 8): attends most to" in echo and "key 'cat' (column 2): attended most by" in echo
+
+
+def test_picked_token_survives_a_head_switch_and_a_second_click_clears_it(window_run):
+    res, _ = need(window_run)
+    assert res["heads"]["token_after_switch"] == [["columns", 2], True]
+    assert res["heads"]["token_after_second_click"] == [None, False, 0]
+
+
+def test_token_click_screenshot_shows_the_outline(window_run):
+    res, _ = need(window_run)
+    img = iio.imread(Path(res["outdir"]) / "heads_token.png")[..., :3]
+    px = img.astype(int)
+    hl = np.array([int(colors.HIGHLIGHT[i : i + 2], 16) for i in (1, 3, 5)])
+    orange = np.all(np.abs(px - hl) <= 30, axis=-1)
+    c = res["heads"]["clicks"]["rows"]
+    x0, x1, y0, y1 = c["outline"]
+    H = img.shape[0]
+    top, bottom = H - 1 - int(y1), H - 1 - int(y0)
+    band = orange[top - 3 : bottom + 4, int(x0) : int(x1)]
+    assert band.sum() > 2 * (x1 - x0), f"{band.sum()} orange pixels around the picked row"
+    inside = orange[top + 4 : bottom - 3, int(x0) + 4 : int(x1) - 4]
+    assert inside.mean() < 0.05  # an outline, not a fill: the row's colours stay readable
+
+
+def test_bad_heads_are_refused_as_before():
+    """Out of range or several heads: the same one-line errors as ``model_heads``, before any window."""
+    from matviz.chain import model_heads
+    from matviz.errors import MatvizError
+    from matviz.graphics.window import HeadSource
+
+    for layer, head in ((6, 0), (0, 12), ("x", 0)):
+        with pytest.raises(MatvizError) as want:
+            model_heads("The cat", None, layer, head)
+        with pytest.raises(MatvizError) as got:
+            HeadSource.from_model("The cat", None, layer, head)
+        assert str(got.value) == str(want.value)
+    with pytest.raises(MatvizError, match="the window shows one head"):
+        HeadSource.from_model("The cat", None, 0, "all")
+    with pytest.raises(MatvizError, match="empty"):
+        HeadSource.from_model("   ", None, 0, 0)

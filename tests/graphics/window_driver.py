@@ -115,6 +115,7 @@ def main(outdir: Path) -> dict:
     res["numbers_off_anchor_after_key"] = numbers_off_anchor(window)
     plotter.close()
     res["chain"] = chain_checks()
+    res["heads"] = heads_checks(outdir)
     return res
 
 
@@ -170,6 +171,143 @@ def chain_checks() -> dict:
         "highlight": None if window.state.highlight is None else list(window.state.highlight),
         "echo": "\n".join(echoed),
     }
+    plotter.close()
+    return res
+
+
+HEADS_TEXT, HEADS_START = "The cat sat on the mat because it was tired", (1, 3)  # test_window.py's oracle too
+
+
+class XKeys:
+    """Real key presses through the X server (libXtst), as a keyboard sends them: the window gets
+    them from X like any other key, so this checks the keysyms VTK reports under X."""
+
+    def __init__(self):
+        import ctypes
+
+        x11, xtst = ctypes.cdll.LoadLibrary("libX11.so.6"), ctypes.cdll.LoadLibrary("libXtst.so.6")
+        x11.XOpenDisplay.restype, x11.XOpenDisplay.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
+        x11.XStringToKeysym.restype, x11.XStringToKeysym.argtypes = ctypes.c_ulong, [ctypes.c_char_p]
+        x11.XKeysymToKeycode.restype, x11.XKeysymToKeycode.argtypes = ctypes.c_ubyte, [ctypes.c_void_p, ctypes.c_ulong]
+        x11.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        xtst.XTestFakeKeyEvent.argtypes = [ctypes.c_void_p, ctypes.c_uint, ctypes.c_int, ctypes.c_ulong]
+        xtst.XTestFakeMotionEvent.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_ulong]
+        self.x11, self.xtst = x11, xtst
+        self.dpy = x11.XOpenDisplay(None)
+        assert self.dpy, "cannot open the X display"
+
+    def press(self, window, keysym: str, shift: bool = False) -> None:
+        import time
+
+        x11, xtst, dpy = self.x11, self.xtst, self.dpy
+        xtst.XTestFakeMotionEvent(dpy, -1, 200, 200, 0)  # the pointer over the window: it has the focus
+        code = x11.XKeysymToKeycode(dpy, x11.XStringToKeysym(keysym.encode()))
+        shift_code = x11.XKeysymToKeycode(dpy, x11.XStringToKeysym(b"Shift_L"))
+        assert code, keysym
+        if shift:
+            xtst.XTestFakeKeyEvent(dpy, shift_code, 1, 0)
+        xtst.XTestFakeKeyEvent(dpy, code, 1, 0)
+        xtst.XTestFakeKeyEvent(dpy, code, 0, 0)
+        if shift:
+            xtst.XTestFakeKeyEvent(dpy, shift_code, 0, 0)
+        x11.XSync(dpy, 0)
+        for _ in range(10):
+            window.plotter.iren.process_events()
+            time.sleep(0.02)
+
+
+def heads_checks(outdir: Path) -> dict:
+    """A model's attention (all-MiniLM-L6-v2, run once for every head): real keys switch head and
+    layer in the same window, a right-click on a token label of the flat panel outlines its row
+    or column of the probabilities in both views. Screenshots: heads.png, heads_token.png."""
+    import imageio.v3 as iio
+
+    from matviz.animate.timeline import make_timeline
+    from matviz.graphics.window import HeadSource, Window
+
+    source = HeadSource.from_model(HEADS_TEXT, None, *HEADS_START)
+    chain = source.chain()
+    echoed: list[str] = []
+    window = Window(chain, make_timeline("sweep", chain), size=(1280, 720), echo=echoed.append, heads=source)
+    plotter = window.plotter
+    plotter.show(interactive_update=True, auto_close=False)
+    keysyms: list[str] = []
+    plotter.iren.interactor.AddObserver("KeyPressEvent", lambda obj, _e: keysyms.append(obj.GetKeySym()))
+    keys = XKeys()
+    renderer = plotter.renderer
+
+    def shown() -> dict:
+        view = window.view
+        return {
+            "layer_head": [source.layer, source.head],
+            "title": view.chain.title,
+            "window_title": plotter.ren_win.GetWindowName(),
+            "panel": np.asarray(view.panel.values, dtype=float).tolist(),
+            "probs_3d": np.asarray(view.views[0].stage_faces[-1].values, dtype=float).tolist(),
+            "same_plotter": window.plotter is plotter and plotter.renderer is renderer,
+            "props": renderer.GetViewProps().GetNumberOfItems(),
+        }
+
+    res: dict = {"start": shown()}
+    moves = []
+    for keysym, shift in (("bracketright", False), ("bracketleft", False), ("braceright", True), ("braceleft", True),
+                          ("Next", False), ("Prior", False)):
+        keys.press(window, keysym, shift)
+        moves.append({"keysym": keysym, **shown()})
+    res["moves"], res["keysyms"] = moves, keysyms
+    keys.press(window, "bracketright")  # layer 1 head 4 for the screenshot
+    plotter.render()
+    iio.imwrite(outdir / "heads.png", np.asarray(plotter.screenshot(return_img=True))[..., :3])
+
+    # the step of the story is kept across a switch
+    press(window, "Home")
+    for _ in range(3):
+        press(window, "Right")
+    before = [window.state.cube, window.state.k_done, window.state.post]
+    press(window, "bracketleft")
+    res["step_kept"] = [before, [window.state.cube, window.state.k_done, window.state.post]]
+    press(window, "End")
+
+    # right-click the token labels: the query "it" (row 8), then the key "cat" (column 2)
+    view = window.view
+    face = view.views[0]
+    clicks = {}
+    for axis, index in (("rows", 8), ("columns", 2)):
+        x, y = window.token_point(axis, index)
+        right_click(window, int(round(x)), int(round(y)))
+        plotter.render()
+        panel = window.view.panel
+        outline = np.array(panel.token_poly.GetBounds()[:4]) if panel.token_poly.GetNumberOfPoints() else None
+        actor = plotter.actors.get("token-highlight")
+        m, n = face.layout.result.shape
+        if axis == "rows":
+            quad = [face.layout.result.point(index, 0), face.layout.result.point(index + 1, n)]
+        else:
+            quad = [face.layout.result.point(0, index), face.layout.result.point(m, index + 1)]
+        ends = face.cp.world(np.array(quad))
+        clicks[axis] = {
+            "at": [x, y],
+            "token": None if window.token is None else list(window.token),
+            "panel_rect": view.panel.rect.tolist(),
+            "side": float(view.panel.side),
+            "outline": None if outline is None else outline.tolist(),
+            "bold_label": bool(view.pen.texts[f"panel-{axis}-{index:03d}"].actor.GetTextProperty().GetBold()),
+            "actor_bounds": None if actor is None else list(actor.GetBounds()),
+            "expected_lo": ends.min(axis=0).tolist(),
+            "expected_hi": ends.max(axis=0).tolist(),
+            "gap": float(face.layout.gap),
+        }
+        if axis == "rows":
+            iio.imwrite(outdir / "heads_token.png", np.asarray(plotter.screenshot(return_img=True))[..., :3])
+    res["clicks"] = clicks
+    keys.press(window, "bracketright")  # the picked token stays picked on the next head
+    res["token_after_switch"] = [list(window.token) if window.token else None,
+                                 plotter.actors.get("token-highlight") is not None]
+    x, y = window.token_point("columns", 2)
+    right_click(window, int(round(x)), int(round(y)))  # the same token again: cleared
+    res["token_after_second_click"] = [window.token, plotter.actors.get("token-highlight") is not None,
+                                       window.view.panel.token_poly.GetNumberOfPoints()]
+    res["echo"] = "\n".join(echoed)
     plotter.close()
     return res
 
