@@ -63,17 +63,25 @@ def from_evaluation(
         )
     style = style or Style()
     cubes, hidden, notes, roots = [], [], [], []  # roots[c]: the unlinked cube c's linked tree grows from
+    taken: set[int] = set()  # cubes whose result face a later cube already sits behind
     for p in ev.products:
-        sides = {}
+        sides, own = {}, set()
         ops = []
         for side, term in (("left", p.left), ("top", p.right)):
             if term.source is not None:
                 src = cubes[term.source].output
-                ops.append(replace(src, name=term.label if len(term.label) <= 24 else src.name))
-                sides[side] = term.source
+                op = replace(src, name=term.label if len(term.label) <= 24 else src.name)
+                if term.stages:  # a shared result taken further for this cube alone: its own face
+                    op = replace(op, values=term.values, kind=value_kind(term.values))
+                    own.add(side)
+                ops.append(op)
+                if term.source not in taken and term.source not in sides.values():
+                    sides[side] = term.source
             else:
                 ops.append(_term_operand(term.label, term.values, env))
-        placement, hide, root = _linked_placement(ops, sides, cubes, roots)
+        placement, hide, root = _linked_placement(ops, sides, cubes, roots, own)
+        if sides:
+            taken.add(next(iter(sides.values())))
         cube = matmul(
             ops[0],
             ops[1],
@@ -110,23 +118,30 @@ def from_evaluation(
 
 
 def _linked_placement(
-    ops: list[Operand], sides: dict[str, int], cubes: list[Cube], roots: list[int]
+    ops: list[Operand], sides: dict[str, int], cubes: list[Cube], roots: list[int], own: set[str] = frozenset()
 ) -> tuple[_layout.Placement, frozenset[str], int]:
     """``(placement, hidden faces, root)`` of the next cube, whose operands are ``ops``.
 
     The cube is linked to the cube behind its first linked operand (``sides``: face "left"/"top" →
-    index of the earlier cube whose result it is): its face sits on that cube's result face and is
-    not drawn again. A second link (both operands are products) is drawn as a face. An unlinked
-    cube stays at the origin and starts a tree of its own (root = its own index)."""
+    index of the earlier cube whose result it is; a result face carries one linked cube, so a
+    later user of a shared result is not linked to it again): its face sits on that cube's result
+    face and is not drawn again. When that operand takes steps of its own beyond the shared face
+    (``own``, e.g. a shared ``A @ B`` softmaxed differently by its users), the cube is moved back
+    from the shared face by two gaps and its operand face is drawn there, showing its own steps.
+    A second link (both operands are products) is drawn as a face. An unlinked cube stays at the
+    origin and starts a tree of its own (root = its own index)."""
     if not sides:
         return _layout.Placement(), frozenset(), len(cubes)
     side, src = next(iter(sides.items()))
     (m, k), n = ops[0].shape, ops[1].shape[1]
     prev = cubes[src]
-    placement = _layout.link(
-        prev.layout, prev.placement, _layout.CubeLayout(m, k, n), "left" if side == "left" else "right"
-    )
-    return placement, frozenset([side]), roots[src]
+    nxt = _layout.CubeLayout(m, k, n)
+    placement = _layout.link(prev.layout, prev.placement, nxt, "left" if side == "left" else "right")
+    if side not in own:
+        return placement, frozenset([side]), roots[src]
+    normal = np.asarray(placement.ax_j if side == "left" else placement.ax_i)  # away from the shared face
+    origin = tuple(float(v) for v in np.asarray(placement.origin) + 2 * nxt.gap * normal)
+    return replace(placement, origin=origin), frozenset(), roots[src]
 
 
 def _spread(cubes: list[Cube], roots: list[int]) -> list[Cube]:

@@ -211,6 +211,9 @@ def _overlap(a, b):
             dict(A=(100, 2), B=(2, 4), C=(4, 30), D=(30, 5)),
             id="tall-first-product",
         ),
+        ("softmax(A @ B, rows) @ softmax(A @ B, cols)", dict(A=(4, 3), B=(3, 4))),
+        ("X = A @ B; (X @ C) + (X @ D)", dict(A=(3, 4), B=(4, 5), C=(5, 2), D=(5, 2))),
+        ("X = A @ B; softmax(X) @ C + normalize(X) @ D", dict(A=(3, 4), B=(4, 5), C=(5, 2), D=(5, 2))),
     ],
 )
 def test_no_cube_reaches_into_another_cubes_interior(text, shapes):
@@ -221,6 +224,44 @@ def test_no_cube_reaches_into_another_cubes_interior(text, shapes):
             if a != b:
                 bounds = other.bounds
                 assert _overlap(_interior_box(cube), (bounds[0::2], bounds[1::2])) == 0.0, (b, a)
+
+
+# ---------------------------------------------------------------- shared nodes
+
+
+def test_a_shared_product_is_one_cube():
+    """softmax(A@B, rows) @ softmax(A@B, cols): A@B is one node, one cube (there were three)."""
+    a, b = rand(60, 4, 3), rand(61, 3, 4)
+    chain = expr("softmax(A@B, rows) @ softmax(A@B, cols)", A=a, B=b)
+    assert len(chain.cubes) == 2
+    shared, outer = chain.cubes
+    assert shared.stages == ()  # the shared result face shows the raw product...
+    np.testing.assert_allclose(shared.result.values, a @ b, rtol=1e-12)
+    # ...and each operand face of the consuming cube shows its own softmax
+    np.testing.assert_allclose(outer.left.values, softmax(a @ b, 1), rtol=1e-12)
+    np.testing.assert_allclose(outer.right.values, softmax(a @ b, 0), rtol=1e-12)
+    np.testing.assert_allclose(chain.result.values, softmax(a @ b, 1) @ softmax(a @ b, 0), rtol=1e-12)
+    assert chain.hidden == [frozenset(), frozenset()]  # both operand faces are drawn
+    # the consuming cube stands behind the shared face, two gaps back, its own face drawn there
+    gap = outer.layout.gap
+    offset = world(outer, "left") - world(shared, "result")
+    np.testing.assert_allclose(np.linalg.norm(offset, axis=-1), 2 * gap, atol=1e-9)
+
+
+def test_a_binding_used_by_two_cubes_links_once():
+    a, b, c, d = rand(62, 3, 4), rand(63, 4, 5), rand(64, 5, 2), rand(65, 5, 2)
+    chain = expr("X = A @ B; (X @ C) + (X @ D)", A=a, B=b, C=c, D=d)
+    assert len(chain.cubes) == 3  # A @ B drawn once
+    assert chain.hidden == [frozenset(), {"left"}, frozenset()]  # one cube sits on the shared face
+    np.testing.assert_allclose(chain.cubes[2].left.values, a @ b, rtol=1e-12)
+    np.testing.assert_allclose(chain.value.values, (a @ b) @ c + (a @ b) @ d, rtol=1e-12)
+
+
+def test_a_single_use_still_links_and_hides_the_face(qkv):
+    q, k, v = qkv
+    chain = expr("let S = softmax(Q @ K.T / sqrt(d)) in S @ V", Q=q, K=k, V=v)
+    assert len(chain.cubes) == 2 and chain.hidden == [frozenset(), {"left"}]
+    assert [s.label for s in chain.cubes[0].stages] == ["/ sqrt(d)", "softmax(rows)"]
 
 
 # ---------------------------------------------------------------- attention()

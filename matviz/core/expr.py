@@ -14,6 +14,24 @@ Expressions are one line of Python syntax, parsed with :mod:`ast` and walked her
   the same as a string, given as ``axis=`` or positionally after ``x``; for ``norm`` a positional
   axis word may come before or after a positional ``f`` string. ``causal`` is ``True`` or ``False``.
 
+Image transforms (``matviz.core.transforms`` has the formulas): ``warp(x, amplitude, wavelength,
+axis=rows)`` (row i shifted along itself by ``amplitude·sin(2π·i/wavelength)`` pixels, linearly
+interpolated, edges clamped; ``cols``: column j shifted down by ``amplitude·sin(2π·j/wavelength)``),
+``flip(x, "h"|"v")``, ``rot90(x, k=1)`` (counter-clockwise), ``roll(x, shift, axis=rows)`` (cyclic,
+each row along itself, or each column), ``blur(x, sigma)`` (Gaussian, edges clamped),
+``resize(x, rows, cols)`` (anti-aliased, as the sources' ``--resize``), ``relu``, ``tanh``, ``selu``
+(entrywise; numbers too), slicing ``x[a:b, c:d]`` (Python slices of rows then columns; ``x[a:b]`` is
+rows only; a single index is an error) and ``t_product(x)`` = ``normalize(x.T @ x)`` (one product).
+
+Bindings: ``let X = norm(A, "y+1", cols) in normalize(X.T @ X)`` or, the same,
+``X = norm(A, "y+1", cols); normalize(X.T @ X)``. Several may follow each other; a binding may use
+the ones before it, must be used, and may not reuse an env name.
+
+Shared nodes: a repeated sub-expression (written twice, or a binding used twice) is one node,
+computed once: ``softmax(A @ B, rows) @ softmax(A @ B, cols)`` records ONE product for ``A @ B``.
+Sub-expressions are compared as trees with defaults filled in (``softmax(X)`` is
+``softmax(X, axis=rows)``; ``t_product(X)`` is ``normalize(X.T @ X)``).
+
 The name ``d``: unless ``env`` binds it, ``d`` is the inner dimension of the first ``@`` evaluated.
 Evaluation goes left to right with operands before their product, so for
 ``softmax(Q @ K.T / sqrt(d)) @ V`` that is ``Q @ K.T`` and ``d`` is d_head (the columns of Q). Using
@@ -25,14 +43,23 @@ Softmax sets masked entries to -inf before the exp; ``norm`` gives them f = 0. E
 exactly 0, and a row (column, for ``axis=cols``) with every entry masked is an error.
 
 Besides the value, :func:`evaluate` records what the renderer draws (:class:`Evaluation`): one
-:class:`Product` per ``@`` in evaluation order, with its two operands (:class:`Term`). A product's
-result is followed up the tree while each node is a *unary matrix step* (matrix∘number arithmetic,
-unary minus, ``sqrt``, ``exp``, ``softmax``, ``norm``, ``normalize``, ``signed``); each step appends
-a :class:`Stage` to the product (a causal softmax or norm appends two: ``"causal mask"``, with -inf
-where masked, then the normalization). If the chain reaches an operand of a later ``@``, that
-:class:`Term` has ``source`` = the product's index and its values are the last stage's values. A
-transpose or an operation with another matrix ends the chain: the product keeps its stages so far
-and the later term has ``source=None``.
+:class:`Product` per ``@`` node in evaluation order, with its two operands (:class:`Term`). A
+product's result is followed up the tree while each node is a *unary matrix step* that keeps the
+shape (matrix∘number arithmetic, unary minus, ``sqrt``, ``exp``, ``softmax``, ``norm``,
+``normalize``, ``signed``, ``relu``, ``tanh``, ``selu``, ``warp``, ``flip``, ``roll``, ``blur``, and
+``rot90``/``resize``/a slice when the shape does not change); each step is a :class:`Stage` (a
+causal softmax or norm makes two: ``"causal mask"``, with -inf where masked, then the
+normalization). If the chain reaches an operand of a later ``@``, that :class:`Term` has ``source``
+= the product's index and its values are the last stage's values. A transpose, a step that changes
+the shape, or an operation with another matrix ends the chain: the later term has ``source=None``.
+
+Where the stages go: every place a product's result is used (an operand of a later ``@``, the end
+of a chain, the final value) is one *use*, with the steps on its way. The product's own
+``stages`` (drawn on its result face) are the steps that all its uses share; with one use, that is
+all of them, as before shared nodes existed. A use whose steps go further (a shared ``A @ B``
+softmaxed over rows for one consumer and over columns for another) keeps the rest on its
+:class:`Term` (``Term.stages``): the shared result face shows the common steps (here the raw
+product) and each consuming cube's operand face shows its own.
 
 Every error is an :class:`~matviz.errors.ExpressionError` whose first line says what is wrong and
 how to fix it, followed by the expression and a line of ``^`` under the offending part (see
@@ -43,11 +70,14 @@ from __future__ import annotations
 
 import ast
 import difflib
+import io
+import tokenize
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Union
 
 import numpy as np
 
+from matviz.core import transforms as _tf
 from matviz.core.operand import Stage  # one Stage type for expressions and cubes (label, values, kind, rowwise)
 from matviz.core.ops import (
     axis_number,
@@ -74,11 +104,33 @@ __all__ = [
 
 Value = Union[np.ndarray, float]  # a (m, n) float64 matrix or a number
 
-FUNCTIONS = ("sqrt", "exp", "softmax", "norm", "normalize", "signed")
+FUNCTIONS = (
+    "sqrt",
+    "exp",
+    "softmax",
+    "norm",
+    "normalize",
+    "signed",
+    "relu",
+    "tanh",
+    "selu",
+    "warp",
+    "flip",
+    "rot90",
+    "roll",
+    "blur",
+    "resize",
+    "t_product",
+)
 AXES = ("rows", "cols")
 NORM_FS = ("y+1", "exp")
+FLIPS = ("h", "v")
 BIND_HINT = "CLI: --set X=file.npy; API: X=array"
-GRAMMAR = "use names, numbers, @ + - * /, unary -, .T, parentheses and " + ", ".join(FUNCTIONS)
+GRAMMAR = (
+    "use names, numbers, @ + - * /, unary -, .T, slices x[a:b, c:d], parentheses, bindings "
+    "(let X = ... in ...) and " + ", ".join(FUNCTIONS)
+)
+_ENTRYWISE = {"sqrt": np.sqrt, "exp": np.exp, "relu": _tf.relu, "tanh": _tf.tanh, "selu": _tf.selu}
 
 
 # ---------------------------------------------------------------- the record the renderer draws
@@ -91,6 +143,9 @@ class Term:
     label: str  # the operand's source text, e.g. "Q", "K.T", "softmax(A, rows)"
     values: np.ndarray  # (r, c) float64
     source: int | None  # index into Evaluation.products of the product whose staged result this is
+    # steps from the source's staged result face to ``values`` that this use alone takes (the
+    # source is a shared node whose other uses differ); () when values is the face's last stage
+    stages: tuple[Stage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,6 +169,7 @@ class Evaluation:
     products: tuple[Product, ...]  # evaluation order: an operand's source product comes before its user
     names: tuple[str, ...]  # env names the expression used, in order of first use (plus "d" if defaulted)
     d: float | None  # the value used for d if it was defaulted, else None
+    bindings: tuple[str, ...] = ()  # names bound by let / NAME = ...; in the expression, in order
 
 
 # ---------------------------------------------------------------- public functions
@@ -128,10 +184,13 @@ def caret(text: str, start: int, end: int) -> str:
     return f"  {shown}\n  {' ' * start}{'^' * width}"
 
 
-def parse(text: str) -> ast.Expression:
+def parse(text: str) -> ast.Expression | ast.Module:
     """Parse ``text`` and check it uses only the grammar above (names are checked by evaluate).
 
-    Node positions refer to ``text`` itself, even when it starts with spaces.
+    A plain expression comes back as an ``ast.Expression``; one with bindings (``let X = ... in
+    ...`` or ``X = ...; ...``) as an ``ast.Module``: ``Assign`` statements, one name each, then one
+    ``Expr``. ``let``/``in`` are read as ``=``/``;`` (same columns), so node positions refer to
+    ``text`` itself, even when it starts with spaces.
     """
     if not isinstance(text, str):
         raise ExpressionError(f"an expression must be a string, not {type(text).__name__}")
@@ -140,10 +199,11 @@ def parse(text: str) -> ast.Expression:
         raise ExpressionError(
             "the expression is empty: write e.g. softmax(Q @ K.T / sqrt(d)) @ V\n" + caret(text, 0, 1)
         )
-    body = text.lstrip(" \t")
-    lead = len(text) - len(body)  # ASCII spaces: as many bytes as characters
+    source, program = _desugar_let(text)
+    body = source.lstrip(" \t")
+    lead = len(source) - len(body)  # ASCII spaces: as many bytes as characters
     try:
-        tree = ast.parse(body, mode="eval")
+        tree = ast.parse(body, mode="exec" if program else "eval")
     except SyntaxError as err:
         raise _syntax_error(text, err, lead) from None
     except (ValueError, RecursionError, MemoryError) as err:  # absurd nesting
@@ -151,10 +211,48 @@ def parse(text: str) -> ast.Expression:
     if lead:
         _shift_columns(tree, lead)
     try:
-        _Checker(text).check(tree.body)
+        if program:
+            _Checker(text).program(tree)
+        else:
+            _Checker(text).check(tree.body)
     except RecursionError:
         raise _nested_too_deeply(text) from None
     return tree
+
+
+def _desugar_let(text: str) -> tuple[str, bool]:
+    """``(source, program)``: ``text`` with each top-level ``let`` blanked and its ``in`` made ``;``
+    (same length, so columns are kept), and whether it has bindings (a top-level ``=`` or ``;``).
+    Text that does not tokenize is returned as it is (the parser reports it)."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return text, False
+    chars, depth, pending, program = list(text), 0, [], False
+    for i, tok in enumerate(tokens):
+        if tok.type == tokenize.OP and tok.string in "([{":
+            depth += 1
+        elif tok.type == tokenize.OP and tok.string in ")]}":
+            depth -= 1
+        elif depth == 0 and tok.type == tokenize.OP and tok.string in ("=", ";"):
+            program = True
+        elif depth == 0 and tok.type == tokenize.NAME and tok.string == "let":
+            after = tokens[i + 1 : i + 3]
+            if len(after) == 2 and after[0].type == tokenize.NAME and after[1].string == "=":
+                col = tok.start[1]
+                chars[col : col + 3] = "   "
+                pending.append(tok)
+                program = True
+        elif depth == 0 and tok.type == tokenize.NAME and tok.string == "in" and pending:
+            col = tok.start[1]
+            chars[col : col + 2] = "; "
+            pending.pop()
+    if pending:
+        col = pending[-1].start[1]
+        raise _error(
+            text, (col, col + 3), "let without in: write let X = ... in EXPR, e.g. let X = A @ B in X.T @ X"
+        )
+    return "".join(chars), program
 
 
 def evaluate(text: str, env: Mapping[str, Value]) -> Evaluation:
@@ -263,6 +361,7 @@ class _Signature:
     positional: tuple[str, ...]  # parameters that may follow x by position, in order
     keywords: tuple[str, ...]  # parameters that may be given as name=
     usage: str  # shown in errors
+    required: tuple[str, ...] = ()  # parameters without a default
 
 
 _SIGNATURES = {
@@ -274,6 +373,37 @@ _SIGNATURES = {
         ("axis",), ("axis", "temperature", "causal"), "softmax(x, axis=rows, temperature=1.0, causal=False)"
     ),
     "norm": _Signature(("f", "axis"), ("f", "axis", "causal"), 'norm(x, f="y+1", axis=rows, causal=False)'),
+    "relu": _Signature((), (), "relu(x)"),
+    "tanh": _Signature((), (), "tanh(x)"),
+    "selu": _Signature((), (), "selu(x)"),
+    "t_product": _Signature((), (), "t_product(x)"),
+    "warp": _Signature(
+        ("amplitude", "wavelength", "axis"),
+        ("amplitude", "wavelength", "axis"),
+        "warp(x, amplitude, wavelength, axis=rows)",
+        ("amplitude", "wavelength"),
+    ),
+    "flip": _Signature(("direction",), ("direction",), 'flip(x, "h") or flip(x, "v")', ("direction",)),
+    "rot90": _Signature(("k",), ("k",), "rot90(x, k=1)"),
+    "roll": _Signature(("shift", "axis"), ("shift", "axis"), "roll(x, shift, axis=rows)", ("shift",)),
+    "blur": _Signature(("sigma",), ("sigma",), "blur(x, sigma)", ("sigma",)),
+    "resize": _Signature(("rows", "cols"), ("rows", "cols"), "resize(x, rows, cols)", ("rows", "cols")),
+}
+
+# what each axis word means, per function, for the error that lists them
+_AXIS_MEANING = {
+    "warp": "rows (shift each row along itself) or cols (shift each column)",
+    "roll": "rows (roll each row along itself) or cols (roll each column)",
+}
+_AXIS_DEFAULT_MEANING = "rows (each row sums to 1) or cols (each column sums to 1)"
+
+# parameter defaults, so that softmax(X) and softmax(X, rows) are one node (see _Evaluator.key)
+_DEFAULT_KEYS = {
+    "softmax": {"axis": ("word", "rows"), "causal": ("bool", False), "temperature": ("const", 1.0)},
+    "norm": {"f": ("str", "y+1"), "axis": ("word", "rows"), "causal": ("bool", False)},
+    "warp": {"axis": ("word", "rows")},
+    "roll": {"axis": ("word", "rows")},
+    "rot90": {"k": ("const", 1.0)},
 }
 
 
@@ -311,6 +441,9 @@ def _bind(text: str, call: ast.Call) -> dict[str, ast.expr]:
         if kw.arg in bound:
             raise _error(text, kw, f"{kw.arg} is given twice to {name}: give it once ({sig.usage})")
         bound[kw.arg] = kw.value
+    missing = [p for p in sig.required if p not in bound]
+    if missing:
+        raise _error(text, call, f"{name} needs {' and '.join(missing)}: {sig.usage}")
     return bound
 
 
@@ -319,11 +452,20 @@ def _axis_word(text: str, node: ast.AST, fname: str) -> str:
     word = node.id if isinstance(node, ast.Name) else getattr(node, "value", None)
     if word in AXES:
         return word
-    hint = f'; f is a string, f="{word}"' if word in NORM_FS else ""
+    hint = f'; f is a string, f="{word}"' if word in NORM_FS and fname == "norm" else ""
+    meaning = _AXIS_MEANING.get(fname, _AXIS_DEFAULT_MEANING)
+    return _raise(text, node, f"unknown axis {_source(text, node)} for {fname}: use {meaning}{hint}")
+
+
+def _flip_direction(text: str, node: ast.AST) -> str:
+    if isinstance(node, ast.Constant) and node.value in FLIPS:
+        return node.value
+    word = node.id if isinstance(node, ast.Name) else None
+    hint = f' (a string: flip(x, "{word}"))' if word in FLIPS else ""
     return _raise(
         text,
         node,
-        f"unknown axis {_source(text, node)} for {fname}: use rows (each row sums to 1) or cols (each column sums to 1){hint}",
+        f'unknown direction {_source(text, node)} for flip: use "h" (mirror left-right) or "v" (mirror upside down){hint}',
     )
 
 
@@ -365,6 +507,10 @@ _KINDS = {
     ast.NamedExpr: "assignment (:=)",
     ast.Starred: "*unpacking",
     ast.Await: "await",
+    ast.AugAssign: "augmented assignment",
+    ast.AnnAssign: "an annotated assignment",
+    ast.Import: "import",
+    ast.ImportFrom: "import",
 }
 _ARITHMETIC: dict[type, tuple[str, Callable[[Value, Value], Value]]] = {
     ast.Add: ("+", np.add),
@@ -390,9 +536,51 @@ class _Checker:
 
     def __init__(self, text: str):
         self.text = text
+        self.used: set[str] = set()  # names read so far
+        self.unbound: set[str] = set()  # binding names not bound yet where the checker is
+        self.binding: str | None = None  # the binding whose value is being checked
 
     def fail(self, node: ast.AST | tuple[int, int], message: str) -> ExpressionError:
         return _error(self.text, node, message)
+
+    def program(self, module: ast.Module) -> None:
+        """Bindings (``NAME = expression``, one name each, each used), then one expression."""
+        *binds, last = module.body
+        names: list[str] = []
+        for stmt in binds:
+            src = _source(self.text, stmt)
+            if isinstance(stmt, ast.Expr):
+                raise self.fail(
+                    stmt, f"{src} is not used: only the last part is the expression; bind the others, X = {src}"
+                )
+            if not isinstance(stmt, ast.Assign):
+                kind = _KINDS.get(type(stmt), type(stmt).__name__)
+                raise self.fail(stmt, f"{src} is not supported ({kind}): a binding is NAME = expression, e.g. X = A @ B")
+            target = stmt.targets[0]
+            if len(stmt.targets) > 1 or not isinstance(target, ast.Name):
+                raise self.fail(target, f"{_source(self.text, target)} cannot be bound: bind one name, e.g. X = A @ B")
+            name = target.id
+            if name in AXES or name in _SIGNATURES:
+                what = "an axis word" if name in AXES else "a function"
+                raise self.fail(target, f"{name} cannot be bound: it is {what}; choose another name")
+            if name in names:
+                raise self.fail(target, f"{name} is bound twice: bind each name once")
+            names.append(name)
+        if not isinstance(last, ast.Expr):
+            raise self.fail(
+                last,
+                f"the expression ends with {_source(self.text, last)}: end with the expression that uses it, "
+                "e.g. X = A @ B; X.T @ X (or let X = A @ B in X.T @ X)",
+            )
+        for i, stmt in enumerate(binds):
+            self.unbound, self.binding = set(names[i:]), names[i]
+            self.check(stmt.value)
+        self.unbound, self.binding = set(), None
+        self.check(last.value)
+        for stmt in binds:
+            target = stmt.targets[0]
+            if target.id not in self.used:
+                raise self.fail(target, f"{target.id} is bound but never used: use it or remove the binding")
 
     def check(self, node: ast.AST) -> None:
         if isinstance(node, ast.Constant):
@@ -407,6 +595,8 @@ class _Checker:
             self.attribute(node)
         elif isinstance(node, ast.Call):
             self.call(node)
+        elif isinstance(node, ast.Subscript):
+            self.subscript(node)
         else:
             kind = _KINDS.get(type(node), type(node).__name__)
             raise self.fail(node, f"{_source(self.text, node)} is not supported ({kind}): {GRAMMAR}")
@@ -418,7 +608,9 @@ class _Checker:
             raise self.fail(node, f"{src} is not supported here: True/False are only for causal=")
         if isinstance(value, str):
             raise self.fail(
-                node, f'the string {src} is not supported here: strings are only norm\'s f ("y+1" or "exp") or an axis'
+                node,
+                f'the string {src} is not supported here: strings are only norm\'s f ("y+1" or "exp"), '
+                'flip\'s direction ("h" or "v") or an axis',
             )
         if not isinstance(value, (int, float)):
             raise self.fail(node, f"{src} is not supported (only real numbers): {GRAMMAR}")
@@ -427,8 +619,35 @@ class _Checker:
         if node.id in AXES:
             raise self.fail(
                 node,
-                f"{node.id} is an axis word, valid only as the axis of softmax or norm, e.g. softmax(A, {node.id})",
+                f"{node.id} is an axis word, valid only as the axis of softmax, norm, warp or roll, "
+                f"e.g. softmax(A, {node.id})",
             )
+        if node.id == self.binding:
+            raise self.fail(node, f"{node.id} is used in its own binding: a binding can use only the ones before it")
+        if node.id in self.unbound:
+            raise self.fail(node, f"{node.id} is used before it is bound: bind it before the binding that uses it")
+        self.used.add(node.id)
+
+    def subscript(self, node: ast.Subscript) -> None:
+        """Slices only: ``x[a:b]`` (rows) or ``x[a:b, c:d]``; bounds and steps are number expressions."""
+        self.check(node.value)
+        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        base = _atom(self.text, node.value)
+        for part in parts:
+            if not isinstance(part, ast.Slice):
+                raise self.fail(
+                    node,
+                    f"{_source(self.text, node)} is not supported (indexing): crop with slices, "
+                    f"{base}[a:b, c:d] keeps rows a..b-1 and columns c..d-1 (a matrix stays a matrix)",
+                )
+        if len(parts) > 2:
+            raise self.fail(
+                node.slice, f"{_source(self.text, node)} has {len(parts)} slices: a matrix takes at most 2, {base}[a:b, c:d]"
+            )
+        for part in parts:
+            for bound in (part.lower, part.upper, part.step):
+                if bound is not None:
+                    self.check(bound)
 
     def unary(self, node: ast.UnaryOp) -> None:
         if not isinstance(node.op, ast.USub):
@@ -478,7 +697,9 @@ class _Checker:
                 _causal_flag(self.text, arg)
             elif param == "f":
                 _norm_f(self.text, arg)
-            else:  # x, temperature: expressions
+            elif param == "direction":
+                _flip_direction(self.text, arg)
+            else:  # x, temperature, amplitude, ...: expressions
                 self.check(arg)
 
 
@@ -487,31 +708,63 @@ class _Checker:
 
 @dataclass
 class _Val:
-    """A value during evaluation, and the product whose staged result it is (if any)."""
+    """A value during evaluation, the product whose result it continues (if any), and the steps
+    taken since that product (they become its stages or its use's ``Term.stages``)."""
 
     value: Value
     chain: int | None = None
+    stages: tuple[Stage, ...] = ()
 
 
 @dataclass
 class _Draft:
-    """A product being recorded; its stages grow as its result moves up the tree."""
+    """A product being recorded: its operands as (label, value) and where it is in the text."""
 
-    left: Term
-    right: Term
+    left: tuple[str, _Val]
+    right: tuple[str, _Val]
     values: np.ndarray  # (m, n)
     label: str
     span: tuple[int, int]
-    stages: list[Stage] = field(default_factory=list)
-
-    def freeze(self) -> Product:
-        return Product(self.left, self.right, self.values, self.label, tuple(self.stages), self.span)
 
 
-def _first_matmul(node: ast.AST) -> ast.BinOp | None:
-    """The first ``@`` the evaluator completes: post-order, children left to right."""
+def _same_stage(a: Stage, b: Stage) -> bool:
+    return a is b or (
+        a.label == b.label and a.rowwise == b.rowwise and a.values.shape == b.values.shape and np.array_equal(a.values, b.values)
+    )
+
+
+def _common_prefix(uses: list[tuple[Stage, ...]]) -> tuple[Stage, ...]:
+    """The steps every use of a product takes first (all of them when there is one use)."""
+    if not uses:
+        return ()
+    prefix = uses[0]
+    for use in uses[1:]:
+        n = 0
+        while n < min(len(prefix), len(use)) and _same_stage(prefix[n], use[n]):
+            n += 1
+        prefix = prefix[:n]
+    return prefix
+
+
+def _program(tree: ast.Expression | ast.Module) -> tuple[dict[str, ast.expr], ast.expr]:
+    """``(bindings, body)`` of a parsed expression: name -> value node, and the final expression."""
+    if isinstance(tree, ast.Module):
+        *binds, last = tree.body
+        return {stmt.targets[0].id: stmt.value for stmt in binds}, last.value
+    return {}, tree.body
+
+
+def _first_matmul(node: ast.AST, bindings: Mapping[str, ast.expr], seen: set[str] | None = None) -> ast.BinOp | None:
+    """The first ``@`` the evaluator completes: post-order, children left to right, a bound name
+    read as its value the first time it is met (later uses are the same node, already computed)."""
+    seen = set() if seen is None else seen
+    if isinstance(node, ast.Name) and node.id in bindings:
+        if node.id in seen:
+            return None
+        seen.add(node.id)
+        return _first_matmul(bindings[node.id], bindings, seen)
     for child in ast.iter_child_nodes(node):
-        found = _first_matmul(child)
+        found = _first_matmul(child, bindings, seen)
         if found is not None:
             return found
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
@@ -520,14 +773,23 @@ def _first_matmul(node: ast.AST) -> ast.BinOp | None:
 
 
 class _Evaluator:
-    """Evaluates a checked tree, recording products, their stages and the links between them."""
+    """Evaluates a checked tree, recording products, their stages and the links between them.
 
-    def __init__(self, text: str, tree: ast.Expression, env: Mapping[str, Value], resolving_d: bool = False):
+    Every node is evaluated once per *key* (its tree with bound names replaced by their values
+    and defaults filled in): a repeated sub-expression is one node, one product."""
+
+    def __init__(
+        self, text: str, tree: ast.Expression | ast.Module, env: Mapping[str, Value], resolving_d: bool = False
+    ):
         self.text = text
         self.tree = tree
+        self.bindings, self.body = _program(tree)
         self.env = env
         self.resolving_d = resolving_d  # True in the side evaluation that finds the default d
         self.drafts: list[_Draft] = []
+        self.uses: dict[int, list[tuple[Stage, ...]]] = {}  # product index -> the steps of each use
+        self.memo: dict[tuple, _Val] = {}
+        self.keys: dict[int, tuple] = {}
         self.names: list[str] = []
         self.bound: dict[str, Value] = {}  # env values, checked and converted
         self.d: float | None = None
@@ -538,17 +800,94 @@ class _Evaluator:
             ast.BinOp: self.binary,
             ast.Attribute: self.transpose,
             ast.Call: self.call,
+            ast.Subscript: self.subscript,
         }
 
     def run(self) -> Evaluation:
-        result = self.eval(self.tree.body)
-        products = tuple(draft.freeze() for draft in self.drafts)
-        return Evaluation(self.text, result.value, products, tuple(self.names), self.d)
+        if isinstance(self.tree, ast.Module):
+            for stmt in self.tree.body[:-1]:
+                target = stmt.targets[0]
+                if target.id in self.env:
+                    raise self.fail(
+                        target,
+                        f"{target.id} is bound here and also given as an operand: rename the binding (or the operand)",
+                    )
+        result = self.eval(self.body)
+        self.release(result)
+        faces = [_common_prefix(self.uses.get(i, [])) for i in range(len(self.drafts))]
+        products = []
+        for draft in self.drafts:
+            left, right = (self.term(label, val, faces) for label, val in (draft.left, draft.right))
+            products.append(Product(left, right, draft.values, draft.label, faces[len(products)], draft.span))
+        return Evaluation(self.text, result.value, tuple(products), tuple(self.names), self.d, tuple(self.bindings))
+
+    @staticmethod
+    def term(label: str, val: _Val, faces: list[tuple[Stage, ...]]) -> Term:
+        if val.chain is None:
+            return Term(label, val.value, None)
+        return Term(label, val.value, val.chain, val.stages[len(faces[val.chain]) :])
 
     def eval(self, node: ast.AST) -> _Val:
+        key = self.key(node)
+        if key in self.memo:
+            return self.memo[key]
         result = self.handlers[type(node)](node)
         self.check_finite(node, result.value)
+        self.memo[key] = result
         return result
+
+    # ------------------------------------------------ shared nodes
+
+    def key(self, node: ast.AST) -> tuple:
+        """What makes two nodes the same node (see the class docstring); cached per node."""
+        key = self.keys.get(id(node))
+        if key is None:
+            key = self.keys[id(node)] = self.make_key(node)
+        return key
+
+    def make_key(self, node: ast.AST) -> tuple:
+        if isinstance(node, ast.Constant):
+            v = node.value
+            return ("const", v) if isinstance(v, (bool, str)) else ("const", float(v))
+        if isinstance(node, ast.Name):
+            return self.key(self.bindings[node.id]) if node.id in self.bindings else ("name", node.id)
+        if isinstance(node, ast.UnaryOp):
+            return ("neg", self.key(node.operand))
+        if isinstance(node, ast.BinOp):
+            return (type(node.op).__name__, self.key(node.left), self.key(node.right))
+        if isinstance(node, ast.Attribute):
+            return ("T", self.key(node.value))
+        if isinstance(node, ast.Subscript):
+            parts = self.slice_parts(node)
+            bounds = tuple(
+                tuple(None if b is None else self.key(b) for b in (p.lower, p.upper, p.step)) for p in parts
+            )
+            return ("slice", self.key(node.value), bounds + ((None, None, None),) * (2 - len(bounds)))
+        if isinstance(node, ast.Call):
+            return self.call_key(node)
+        return ("node", id(node))  # not reached for checked trees
+
+    def call_key(self, node: ast.Call) -> tuple:
+        fname = node.func.id
+        params = _bind(self.text, node)
+        if fname == "t_product":  # = normalize(x.T @ x)
+            x = self.key(params["x"])
+            return ("call", "normalize", (("x", ("MatMult", ("T", x), x)),))
+        canon: dict[str, tuple] = {}
+        for param, arg in params.items():
+            if param == "axis":
+                canon[param] = ("word", _axis_word(self.text, arg, fname))
+            elif param == "causal":
+                canon[param] = ("bool", _causal_flag(self.text, arg))
+            elif param == "f":
+                canon[param] = ("str", _norm_f(self.text, arg))
+            elif param == "direction":
+                canon[param] = ("str", _flip_direction(self.text, arg))
+            else:
+                canon[param] = self.key(arg)
+        for param, default in _DEFAULT_KEYS.get(fname, {}).items():
+            canon.setdefault(param, default)
+        return ("call", fname, tuple(sorted(canon.items(), key=lambda item: item[0])))
 
     # ------------------------------------------------ helpers
 
@@ -579,10 +918,35 @@ class _Evaluator:
         raise self.fail(node, f"{needed_by} needs a matrix but {self.src(node)} is a number")
 
     def step(self, val: _Val, values: np.ndarray, label: str, rowwise: str | None = None) -> _Val:
-        """Apply a unary matrix step: record it as a stage if ``val`` continues a product's result."""
+        """Apply a unary matrix step: a stage if ``val`` continues a product's result."""
+        if val.chain is None:
+            return _Val(values)
+        return _Val(values, val.chain, val.stages + (Stage.of(label, values, rowwise),))
+
+    def release(self, val: _Val) -> None:
+        """``val`` is used here and its chain ends (an operand, a transpose, the final value...)."""
         if val.chain is not None:
-            self.drafts[val.chain].stages.append(Stage.of(label, values, rowwise))
-        return _Val(values, val.chain)
+            self.uses.setdefault(val.chain, []).append(val.stages)
+
+    def reshaped(self, val: _Val, values: np.ndarray, label: str, rowwise: str | None = None) -> _Val:
+        """A transform: a stage when it keeps the shape, else the end of the chain (like ``.T``)."""
+        if val.chain is not None and values.shape == val.value.shape:
+            return self.step(val, values, label, rowwise)
+        self.release(val)
+        return _Val(values)
+
+    def number(self, node: ast.AST, what: str) -> float:
+        """The value of ``node``, which must be a number (``what`` names it in the error)."""
+        value = self.eval(node).value
+        if isinstance(value, np.ndarray):
+            raise self.fail(node, f"{what} must be a number, but {self.src(node)} is a {_dims(value)} matrix")
+        return value
+
+    def whole(self, node: ast.AST, what: str) -> int:
+        value = self.number(node, what)
+        if value != int(value):
+            raise self.fail(node, f"{what} must be a whole number, not {value:g}: use e.g. {round(value)}")
+        return int(value)
 
     # ------------------------------------------------ leaves
 
@@ -591,6 +955,8 @@ class _Evaluator:
 
     def name(self, node: ast.Name) -> _Val:
         name = node.id
+        if name in self.bindings:
+            return self.eval(self.bindings[name])
         if name in self.env:
             value = self.bound_value(node)
         elif name == "d":
@@ -599,7 +965,8 @@ class _Evaluator:
             bound = ", ".join(sorted(self.env)) or "none"
             how = BIND_HINT.replace("X", name)
             raise self.fail(
-                node, f"unknown name {name}{_suggest(name, self.env)}: bound names are {bound}; bind it ({how})"
+                node, f"unknown name {name}{_suggest(name, list(self.env) + list(self.bindings))}: "
+                f"bound names are {bound}; bind it ({how})"
             )
         if name not in self.names:
             self.names.append(name)
@@ -632,7 +999,7 @@ class _Evaluator:
         """d = the inner dimension of the first ``@`` evaluated (see the module docstring)."""
         if self.d is None:
             if self.drafts:
-                self.d = float(self.drafts[0].left.values.shape[1])
+                self.d = float(self.drafts[0].left[1].value.shape[1])
             else:
                 self.d = self.d_from_first_matmul(node)
         return self.d
@@ -640,7 +1007,7 @@ class _Evaluator:
     def d_from_first_matmul(self, node: ast.Name) -> float:
         """Evaluate the first ``@`` on the side (it contains no other ``@``) to read its inner dimension."""
         how = BIND_HINT.replace("X", "d").replace("=array", "=64")
-        first = _first_matmul(self.tree)
+        first = _first_matmul(self.body, self.bindings)
         if first is None:
             bound = ", ".join(sorted(self.env)) or "none"
             raise self.fail(
@@ -654,7 +1021,7 @@ class _Evaluator:
             )
         side = _Evaluator(self.text, self.tree, self.env, resolving_d=True)
         side.eval(first)
-        return float(side.drafts[0].left.values.shape[1])
+        return float(side.drafts[0].left[1].value.shape[1])
 
     # ------------------------------------------------ operators
 
@@ -667,7 +1034,8 @@ class _Evaluator:
     def transpose(self, node: ast.Attribute) -> _Val:
         val = self.eval(node.value)
         a = self.matrix(node.value, val, ".T")
-        return _Val(np.ascontiguousarray(a.T))  # (n, m); a transpose ends the chain
+        self.release(val)  # a transpose ends the chain
+        return _Val(np.ascontiguousarray(a.T))  # (n, m)
 
     def binary(self, node: ast.BinOp) -> _Val:
         left, right = self.eval(node.left), self.eval(node.right)
@@ -684,17 +1052,15 @@ class _Evaluator:
         a, b = left.value, right.value  # (m, k), (k, n)
         if a.shape[1] != b.shape[0]:
             raise self.matmul_mismatch(node, a, b)
+        return self.record(node, (self.src(node.left), left), (self.src(node.right), right), self.src(node))
+
+    def record(self, node: ast.AST, left: tuple[str, _Val], right: tuple[str, _Val], label: str) -> _Val:
+        """One product (cube) of two matrices with fitting shapes; its operands' chains end here."""
+        for _, val in (left, right):
+            self.release(val)
         with np.errstate(all="ignore"):
-            values = a @ b  # (m, n)
-        self.drafts.append(
-            _Draft(
-                left=Term(self.src(node.left), a, left.chain),
-                right=Term(self.src(node.right), b, right.chain),
-                values=values,
-                label=self.src(node),
-                span=_span(self.text, node),
-            )
-        )
+            values = left[1].value @ right[1].value  # (m, n)
+        self.drafts.append(_Draft(left=left, right=right, values=values, label=label, span=_span(self.text, node)))
         return _Val(values, len(self.drafts) - 1)
 
     def matmul_mismatch(self, node: ast.BinOp, a: np.ndarray, b: np.ndarray) -> ExpressionError:
@@ -721,7 +1087,9 @@ class _Evaluator:
         with np.errstate(all="ignore"):
             values = fn(left.value, right.value)
         if left_is_matrix and right_is_matrix:
-            return _Val(values)  # a binary matrix op ends both chains
+            self.release(left)  # a binary matrix op ends both chains
+            self.release(right)
+            return _Val(values)
         if left_is_matrix:
             return self.step(left, values, f"{symbol} {_atom(self.text, node.right)}")
         if right_is_matrix:
@@ -750,25 +1118,111 @@ class _Evaluator:
             message += " (for a matrix product use @)"
         return self.fail(node, message)
 
+    # ------------------------------------------------ slices
+
+    @staticmethod
+    def slice_parts(node: ast.Subscript) -> list[ast.Slice]:
+        return list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
+
+    def subscript(self, node: ast.Subscript) -> _Val:
+        val = self.eval(node.value)
+        a = self.matrix(node.value, val, "slicing")  # (m, n)
+        index = []
+        for part in self.slice_parts(node):
+            lower, upper, step = (None if b is None else self.whole(b, "a slice bound") for b in (part.lower, part.upper, part.step))
+            if step == 0:
+                raise self.fail(part.step, "a slice step must not be 0: use 1 (every entry) or e.g. 2 (every other)")
+            index.append(slice(lower, upper, step))
+        values = np.array(a[tuple(index)], dtype=np.float64)  # a copy
+        if values.size == 0:
+            raise self.fail(
+                node,
+                f"{self.src(node)} is empty ({_dims(values)}; {self.src(node.value)} is {_dims(a)}): "
+                "keep at least one row and one column, rows first then columns",
+            )
+        return self.reshaped(val, values, f"[{self.src(node.slice)}]")
+
     # ------------------------------------------------ functions
 
     def call(self, node: ast.Call) -> _Val:
         fname = node.func.id
         params = _bind(self.text, node)
+        if fname == "t_product":
+            return self.t_product(node, params["x"])
         x = self.eval(params["x"])
-        if fname in ("sqrt", "exp"):
+        if fname in _ENTRYWISE:
             return self.elementwise(node, fname, params["x"], x)
         a = self.matrix(params["x"], x, fname)  # (m, n)
         if fname == "normalize":
             return self.step(x, minmax(a), "normalize")
         if fname == "signed":
             return self.step(x, signed_minmax(a), "signed")
+        if fname in ("warp", "flip", "rot90", "roll", "blur", "resize"):
+            return self.image(node, fname, params, x, a)
         axis = _axis_word(self.text, params["axis"], fname) if "axis" in params else "rows"
         causal = _causal_flag(self.text, params["causal"]) if "causal" in params else False
         if fname == "softmax":
             return self.softmax(node, params, x, axis, causal)
         f = _norm_f(self.text, params["f"]) if "f" in params else "y+1"
         return self.norm(node, x, f, axis, causal)
+
+    def t_product(self, node: ast.Call, x_node: ast.AST) -> _Val:
+        """``t_product(x)`` = ``normalize(x.T @ x)``: one product, and normalize as its stage."""
+        x = self.eval(x_node)
+        a = self.matrix(x_node, x, "t_product")  # (m, n)
+        kx = self.key(x_node)
+        transposed = self.memo.get(("T", kx))  # the node x.T, maybe already met
+        if transposed is None:
+            self.release(x)  # a transpose ends x's chain
+            transposed = self.memo[("T", kx)] = _Val(np.ascontiguousarray(a.T))
+        product_key = ("MatMult", ("T", kx), kx)
+        product = self.memo.get(product_key)
+        if product is None:
+            atom = _atom(self.text, x_node)
+            product = self.record(node, (atom + ".T", transposed), (self.src(x_node), x), f"{atom}.T @ {atom}")
+            self.check_finite(node, product.value)
+            self.memo[product_key] = product
+        return self.step(product, minmax(product.value), "normalize")
+
+    def image(self, node: ast.Call, fname: str, params: dict[str, ast.expr], x: _Val, a: np.ndarray) -> _Val:
+        """warp, flip, rot90, roll, blur, resize (``matviz.core.transforms``)."""
+        rowwise = None
+        if fname == "warp":
+            amplitude = self.number(params["amplitude"], "the amplitude of warp")
+            wavelength = self.number(params["wavelength"], "the wavelength of warp")
+            if not wavelength > 0:
+                raise self.fail(
+                    params["wavelength"], f"the wavelength of warp must be > 0 pixels (got {wavelength:g}): e.g. 24"
+                )
+            axis = _axis_word(self.text, params["axis"], fname) if "axis" in params else "rows"
+            values = _tf.warp(a, amplitude, wavelength, axis)
+            label, rowwise = f"warp({amplitude:g}, {wavelength:g}, {axis})", axis
+        elif fname == "flip":
+            direction = _flip_direction(self.text, params["direction"])
+            values, label = _tf.flip(a, direction), f'flip("{direction}")'
+        elif fname == "rot90":
+            k = self.whole(params["k"], "k of rot90") if "k" in params else 1
+            values, label = _tf.rot90(a, k), f"rot90({k})"
+        elif fname == "roll":
+            shift = self.whole(params["shift"], "the shift of roll")
+            axis = _axis_word(self.text, params["axis"], fname) if "axis" in params else "rows"
+            values, label = _tf.roll(a, shift, axis), f"roll({shift}, {axis})"
+        elif fname == "blur":
+            sigma = self.number(params["sigma"], "sigma of blur")
+            if not sigma > 0:
+                raise self.fail(params["sigma"], f"sigma of blur must be > 0 pixels (got {sigma:g}): e.g. 1.5")
+            if sigma > 1e4:
+                raise self.fail(params["sigma"], f"sigma of blur is {sigma:g} pixels: use at most 10000")
+            values, label = _tf.blur(a, sigma), f"blur({sigma:g})"
+        else:
+            rows, cols = (self.whole(params[p], f"{p} of resize") for p in ("rows", "cols"))
+            for p, n in (("rows", rows), ("cols", cols)):
+                if n < 1:
+                    raise self.fail(params[p], f"{p} of resize must be at least 1 (got {n})")
+            if rows * cols > 1 << 26:
+                raise self.fail(node, f"resize to {rows}×{cols} is too large (over 67 million entries): resize smaller")
+            values, label = _tf.resize(a, rows, cols), f"resize({rows}, {cols})"
+        return self.reshaped(x, values, label, rowwise)
 
     def elementwise(self, node: ast.Call, fname: str, x_node: ast.AST, x: _Val) -> _Val:
         if fname == "sqrt":
@@ -778,21 +1232,19 @@ class _Evaluator:
                 raise self.fail(
                     x_node, f"sqrt of a negative number: {self.src(x_node)} is negative{at}; take sqrt of values >= 0"
                 )
-        fn = np.sqrt if fname == "sqrt" else np.exp
+        fn = _ENTRYWISE[fname]
         if isinstance(x.value, float):
             with np.errstate(all="ignore"):
                 return _Val(float(fn(x.value)))
         with np.errstate(all="ignore"):
-            values = fn(x.value)  # (m, n)
+            values = np.asarray(fn(x.value), dtype=np.float64)  # (m, n)
         return self.step(x, values, fname)
 
     def temperature(self, params: dict[str, ast.expr]) -> float:
         if "temperature" not in params:
             return 1.0
         node = params["temperature"]
-        t = self.eval(node).value
-        if isinstance(t, np.ndarray):
-            raise self.fail(node, f"temperature must be a number, but {self.src(node)} is a {_dims(t)} matrix")
+        t = self.number(node, "temperature")
         if not t > 0:
             raise self.fail(node, f"temperature must be > 0 (got {t:g}): use e.g. temperature=0.5 or temperature=2")
         return t
