@@ -1,106 +1,41 @@
-"""Render speed: steady frame time of SceneView + screenshot while orbiting, as a ratio to bare
-pyvista (same window size, no anti-aliasing, one ImageData plane, same camera moves and screenshots).
-The chain rows time a two-cube attention chain through ``offscreen.frames``, the exporter's path,
-for an orbit (camera only) and a sweep (k-blocks and stages change every frame).
+"""Render speed against the same content drawn the cheapest way bare pyvista can (``bare.py``), frame
+by frame on the exporter's path (``offscreen.frames``), and renders per frame (StartEvent count).
 
     python benchmarks/bench_render.py            # every row
-    python benchmarks/bench_render.py --chain    # only the chain rows (see BASELINE_chain.md)
+    python benchmarks/bench_render.py --quick    # fewer frames, no n = 1024 orbit
+    python benchmarks/bench_render.py --chain    # only the two-cube chain (see BASELINE_chain.md)
 """
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Row, table  # noqa: E402
+from _common import Target, fmt_time  # noqa: E402
+from _harness import SIZE, count_renders, race  # noqa: E402
 
 import matviz  # noqa: E402
-import matviz.graphics  # noqa: E402,F401  (selects the EGL window before pyvista makes one)
+from matviz.animate.timeline import make_timeline  # noqa: E402
 from matviz.graphics import offscreen  # noqa: E402
-from matviz.graphics.view import SceneView  # noqa: E402
-from matviz.scripts import load_scene  # noqa: E402
 
-import pyvista as pv  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-SIZE = (1280, 720)
-FRAMES = 20
+FRAMES = 16
+MM_FPS = {64: 31.0, 256: 8.0, 1024: 0.6}  # bhosmer's mm, orbiting quietly on this machine (issue 10)
+ORBIT_TARGET = {64: 30.0, 256: 15.0, 1024: 8.0}
 
 
-def scenes() -> dict[str, matviz.Scene]:
+def random_cube(n: int):
     rng = np.random.default_rng(0)
-    return {
-        "textbook 2x3@3x2": load_scene(ROOT / "scenes" / "textbook.py"),
-        "cubes 32x32@32x32": matviz.matmul(rng.standard_normal((32, 32)), rng.standard_normal((32, 32))),
-        "image 256²@256² (volume)": matviz.matmul(
-            matviz.load("sample:camera", shape=(256, 256)), matviz.load("sample:moon", shape=(256, 256))
-        ),
-    }
+    return matviz.matmul(rng.standard_normal((n, n)), rng.standard_normal((n, n)))
 
 
-def azimuths(n: int, start: float = 0.0) -> list[float]:
-    return [start + 360.0 * f / n for f in range(n)]
+def image_scene():
+    return matviz.matmul(matviz.load("sample:camera", shape=(256, 256)), matviz.load("sample:moon", shape=(256, 256)))
 
 
-def time_scene(scene: matviz.Scene, n: int = FRAMES, size=SIZE) -> tuple[float, float, list[np.ndarray]]:
-    """(setup seconds, median seconds per frame, [first, middle] frames) for an orbit of ``scene``."""
-    t0 = time.perf_counter()
-    plotter = offscreen.make_plotter(size)
-    view = SceneView(plotter, scene)
-    base = scene.initial_state()
-    offscreen.screenshot(plotter)  # first frame: pipeline set-up, not steady state
-    setup = time.perf_counter() - t0
-    times, keep = [], []
-    try:
-        for f, az in enumerate(azimuths(n, base.azimuth + 360.0 / (2 * n))):
-            t0 = time.perf_counter()
-            view.apply(replace(base, azimuth=az))
-            img = offscreen.screenshot(plotter)
-            times.append(time.perf_counter() - t0)
-            if f in (0, n // 2):
-                keep.append(img)
-    finally:
-        plotter.close()
-    return setup, statistics.median(times), keep
-
-
-def time_bare(n: int = FRAMES, size=SIZE) -> tuple[float, list[np.ndarray]]:
-    """Median seconds per frame for bare pyvista: one plane, camera orbit, render + screenshot."""
-    plotter = pv.Plotter(off_screen=True, window_size=list(size))
-    plotter.disable_anti_aliasing()
-    plane = pv.ImageData(dimensions=(65, 65, 1), spacing=(1.0, 1.0, 1.0))
-    plane.point_data["values"] = np.arange(plane.n_points, dtype=float)
-    plotter.add_mesh(plane, scalars="values", show_scalar_bar=False)
-    plotter.render()
-    plotter.screenshot(return_img=True)
-    times, keep = [], []
-    try:
-        for f, az in enumerate(azimuths(n, 10.0)):
-            t0 = time.perf_counter()
-            a = np.radians(az)
-            plotter.camera_position = [(32 + 120 * np.cos(a), 32 + 120 * np.sin(a), 80.0), (32.0, 32.0, 0.0), (0, 0, 1)]
-            plotter.render()
-            img = np.asarray(plotter.screenshot(return_img=True))[..., :3]
-            times.append(time.perf_counter() - t0)
-            if f in (0, n // 2):
-                keep.append(img)
-    finally:
-        plotter.close()
-    return statistics.median(times), keep
-
-
-def _check_moving(frames: list[np.ndarray], what: str) -> None:
-    if len(frames) == 2 and np.array_equal(frames[0], frames[1]):
-        raise RuntimeError(f"{what}: frames of the orbit are identical, the timing measured stale frames")
-
-
-def attention_chain() -> matviz.Chain:
+def attention_chain():
     """softmax(Q Kᵀ/√d) V on random 12×32 Q, K, V: two linked cubes, the first with two stages."""
     from matviz.chain import attention
 
@@ -109,94 +44,141 @@ def attention_chain() -> matviz.Chain:
     return attention(q, k, v)
 
 
-def bare_stream(size=SIZE):
-    """Frames of bare pyvista (one plane, camera orbiting in 20 steps), one per ``next``."""
-    plotter = pv.Plotter(off_screen=True, window_size=list(size))
-    plotter.disable_anti_aliasing()
-    plane = pv.ImageData(dimensions=(65, 65, 1), spacing=(1.0, 1.0, 1.0))
-    plane.point_data["values"] = np.arange(plane.n_points, dtype=float)
-    plotter.add_mesh(plane, scalars="values", show_scalar_bar=False)
-    try:
-        f = 0
-        while True:
-            a = np.radians(10.0 + 360.0 * f / FRAMES)
-            plotter.camera_position = [(32 + 120 * np.cos(a), 32 + 120 * np.sin(a), 80.0), (32.0, 32.0, 0.0), (0, 0, 1)]
-            plotter.render()
-            yield np.asarray(plotter.screenshot(return_img=True))[..., :3]
-            f += 1
-    finally:
-        plotter.close()
+def gpt2_head():
+    """A GPT-2-shaped head: Q, K, V 256×64, causal."""
+    from matviz.chain import attention
+
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal((256, 64)) for _ in range(3))
+    return attention(q, k, v, causal=True)
 
 
-def time_frames(scene, animation: str, n: int = FRAMES, size=SIZE) -> tuple[float, float, float, list, list]:
-    """(setup seconds, median seconds per frame, bare pyvista's median, [first, middle] frames of
-    each) for ``n`` frames of ``animation`` rendered by ``offscreen.frames`` (what ``export``
-    streams to its writer). matviz's and bare pyvista's frames alternate, so load from other
-    processes falls on both alike."""
-    from matviz.animate.timeline import make_timeline
-
-    states = make_timeline(animation, scene).sample(n + 1)
-    stream = offscreen.frames(scene, states, size, aa=False)
-    bare = bare_stream(size)
-    t0 = time.perf_counter()
-    next(stream)  # first frame: building the view and the pipeline, not steady state
-    setup = time.perf_counter() - t0
-    next(bare)
-    times, bare_times, keep, bare_keep = [], [], [], []
-    try:
-        for f in range(n):
-            t0 = time.perf_counter()
-            img = next(stream)
-            t1 = time.perf_counter()
-            bare_img = next(bare)
-            t2 = time.perf_counter()
-            times.append(t1 - t0)
-            bare_times.append(t2 - t1)
-            if f in (0, n // 2):
-                keep.append(img)
-                bare_keep.append(bare_img)
-    finally:
-        stream.close()
-        bare.close()
-    return setup, statistics.median(times), statistics.median(bare_times), keep, bare_keep
+def states(scene, animation: str, n: int):
+    return make_timeline(animation, scene).sample(n + 1)  # +1: the first frame is setup
 
 
-def run_chain(n: int = FRAMES) -> list[Row]:
-    """The two-cube attention chain: an orbit and a sweep, frame by frame against bare pyvista."""
+def _ratio_row(figure, r, target: float, note: str = "") -> Target:
+    return Target(
+        figure,
+        f"{fmt_time(r.frame)}/frame",
+        f"{fmt_time(r.bare)}/frame",
+        f"{r.ratio:.2f}×",
+        f"≤ {target}×",
+        r.ratio <= target,
+        note,
+    )
+
+
+def run(quick: bool = False, renders: list | None = None) -> list[Target]:
+    """Target rows; ``renders`` collects (scene kind, renders per frame) for the StartEvent row."""
+    n = 8 if quick else FRAMES
+    renders = [] if renders is None else renders
     rows = []
-    chain = attention_chain()
-    for animation in ("orbit", "sweep"):
-        setup, per_frame, bare, frames, bare_frames = time_frames(chain, animation, n)
-        _check_moving(bare_frames, "bare pyvista")
-        _check_moving(frames, f"attention chain {animation}")
+
+    r = race(image_scene(), states(image_scene(), "orbit", n))
+    rows.append(_ratio_row("image scene frame 256²@256², orbit 1280×720, vs bare volume + textured faces", r, 1.1))
+    renders.append(("single cube, volume (orbit)", r.renders_per_frame, r.bare_renders_per_frame))
+
+    cube32 = random_cube(32)
+    r = race(cube32, states(cube32, "orbit", n))
+    rows.append(_ratio_row("cube interior frame 32³, orbit, vs bare merged culled mesh + textured faces", r, 1.05))
+    renders.append(("single cube, cubes (orbit)", r.renders_per_frame, r.bare_renders_per_frame))
+    r = race(cube32, states(cube32, "sweep", n))
+    rows.append(_ratio_row("cube interior frame 32³, sweep, vs bare (full interior)", r, 1.05,
+                           "bare draws every block each frame"))
+    renders.append(("single cube, cubes (sweep)", r.renders_per_frame, r.bare_renders_per_frame))
+
+    for size in (64, 256) if quick else (64, 256, 1024):
+        scene = random_cube(size)
+        r = race(scene, states(scene, "orbit", n if size < 1024 else max(6, n // 2)))
+        target = ORBIT_TARGET[size]
         rows.append(
-            Row(
-                f"render attention chain 12x32 (2 cubes): {animation} frame ({SIZE[0]}x{SIZE[1]}, setup {setup:.2f} s)",
-                per_frame,
-                bare,
-                "bare pyvista plane, interleaved",
+            Target(
+                f"orbit fps, n = {size} (grid {'x'.join(map(str, scene.blocks.shape))}, "
+                f"{'volume' if int(np.prod(scene.blocks.shape)) > 32**3 else 'cubes'}), 1280×720",
+                f"{r.fps:.1f} fps",
+                f"{1 / r.bare:.1f} fps bare; mm {MM_FPS[size]:g} fps",
+                f"{r.fps:.1f} fps ({r.ratio:.2f}× bare's frame)",
+                f"≥ {target:g} fps",
+                r.fps >= target,
             )
         )
+
+    head = gpt2_head()
+    r = race(head, states(head, "orbit", n))
+    rows.append(
+        Target(
+            "GPT-2-shaped head (Q, K, V 256×64, causal, matviz.chain.attention) orbit, 1280×720",
+            f"{r.fps:.1f} fps",
+            f"{1 / r.bare:.1f} fps bare (both cubes' content)",
+            f"{r.fps:.1f} fps ({r.ratio:.2f}× bare's frame)",
+            "≥ 4 fps",
+            r.fps >= 4.0,
+        )
+    )
+    renders.append(("chain, GPT-2 head (orbit)", r.renders_per_frame, r.bare_renders_per_frame))
+
+    rows += run_chain(n, renders)
+    renders.append(("grid of 12 heads (grid_frames, sweep)", grid_renders(), None))
     return rows
 
 
-def run(n: int = FRAMES) -> list[Row]:
+def run_chain(n: int = FRAMES, renders: list | None = None) -> list[Target]:
+    """The two-cube attention chain: an orbit and a sweep, frame by frame against bare pyvista
+    drawing both cubes' content. No target of its own (issue 8's regression check)."""
     rows = []
-    for name, scene in scenes().items():
-        bare, bare_frames = time_bare(n)  # measured next to each scene, so drift hits both
-        setup, per_frame, frames = time_scene(scene, n)
-        _check_moving(bare_frames, "bare pyvista")
-        _check_moving(frames, name)
+    chain = attention_chain()
+    for animation in ("orbit", "sweep"):
+        r = race(chain, states(chain, animation, n))
         rows.append(
-            Row(
-                f"render {name}: frame (orbit, {SIZE[0]}x{SIZE[1]}, setup {setup:.2f} s)",
-                per_frame,
-                bare,
-                "bare pyvista plane",
+            Target(
+                f"two-cube chain 12×32 attention, {animation} frame (setup {r.setup:.2f} s)",
+                f"{fmt_time(r.frame)}/frame",
+                f"{fmt_time(r.bare)}/frame",
+                f"{r.ratio:.2f}×",
+                "no target (regression check)",
+                None,
             )
         )
-    return rows + run_chain(n)
+        if renders is not None:
+            renders.append((f"chain, 2 cubes ({animation})", r.renders_per_frame, r.bare_renders_per_frame))
+    return rows
+
+
+def grid_renders(heads: int = 12, frames: int = 6) -> float:
+    """Renders per frame of a grid of heads through ``offscreen.grid_frames`` (an animated sweep)."""
+    from matviz.animate.export import sample_states
+    from matviz.chain import attention
+
+    rng = np.random.default_rng(0)
+    scenes = []
+    for h in range(heads):
+        q, k, v = (rng.standard_normal((16, 8)) for _ in range(3))
+        scenes.append(attention(q, k, v, causal=True, title=f"layer {h // 4} head {h % 4}"))
+    sts = [sample_states(s, "sweep", fps=30.0, frames=frames, duration=None) for s in scenes]
+    return count_renders(lambda: offscreen.grid_frames(scenes, sts, SIZE), frames)
+
+
+def renders_row(renders: list) -> Target:
+    worst = max(r for _, r, _ in renders)
+    detail = "; ".join(f"{k} {r:.2f}" for k, r, _ in renders)
+    bare = {b for _, _, b in renders if b is not None}
+    return Target(
+        "renders per frame (StartEvent), every scene kind: " + detail,
+        f"max {worst:.2f}",
+        f"bare {', '.join(f'{b:.2f}' for b in sorted(bare))}",
+        f"{worst:.2f}",
+        "exactly 1.00",
+        all(abs(r - 1.0) < 1e-9 for _, r, _ in renders),
+    )
 
 
 if __name__ == "__main__":
-    print(table(run_chain() if "--chain" in sys.argv[1:] else run()))
+    from _common import target_table
+
+    if "--chain" in sys.argv[1:]:
+        print(target_table(run_chain()))
+    else:
+        got: list = []
+        rows = run("--quick" in sys.argv[1:], got)
+        print(target_table(rows + [renders_row(got)]))
