@@ -91,7 +91,7 @@ def plan_blocks(
 
 def block_sums(a: np.ndarray, b: np.ndarray, blocks: Blocks) -> np.ndarray:
     """Exact ``Σ A[i,k]·B[k,j]`` over each block; shape ``blocks.shape`` = (gm, gk, gn)."""
-    a_rows = np.add.reduceat(a, blocks.edges_i[:-1], axis=0)  # (gm, k): row-block sums of A
+    a_rows = row_block_sums(a, blocks.edges_i)  # (gm, k): row-block sums of A
     b_cols = np.add.reduceat(b, blocks.edges_j[:-1], axis=1)  # (k, gn): column-block sums of B
     gm, gk, gn = blocks.shape
     out = np.empty((gm, gk, gn), dtype=np.float64)
@@ -109,13 +109,73 @@ def block_means(a: np.ndarray, b: np.ndarray, blocks: Blocks) -> np.ndarray:
 
 
 def block_reduce(x: np.ndarray, row_edges: np.ndarray, col_edges: np.ndarray, how: str = "mean") -> np.ndarray:
-    """Sum or mean of a matrix over row/column blocks: the exact downsampling of a face."""
+    """Sum or mean of a matrix over row/column blocks: the exact downsampling of a face.
+
+    Bit for bit ``np.add.reduceat`` over the rows, then over the columns, but with the row sums
+    done as whole-row vector operations (``row_block_sums``)."""
     if how not in ("sum", "mean"):
         raise OptionError(f"how must be 'sum' or 'mean', got {how!r}")
-    s = np.add.reduceat(np.add.reduceat(x, row_edges[:-1], axis=0), col_edges[:-1], axis=1)
+    s = np.add.reduceat(row_block_sums(x, row_edges), col_edges[:-1], axis=1)
     if how == "sum":
         return s
     return s / (np.diff(row_edges)[:, None] * np.diff(col_edges)[None, :])
+
+
+def row_block_sums(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``np.add.reduceat(x, edges[:-1], axis=0)``, bit for bit, 2-5x faster on large matrices.
+
+    reduceat sums each column of a block on its own, striding a whole row from one value to the
+    next (cache-hostile: along axis 0 of a C-ordered 4096² matrix it is ~4.5x slower than along
+    axis 1). Its order is known: the block's first row plus numpy's pairwise sum of the other
+    rows. The same order applied to whole rows (vector adds along the fast axis) gives the same
+    floating-point result."""
+    x = np.asarray(x)
+    starts = np.asarray(edges[:-1], dtype=np.int64)
+    if x.ndim != 2 or x.dtype.kind != "f" or len(starts) == 0 or starts[0] < 0 or np.any(np.diff(starts) <= 0) \
+            or starts[-1] >= x.shape[0]:
+        return np.add.reduceat(x, edges[:-1], axis=0)
+    sizes = np.diff(np.append(starts, x.shape[0]))  # reduceat: the last block runs to the end
+    out = np.empty((len(starts), x.shape[1]), dtype=x.dtype)
+    for size in np.unique(sizes):
+        sel = sizes == size
+        first = starts[sel]
+        if size == 1:
+            out[sel] = x[first]
+            continue
+        if sel.all() and x.flags.c_contiguous:  # even blocks: rows of a (blocks, size, cols) view
+            x3 = x[: len(first) * size].reshape(len(first), size, x.shape[1])
+
+            def row(i, x3=x3):
+                return x3[:, 1 + i]
+        else:
+
+            def row(i, first=first):
+                return x[first + 1 + i]
+
+        out[sel] = x[first] + _pairwise(row, 0, int(size) - 1)
+    return out
+
+
+def _pairwise(row, lo: int, n: int) -> np.ndarray:
+    """numpy's pairwise summation (``pairwise_sum`` in loops_utils.h) of ``row(lo) … row(lo+n-1)``,
+    element by element: sequential below 8 terms, eight running sums up to 128, halves above."""
+    if n < 8:
+        res = row(lo).copy()
+        for i in range(lo + 1, lo + n):
+            res += row(i)
+        return res
+    if n <= 128:
+        r = [row(lo + j).copy() for j in range(8)]
+        for i in range(8, n - n % 8, 8):
+            for j in range(8):
+                r[j] += row(lo + i + j)
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for i in range(n - n % 8, n):
+            res += row(lo + i)
+        return res
+    half = n // 2
+    half -= half % 8
+    return _pairwise(row, lo, half) + _pairwise(row, lo + half, n - half)
 
 
 def partial_result(a: np.ndarray, b: np.ndarray, upto_k: int) -> np.ndarray:

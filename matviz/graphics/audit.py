@@ -111,7 +111,7 @@ def id_pass(plotter, faces: dict) -> tuple[np.ndarray, np.ndarray, dict[str, int
             data = mapper.GetInput() if mapper is not None else None
             is_line = isinstance(data, vtk.vtkPolyData) and data.GetNumberOfPolys() == 0 and data.GetNumberOfLines() > 0
             saved.append((prop, vis, mapper.GetScalarVisibility(), p.GetColor(), p.GetLighting(), p.GetOpacity(),
-                          p.GetEdgeVisibility()))
+                          p.GetEdgeVisibility(), prop.GetTexture()))
             if is_line:
                 prop.SetVisibility(False)
                 continue
@@ -125,6 +125,7 @@ def id_pass(plotter, faces: dict) -> tuple[np.ndarray, np.ndarray, dict[str, int
             p.LightingOff()
             p.SetOpacity(1.0)
             p.EdgeVisibilityOff()
+            prop.SetTexture(None)  # a textured face (faces.py) in its flat id colour too
         else:
             saved.append((prop, vis))
             prop.SetVisibility(False)
@@ -139,13 +140,14 @@ def id_pass(plotter, faces: dict) -> tuple[np.ndarray, np.ndarray, dict[str, int
             prop, vis = entry[0], entry[1]
             prop.SetVisibility(vis)
             if len(entry) > 2:
-                _, _, scal, color, light, opacity, edges = entry
+                _, _, scal, color, light, opacity, edges, texture = entry
                 prop.GetMapper().SetScalarVisibility(scal)
                 p = prop.GetProperty()
                 p.SetColor(*color)
                 p.SetLighting(light)
                 p.SetOpacity(opacity)
                 p.SetEdgeVisibility(edges)
+                prop.SetTexture(texture)
     ids = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
     return ids, depth, face_ids
 

@@ -290,9 +290,15 @@ class SceneView:
             return None
         c, fv = hit
         er, ec = fv.edges
-        rows = len(er) - 1
-        cid = picker.GetCellId()
-        r, col = cid % rows, cid // rows  # cell data is in VTK (first index fastest) order
+        if fv.textured:  # one quad per drawn rectangle: the cell is where on the face the ray hit
+            cell = fv.cell_of(picker.GetPickPosition())
+            if cell is None:
+                return None
+            r, col = cell
+        else:
+            rows = len(er) - 1
+            cid = picker.GetCellId()
+            r, col = cid % rows, cid // rows  # cell data is in VTK (first index fastest) order
         return c, (int(er[r]), int(ec[col]))
 
     def display_point(self, i: float, j: float, cube: int = -1) -> tuple[int, int]:
@@ -312,6 +318,43 @@ class SceneView:
         when someone other than ``apply`` moved it (a window's mouse); the bands stay as they are."""
         self.pen.place()
         self._notes()
+
+    # ---- a token picked (the window) ------------------------------------------------------------------
+    TOKEN_ACTOR = "token-highlight"
+
+    def highlight_token(self, axis: str | None, index: int | None = None) -> np.ndarray | None:
+        """Outline the probabilities of one token in both views: its query row (``axis="rows"``)
+        or key column (``"columns"``) on the flat panel (its label drawn bold in orange) and on
+        the 3D probability face (the first cube's result face, shared with the second cube).
+        ``None`` clears it. Panels are laid out again each frame: call this after ``apply``.
+        Returns the world corners (8, 3) of the 3D outline, or None."""
+        self.token = None if axis is None or index is None else (axis, int(index))
+        self.plotter.remove_actor(self.TOKEN_ACTOR, render=False)
+        if isinstance(self.panel, HeatmapPanel):
+            self.panel.highlight_token(*(self.token or (None, None)))
+        flat = _panel_face(self.chain)
+        if self.token is None or flat is None:
+            return None
+        import pyvista as pv
+
+        view = self.views[flat[0]]
+        face = view.layout.result
+        m, n = face.shape
+        a, i = self.token
+        if not 0 <= i < (m if a == "rows" else n):
+            raise IndexError(f"token {i} is out of range: the probabilities are {m}x{n}")
+        if a == "rows":
+            quad = [face.point(i, 0), face.point(i + 1, 0), face.point(i + 1, n), face.point(i, n)]
+        else:
+            quad = [face.point(0, i), face.point(m, i), face.point(m, i + 1), face.point(0, i + 1)]
+        eps = 0.02 * view.layout.gap * face.normal  # just off the face, on both sides (both cubes see it)
+        local = np.array([p + s * eps for s in (1, -1) for p in quad])
+        corners = view.cp.world(local)
+        lines = np.array([[2, s + q, s + (q + 1) % 4] for s in (0, 4) for q in range(4)]).ravel()
+        poly = pv.PolyData(corners, lines=lines)
+        self.plotter.add_mesh(poly, color=colors.HIGHLIGHT, line_width=4, lighting=False, name=self.TOKEN_ACTOR,
+                              reset_camera=False, render=False, pickable=False)
+        return corners
 
 
 def _fit(cam, points, focal, direction, distance, rect, pen) -> tuple[np.ndarray, float]:

@@ -18,6 +18,7 @@ from matviz.core.products import (
     even_edges,
     partial_result,
     plan_blocks,
+    row_block_sums,
 )
 from matviz.errors import BudgetError, OptionError
 
@@ -281,6 +282,64 @@ def test_block_reduce_identity_edges():
     x = np.random.default_rng(5).normal(size=(4, 6))
     np.testing.assert_array_equal(block_reduce(x, np.arange(5), np.arange(7), "mean"), x)
     np.testing.assert_array_equal(block_reduce(x, np.arange(5), np.arange(7), "sum"), x)
+
+
+def reduceat_block_reduce(x, row_edges, col_edges, how="mean"):
+    """block_reduce as it was: np.add.reduceat down the rows (the slow, strided axis), then across."""
+    s = np.add.reduceat(np.add.reduceat(x, row_edges[:-1], axis=0), col_edges[:-1], axis=1)
+    return s if how == "sum" else s / (np.diff(row_edges)[:, None] * np.diff(col_edges)[None, :])
+
+
+def random_edges(rng, size: int) -> np.ndarray:
+    """Strictly increasing boundaries 0 … size with blocks of any (uneven) sizes."""
+    cuts = rng.choice(np.arange(1, size), size=int(rng.integers(0, size)), replace=False) if size > 1 else []
+    return np.unique(np.r_[0, cuts, size]).astype(np.int64)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    r=st.integers(1, 700),
+    c=st.integers(1, 40),
+    seed=st.integers(0, 2**32 - 1),
+    even=st.booleans(),
+    how=st.sampled_from(["sum", "mean"]),
+)
+def test_block_reduce_is_bit_identical_to_reduceat(r, c, seed, even, how):
+    """Row sums as whole-row vector adds in numpy's own (pairwise) order: the very same floats,
+    on even blocks (a reshaped view), uneven ones (gathered rows) and blocks of 1 to 700 rows."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(r, c)) * 10.0 ** rng.integers(-6, 7, size=(r, c))
+    if even:
+        re_, ce = even_edges(r, int(rng.integers(1, r + 1))), even_edges(c, int(rng.integers(1, c + 1)))
+    else:
+        re_, ce = random_edges(rng, r), random_edges(rng, c)
+    np.testing.assert_array_equal(block_reduce(x, re_, ce, how), reduceat_block_reduce(x, re_, ce, how))
+    np.testing.assert_array_equal(row_block_sums(x, re_), np.add.reduceat(x, re_[:-1], axis=0))
+
+
+@pytest.mark.parametrize("parts", [512, 500, 333, 7, 1, 1024])
+def test_block_reduce_bit_identical_on_a_large_face(parts):
+    """A 1024² matrix in 512 even blocks of 2, 500 and 333 uneven ones, blocks of 146-147, one
+    block, unit blocks; a Fortran-ordered copy and special values (NaN, inf, -0.0) too."""
+    rng = np.random.default_rng(parts)
+    x = rng.standard_normal((1024, 1024))
+    e = even_edges(1024, parts)
+    for y in (x, np.asfortranarray(x)):
+        np.testing.assert_array_equal(block_reduce(y, e, e, "sum"), reduceat_block_reduce(y, e, e, "sum"))
+    y = x.copy()
+    y[3, 5], y[700, 9], y[1000, 1000], y[:, 17] = np.nan, np.inf, -np.inf, -0.0
+    np.testing.assert_array_equal(row_block_sums(y, e), np.add.reduceat(y, e[:-1], axis=0))
+
+
+def test_row_block_sums_keeps_reduceat_for_what_it_cannot_vectorize():
+    """Integers and booleans (reduceat's own dtype rules) go to reduceat itself."""
+    x = np.arange(12, dtype=np.int32).reshape(6, 2)
+    e = np.array([0, 2, 6])
+    got = row_block_sums(x, e)
+    assert got.dtype == np.add.reduceat(x, e[:-1], axis=0).dtype
+    np.testing.assert_array_equal(got, [[2, 4], [28, 32]])
+    b = np.ones((4, 2), dtype=bool)
+    np.testing.assert_array_equal(row_block_sums(b, np.array([0, 2, 4])), np.add.reduceat(b, [0, 2], axis=0))
 
 
 @pytest.mark.parametrize("kk", [0, 1, 3, 6, 7])

@@ -20,10 +20,8 @@ FACES = ("left", "top", "result")
 
 
 def face_values_drawn(view, which: str) -> np.ndarray:
-    """The values a face grid carries, as a (rows, cols) matrix (VTK stores them first index fastest)."""
-    fa = view.faces[which]
-    er, ec = fa.edges
-    return np.asarray(fa.grid.cell_data["values"]).reshape((len(er) - 1, len(ec) - 1), order="F")
+    """The values a face carries (its grid's cells or its texture's texels), as a (rows, cols) matrix."""
+    return view.faces[which].drawn_values()
 
 
 def cell_pixel(view, project, which: str, r: int, c: int) -> tuple[int, int]:
@@ -279,3 +277,209 @@ def test_volume_survives_anti_aliasing(big_scene):
     hidden = offscreen.render(big_scene, replace(big_scene.initial_state(), show_interior=False), size=size, aa=True)
     mean, frac = _diff(shown, hidden)
     assert mean > 1.0 and frac > 0.01, f"no volume in the anti-aliased still: mean diff {mean:.2f}, {frac:.1%}"
+
+
+# ---------------------------------------------------------------- large faces: one textured quad each
+
+
+@pytest.fixture(scope="module")
+def large_image_scene():
+    """Two photographs whose faces have more than ``faces.TEXTURE_MIN`` cells a side (textured)."""
+    import matviz as mv
+
+    a = mv.load("sample:camera", shape=(80, 72))
+    b = mv.load("sample:coins", shape=(72, 88))
+    return mv.matmul(a, b)
+
+
+@pytest.fixture(scope="module")
+def large_attention():
+    """Causal attention over 96 tokens: its score, mask and softmax faces are textured."""
+    from matviz.chain import attention
+
+    rng = np.random.default_rng(3)
+    q, k, v = (rng.standard_normal((96, 8)) for _ in range(3))
+    return attention(q, k, v, causal=True)
+
+
+def _inside_margin(quad: np.ndarray, x: float, y: float) -> float:
+    """Smallest distance in pixels from display point (x, y) to the edges of a convex quad
+    (corners in order), negative when outside."""
+    d = []
+    area = 0.0
+    for p0, p1 in zip(quad, np.roll(quad, -1, axis=0)):
+        area += p0[0] * p1[1] - p1[0] * p0[1]
+    for p0, p1 in zip(quad, np.roll(quad, -1, axis=0)):
+        e = p1 - p0
+        cross = e[0] * (y - p0[1]) - e[1] * (x - p0[0])
+        d.append(np.sign(area) * cross / np.hypot(*e))
+    return float(min(d))
+
+
+def texel_probes(view, fv, stride: int = 3, cells=None) -> list[tuple[int, int, tuple[int, int]]]:
+    """``(r, c, (row, col))``: cells of ``fv`` whose centre pixel lies at least 1 px inside the cell,
+    under no text and, by the audit's id pass, on this face (nothing in front of it)."""
+    from matviz.graphics.audit import id_pass
+
+    plotter, pen = view.plotter, view.pen
+    w, h = plotter.window_size
+    ids, _, face_ids = id_pass(plotter, pen.faces)
+    boxes = [t.box(pen.renderer) for t in pen.texts.values() if t.drawn and t.text.strip()] + list(pen.reserved)
+    er, ec = fv.edges
+    if cells is None:
+        cells = [(r, c) for r in range(0, len(er) - 1, stride) for c in range(0, len(ec) - 1, stride)]
+    out = []
+    for r, c in cells:
+        corners = fv.face.corners([er[r], er[r + 1]], [ec[c], ec[c + 1]]).reshape(4, 3)[[0, 1, 3, 2]]
+        quad = pen.to_display(fv.cp.world(corners))
+        centre = pen.to_display(fv.cp.world(fv.face.point((er[r] + er[r + 1]) / 2, (ec[c] + ec[c + 1]) / 2)[None]))[0]
+        x, y = round(centre[0]), round(centre[1])
+        row, col = int(h - 1 - y), int(x)
+        if not (0 <= row < h and 0 <= col < w) or _inside_margin(quad, x, y) < 1.0:
+            continue
+        if any(b[0] - 2 <= x <= b[1] + 2 and b[2] - 2 <= y <= b[3] + 2 for b in boxes):
+            continue
+        if ids[row, col] != face_ids[fv.name]:
+            continue
+        out.append((r, c, (row, col)))
+    return out
+
+
+def face_pixel(view, fv, r: int, c: int) -> tuple[int, int]:
+    """``(row, col)`` of the image pixel at the centre of cell [r, c] of face ``fv`` (any cube)."""
+    x, y = view.pen.to_display(fv.cp.world(fv.face.point(r + 0.5, c + 0.5)[None]))[0]
+    return int(view.plotter.window_size[1] - 1 - round(y)), int(round(x))
+
+
+def expected_rgb(fv, value, cmap_rgb) -> np.ndarray:
+    from matviz.graphics import colors
+
+    if not np.isfinite(value):
+        return np.array([int(colors.MASKED[i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
+    return cmap_rgb(fv.kind, fv.clim, value)
+
+
+def assert_texels(view, fv, img, cmap_rgb, values=None, min_probes=100, **kw) -> int:
+    values = fv.values if values is None else values
+    probes = texel_probes(view, fv, **kw)
+    assert len(probes) >= min_probes, f"{fv.name}: only {len(probes)} probe cells"
+    bad = []
+    for r, c, (row, col) in probes:
+        got, want = img[row, col].astype(float), expected_rgb(fv, values[r, c], cmap_rgb)
+        if np.abs(got - want).max() > COLOR_TOL:
+            bad.append(f"[{r},{c}]={values[r, c]:.4g}: pixel {got}, colormap {want}")
+    assert not bad, f"{fv.name}: {len(bad)} of {len(probes)} cells off their colour: {bad[:5]}"
+    return len(probes)
+
+
+def test_large_faces_are_textured_quads_of_their_cell_colours(large_image_scene, make_view, cmap_rgb):
+    from matviz.graphics import faces
+
+    plotter, view = make_view(large_image_scene, size=(1280, 720))
+    view.apply(replace(view.state, show_interior=False))
+    img = offscreen.screenshot(plotter)
+    for which in FACES:
+        fv = view.faces[which]
+        assert max(fv.values.shape) > faces.TEXTURE_MIN and fv.textured and fv.grid is None
+        assert fv.actor.GetMapper().GetInput().GetNumberOfCells() == 1, "a whole face is one quad"
+        tex = fv.actor.GetTexture()
+        assert tex is not None and not tex.GetInterpolate(), "nearest-neighbour texture"
+        assert fv.actor.mapper.lookup_table.GetRange() == pytest.approx(view.face_clim(which))
+        np.testing.assert_allclose(fv.drawn_values(), large_image_scene.face_values(which))
+        assert_texels(view, fv, img, cmap_rgb)
+
+
+def test_textured_result_follows_the_running_sum_and_its_range(large_image_scene, make_view, cmap_rgb):
+    """Image results are coloured on the min-max of what is shown: each step of the sweep changes
+    the values and the range, and the texture is recoloured from both."""
+    plotter, view = make_view(large_image_scene, size=(1280, 720))
+    fv = view.faces["result"]
+    gk = large_image_scene.k_steps
+    clims = []
+    for kd in (gk // 2, gk // 5, gk):
+        view.apply(replace(view.state, k_done=kd, show_interior=False))
+        upto = int(large_image_scene.blocks.edges_k[kd])
+        values = large_image_scene.face_values("result", upto_k=upto)
+        np.testing.assert_allclose(fv.drawn_values(), values)
+        clims.append(fv.clim)
+        assert fv.clim == pytest.approx(view.face_clim("result", fv.op, values))
+        img = offscreen.screenshot(plotter)
+        assert_texels(view, fv, img, cmap_rgb, values=values)
+    assert clims[0] != pytest.approx(clims[1]), "the range follows the running sum"
+
+
+def test_textured_faces_draw_the_picture_the_cell_grid_draws(large_image_scene, make_view, monkeypatch):
+    """Pixel for pixel the same frame as cells (bar pixels on a cell border, where the two round
+    differently), mid-sweep."""
+    from matviz.graphics import faces
+
+    state = replace(large_image_scene.initial_state(), k_done=large_image_scene.k_steps // 3, show_interior=False)
+    plotter, view = make_view(large_image_scene, size=(800, 600))
+    view.apply(state)
+    textured = offscreen.screenshot(plotter).astype(int)
+    monkeypatch.setattr(faces, "TEXTURE_MIN", 10**6)
+    plotter2, view2 = make_view(large_image_scene, size=(800, 600))
+    assert not view2.faces["result"].textured
+    view2.apply(state)
+    cells = offscreen.screenshot(plotter2).astype(int)
+    differ = (np.abs(textured - cells).max(-1) > COLOR_TOL).mean()
+    assert differ < 0.002, f"{differ:.2%} of the pixels differ from the cell grid's frame"
+
+
+def test_uneven_blocks_keep_their_extent_on_a_texture(make_view, cmap_rgb):
+    """Blocks of 1 and 2 elements: one texel per element, so each block covers its own rows."""
+    import matviz as mv
+
+    rng = np.random.default_rng(5)
+    scene = mv.matmul(rng.random((100, 30)), rng.random((30, 90)), face_max=70, interior="none")
+    plotter, view = make_view(scene, size=(1280, 720))
+    fv = view.faces["result"]
+    er, ec = fv.edges
+    assert len(set(np.diff(er))) == 2 and fv.textured
+    assert fv.texture.GetInput().GetDimensions()[:2] == (90, 100)
+    np.testing.assert_allclose(fv.drawn_values(), scene.face_values("result"))
+    img = offscreen.screenshot(plotter)
+    assert_texels(view, fv, img, cmap_rgb, stride=2)
+
+
+def test_row_by_row_softmax_on_textured_faces(large_attention, make_view, cmap_rgb):
+    """Mid-way through the softmax, the first rows show the probabilities and the rest the masked
+    scores (gray above the diagonal); rows not kept by a level are not drawn by it at all."""
+    from matviz.graphics.audit import id_pass
+
+    plotter, view = make_view(large_attention, size=(1280, 720))
+    cv = view.views[0]
+    n = len(large_attention.cubes[0].stages)
+    view.apply(replace(view.state, cube=0, k_done=None, post=n - 1 + 0.5, show_interior=False))
+    img = offscreen.screenshot(plotter)
+    soft, masked = cv.stage_faces[-1], cv.stage_faces[-2]
+    assert soft.textured and masked.textured and soft.keep is not None
+    cut = int(soft.keep[:, 0].sum())
+    assert 0 < cut < 96 and (soft.keep == ~masked.keep).all()
+    rows, cols = soft.values.shape
+    away = [r for r in range(rows) if abs(r - cut) > 3]  # the swept row's outline (3 px) lies on the cut
+    keep_cells = [(r, c) for r in away if r < cut for c in range(0, cols, 3)]
+    rest_cells = [(r, c) for r in away if r >= cut for c in range(0, cols, 3)]
+    assert_texels(view, soft, img, cmap_rgb, cells=keep_cells)
+    assert_texels(view, masked, img, cmap_rgb, cells=rest_cells)
+    assert np.isnan(masked.values[rest_cells[0][0], -1]), "the masked scores are NaN (gray) above the diagonal"
+    # the softmax level alone: its rows not kept are not drawn (nothing of it there in the id pass)
+    masked.show(False)
+    ids, _, face_ids = id_pass(plotter, view.pen.faces)
+    own = ids == face_ids[soft.name]
+    for r in (cut + 3, rows - 5):
+        for c in (5, cols // 2, cols - 5):
+            assert not own[face_pixel(view, soft, r, c)], f"hidden cell [{r},{c}] of the softmax face is drawn"
+    for r in (cut - 3, 2):
+        assert own[face_pixel(view, soft, r, 1)], f"kept cell [{r},1] of the softmax face is not drawn"
+
+
+def test_picking_a_textured_face(large_attention, large_image_scene, make_view):
+    plotter, view = make_view(large_image_scene, size=(1280, 720))
+    view.apply(replace(view.state, show_interior=False))
+    assert view.faces["result"].textured
+    for i, j in [(0, 0), (10, 70), (41, 3), (79, 87)]:
+        assert view.cell_at(*view.display_point(i, j)) == (0, (i, j))
+    plotter, view = make_view(large_attention, size=(1280, 720))
+    for cube, (i, j) in ((1, (40, 3)), (0, (60, 20)), (0, (5, 90))):
+        assert view.cell_at(*view.display_point(i, j, cube=cube)) == (cube, (i, j))
