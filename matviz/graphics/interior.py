@@ -62,6 +62,8 @@ class CubesInterior:
         self.fraction = fraction
         self.slices: list = []
         self.boxes: list[np.ndarray] = []  # per k-block: (gm*gn, 6) local boxes as drawn
+        # a mirrored placement (a chain's linked cube) turns the cubes' faces inside out
+        culling = "front" if np.linalg.det(cube.placement.matrix[:3, :3]) < 0 else "back"
         for b in range(gk):
             lo, hi = cp.layout.block_boxes(cube.blocks, b)  # (gm*gn, 3) each, i slow, j fast
             f = fraction[:, b, :].ravel()
@@ -76,7 +78,7 @@ class CubesInterior:
                 ambient=0.45,
                 diffuse=0.6,
                 specular=0.0,  # shaded enough to read as cubes, colours stay true
-                culling="back",  # closed cubes: their back faces are never seen
+                culling=culling,  # closed cubes: their back faces are never seen
                 name=cp.name(f"interior-{b}"),
             )
             self.slices.append(actor)
