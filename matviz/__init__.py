@@ -5,6 +5,7 @@
     mv.render(s, "still.png")            # offscreen PNG
     mv.export(s, "sweep.mp4", animation="sweep", fps=30)
     mv.show(s)                           # interactive window
+    mv.fit("normalize(A.T @ A)", param="A", init=a, target=t, out="run/")  # learn A (torch, Adam)
     mv.audit(s).violations               # what the default still shows, checked against the frame rules
     s = mv.expr("softmax(Q @ K.T / sqrt(d), causal=True) @ V", Q=q, K=k, V=v)   # one cube per @
     s = mv.attention_from_model("The cat sat on the mat", layer=3, head=5)    # real weights, offline
@@ -42,12 +43,23 @@ __all__ = [
     "Style",
     "ViewState",
     "export",
+    "fit",
     "load",
     "matmul",
     "render",
     "show",
     "transform",
 ]
+
+
+def __getattr__(name: str):
+    """``mv.fit``, loaded on first use (fit mode; torch is imported only when a fit runs). The
+    module ``matviz.fit`` is callable: ``mv.fit(expr, param="A", init=..., target=..., ...)``."""
+    if name == "fit":
+        import importlib
+
+        return importlib.import_module("matviz.fit")
+    raise AttributeError(f"module 'matviz' has no attribute {name!r}")
 
 
 def attention_head(text: str, model: str | None = None, layer: int = 0, head: int = 0):

@@ -1,0 +1,211 @@
+"""Fit mode: the torch evaluator equals the numpy one, the fit lowers the loss, resume after a kill
+ends bit-identical to an uninterrupted run, bad input is one line and exit 2, nothing half-written."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from matviz.core.expr import evaluate  # noqa: E402
+from matviz.fit_torch import evaluate_torch  # noqa: E402
+
+POSTER = 'let X = normalize(norm(A, "y+1", cols)) in normalize(X.T @ X)'
+rng = np.random.default_rng(3)
+ENV = {
+    "A": rng.uniform(size=(12, 16)),
+    "B": rng.normal(size=(16, 12)),
+    "S": rng.uniform(size=(9, 9)),
+    "Q": rng.normal(size=(8, 4)),
+    "K": rng.normal(size=(8, 4)),
+    "V": rng.normal(size=(8, 4)),
+}
+EXPRESSIONS = [
+    "softmax(Q @ K.T / sqrt(d)) @ V",
+    "softmax(Q @ K.T / sqrt(d), causal=True) @ V",
+    POSTER,
+    "X = normalize(norm(A, cols)); normalize(X.T @ X)",
+    "t_product(warp(A, 3, 7))",
+    "warp(A, 2.5, 5, cols) @ B",
+    'flip(A, "h") - flip(A, "v") + 1',
+    "rot90(A, 3) @ rot90(B)",
+    "roll(A, 3) + roll(A, -2, cols)",
+    "blur(A, 1.3)",
+    "resize(A, 7, 9)",
+    "resize(A, 30, 20)",
+    "A[2:10:3, ::-2] * 2",
+    "A[1:5]",
+    "relu(B - 0.1) @ tanh(A)",
+    "selu(B) * exp(-1)",
+    "signed(A @ B)",
+    "softmax(A @ B, cols, temperature=0.3)",
+    'norm(A, "exp", rows)',
+    "norm(normalize(A @ B), cols, causal=True)",
+    "2 / (A + 1) - A / 4",
+    "X = A @ B; softmax(X, rows) @ softmax(X, cols)",
+    "sqrt(S) * -S.T",
+]
+
+
+@pytest.mark.parametrize("text", EXPRESSIONS)
+def test_torch_and_numpy_give_the_same_values(text):
+    ev = evaluate(text, ENV)
+    env = dict(ENV, **({"d": ev.d} if ev.d is not None else {}))
+    got = evaluate_torch(text, env)
+    assert got.dtype == torch.float64
+    np.testing.assert_allclose(got.numpy(), ev.value, rtol=1e-6, atol=1e-12)
+
+
+def test_gradients_flow_through_every_transform():
+    a = torch.from_numpy(ENV["A"].copy()).requires_grad_(True)
+    text = "t_product(blur(resize(warp(roll(flip(rot90(A, 2), \"h\"), 2), 2, 6), 10, 10), 0.8)[1:9, 1:9])"
+    out = evaluate_torch(text, {"A": a})
+    out.sum().backward()
+    assert a.grad is not None and torch.isfinite(a.grad).all() and a.grad.abs().sum() > 0
+
+
+# ---------------------------------------------------------------- the fit
+
+
+def _files(run: Path) -> set[str]:
+    return {p.name for p in run.iterdir()}
+
+
+def test_the_fit_lowers_the_loss_by_90_percent(tmp_path):
+    import matviz as mv
+
+    started = time.perf_counter()
+    result = mv.fit(
+        POSTER, param="A", init="sample:astronaut", target_of="sample:astronaut", warp=(6, 16),
+        resize=(32, 32), steps=300, lr=0.01, checkpoint_every=100, out=tmp_path / "run",
+    )
+    assert time.perf_counter() - started < 60
+    assert result.losses[-1] <= 0.1 * result.losses[0], (result.losses[0], result.losses[-1])
+    run = tmp_path / "run"
+    assert _files(run) == {"loss.csv", "A.npy", "checkpoint.pt", "fit.mp4", "summary.png", "fit.json"}
+    rows = (run / "loss.csv").read_text().splitlines()
+    assert rows[0] == "step,loss" and len(rows) == 1 + 301 and rows[1].startswith("0,")
+    learned = np.load(run / "A.npy")
+    assert learned.shape == (32, 32) and np.array_equal(learned, result.A)
+
+
+def test_tol_stops_early(tmp_path):
+    import matviz as mv
+
+    result = mv.fit("normalize(A.T @ A)", init="sample:camera", target_of="sample:camera", warp=(3, 8),
+                    resize=(16, 16), steps=400, lr=0.02, tol=1.0, out=tmp_path / "r", video=False)
+    assert result.stopped == "tol" and result.steps < 400 and result.losses[-1] <= 1.0
+    assert len((tmp_path / "r" / "loss.csv").read_text().splitlines()) == result.steps + 2
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "matviz.cli", "fit", *args]
+
+
+FIT_ARGS = (POSTER, "--param", "A=sample:astronaut", "--target-of", "sample:astronaut", "--warp", "6,16",
+            "--resize", "24x24", "--steps", "400", "--lr", "0.01", "--seed", "7", "--checkpoint-every", "10",
+            "--no-video")
+
+
+def test_resume_after_a_kill_ends_bit_identical(tmp_path):
+    import matviz as mv
+
+    run = tmp_path / "killed"
+    proc = subprocess.Popen(_cli(*FIT_ARGS, "-o", str(run)), stderr=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while not (run / "checkpoint.pt").exists() and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert (run / "checkpoint.pt").exists() and not (run / "A.npy").exists(), "killed too late"
+    again = subprocess.run(_cli(*FIT_ARGS, "-o", str(run)), capture_output=True, text=True)
+    assert again.returncode == 2 and "not empty" in again.stderr and "--resume" in again.stderr
+    resumed = subprocess.run(_cli(*FIT_ARGS, "-o", str(run), "--resume"), capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming from the checkpoint at step" in resumed.stderr
+    whole = mv.fit(POSTER, param="A", init="sample:astronaut", target_of="sample:astronaut", warp=(6, 16),
+                   resize="24x24", steps=400, lr=0.01, seed=7, checkpoint_every=10, out=tmp_path / "whole",
+                   video=False)
+    a = np.load(run / "A.npy")
+    assert a.tobytes() == whole.A.tobytes()  # bit-identical
+    assert (run / "loss.csv").read_text() == (tmp_path / "whole" / "loss.csv").read_text()
+    assert not [p for p in run.iterdir() if ".partial" in p.name]
+
+
+def test_resume_with_other_settings_is_refused(tmp_path):
+    import matviz as mv
+
+    kw = dict(init="sample:camera", target_of="sample:camera", warp=(3, 8), resize=(12, 12), steps=20,
+              checkpoint_every=5, video=False, out=tmp_path / "r")
+    mv.fit("normalize(A.T @ A)", **kw)
+    with pytest.raises(mv.MatvizError, match="other settings \\(lr"):
+        mv.fit("normalize(A.T @ A)", lr=0.5, resume=True, **kw)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def _bad(tmp_path, *args: str, out: Path | None = None) -> str:
+    out = out or tmp_path / "run"
+    r = subprocess.run(_cli(*args, "-o", str(out)), capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("matviz: error: "), r.stderr
+    return lines[0]
+
+
+def test_bad_inputs_are_one_line_exit_2_and_write_nothing(tmp_path):
+    small = ("--param", "A=sample:camera", "--resize", "8x8", "--steps", "3")
+    line = _bad(tmp_path, "A[0:4] @ A", *small, "--target", "random:8x8")
+    assert "the target is 8×8 but A[0:4] @ A is 4×8" in line  # both shapes
+    line = _bad(tmp_path, "softmax(A, rows, temperature=0) @ A", *small, "--target", "random:8x8")
+    assert "temperature must be > 0" in line
+    line = _bad(tmp_path, "softmax(A, rows, temperature=-1) @ A", *small, "--target-of", "sample:camera")
+    assert "temperature" in line
+    assert not (tmp_path / "run").exists()  # nothing written, no directory made
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    line = _bad(tmp_path, "A.T @ A", *small, "--target", "random:8x8", out=blocker / "run")
+    assert "is a file" in line
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "keep.txt").write_text("mine")
+    line = _bad(tmp_path, "A.T @ A", *small, "--target", "random:8x8", out=full)
+    assert "not empty" in line and _files(full) == {"keep.txt"}
+
+
+def test_a_constant_image_is_noted_and_the_fit_goes_on(tmp_path):
+    r = subprocess.run(
+        _cli("normalize(A) + A", "--param", "A=ones:6x6", "--target", "random:6x6", "--steps", "5", "--no-video",
+             "-o", str(tmp_path / "run")),
+        capture_output=True, text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "normalize(A) min-max normalizes a constant matrix" in r.stderr
+    assert np.isfinite(np.load(tmp_path / "run" / "A.npy")).all()
+
+
+def test_a_diverging_fit_stops_says_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    r = subprocess.run(
+        _cli("sqrt(A)", "--param", "A=ones:6x6", "--target", "random:6x6:seed=3", "--steps", "300", "--lr",
+             "0.05", "--checkpoint-every", "2", "-o", str(run)),
+        capture_output=True, text=True,
+    )
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "diverged" in lines[0] and "at step" in lines[0], r.stderr
+    assert "last good checkpoint (step" in lines[0]
+    assert _files(run) == {"checkpoint.pt"}  # kept; nothing half-written
+    state = torch.load(run / "checkpoint.pt", weights_only=False)
+    assert np.isfinite(state["losses"]).all()
