@@ -9,6 +9,7 @@
     mv.audit(s).violations               # what the default still shows, checked against the frame rules
     s = mv.expr("softmax(Q @ K.T / sqrt(d), causal=True) @ V", Q=q, K=k, V=v)   # one cube per @
     s = mv.attention_from_model("The cat sat on the mat", layer=3, head=5)    # real weights, offline
+    sub = mv.subspaces(W)                # rank, σ, condition number, the four bases, project(x)
     h = mv.attention_head("The cat sat on the mat", layer=3, head=5)  # the same head as arrays
 
 ``Cube`` is one cube (``Scene`` is its old name and still works); a ``Chain`` is several linked
@@ -23,6 +24,7 @@ import os
 from pathlib import Path
 
 from matviz.chain import attention, expr
+from matviz.core.subspaces import subspaces
 from matviz.errors import MatvizError
 from matviz.scene import Chain, Cube, Operand, Placed, Scene, Style, ViewState, matmul, transform
 from matviz.sources import load
@@ -48,6 +50,7 @@ __all__ = [
     "matmul",
     "render",
     "show",
+    "subspaces",
     "transform",
 ]
 
