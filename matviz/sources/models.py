@@ -606,3 +606,34 @@ def attention_head(text: str, model: str | None = None, layer=0, head=0) -> Head
     layer, head = _one_index(layer, "layer"), _one_index(head, "head")
     run = run_attention(text, model, layer, head)
     return next(iter(run.heads.values()))
+
+
+# ---- one projection matrix (read only; matviz subspaces --model) ---------------------------
+
+PROJECTION_MATRICES = ("query", "key", "value", "output")
+
+
+def projection_matrix(model: str | None = None, layer: int = 0, matrix: str = "query") -> tuple[np.ndarray, str]:
+    """``(W, label)``: the weight of one attention projection of ``layer`` as a float64 (out, in)
+    matrix (``matrix``: query, key, value or output; a fused GPT-2 Q|K|V is split), offline."""
+    if matrix not in PROJECTION_MATRICES:
+        raise ModelError(f"unknown matrix {matrix!r}: use one of {', '.join(PROJECTION_MATRICES)}")
+    check_available()
+    source, display, short, is_folder = _resolve(model)
+    net, _ = _load(source, display, is_folder)
+    blocks = _attention_blocks(net, short)
+    if not 0 <= int(layer) < len(blocks):
+        raise ModelError(f"{short} has {len(blocks)} layers (0..{len(blocks) - 1}), not layer {layer}")
+    block = blocks[int(layer)]
+    if matrix == "output":
+        if block.out_projection is None:
+            raise ModelError(f"{short}: layer {layer} has no output projection matviz can find")
+        w = block.out_projection.weight.detach().double().numpy()
+        w = w.T if not hasattr(block.out_projection, "out_features") else w  # Conv1D stores (in, out)
+    elif block.fused is not None:
+        w = block.fused.weight.detach().double().numpy().T  # (3·hidden, hidden)
+        w = np.split(w, 3, axis=0)[("query", "key", "value").index(matrix)]
+    else:
+        lin = block.projections[("query", "key", "value").index(matrix)]
+        w = lin.weight.detach().double().numpy()
+    return np.array(w, dtype=np.float64), f"{short} layer {layer} {matrix}"
