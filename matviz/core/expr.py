@@ -23,6 +23,14 @@ each row along itself, or each column), ``blur(x, sigma)`` (Gaussian, edges clam
 (entrywise; numbers too), slicing ``x[a:b, c:d]`` (Python slices of rows then columns; ``x[a:b]`` is
 rows only; a single index is an error) and ``t_product(x)`` = ``normalize(x.T @ x)`` (one product).
 
+The four fundamental subspaces (``matviz.core.subspaces``; ranks with numpy's default tolerance):
+``svd(W)`` is W rebuilt from its thin SVD as two products, ``U @ diag(S)`` and then ``… @ Vt``, so
+it draws as two linked cubes whose operand faces are named ``U``, ``diag(S)`` and ``Vt`` and whose
+result face is W again (named after W); ``pinv(W)`` the Moore-Penrose pseudo-inverse (n×m);
+``proj_row(W, x)`` = P·x, the part of the input ``x`` (an n×1 column or an n×k matrix of columns,
+n = W's columns) in W's row space, and ``residual(W, x)`` = x − P·x, the part W ignores
+(``W @ residual(W, x)`` is 0); each is one product, ``P_row(W) @ x`` and ``(I - P_row(W)) @ x``.
+
 Bindings: ``let X = norm(A, "y+1", cols) in normalize(X.T @ X)`` or, the same,
 ``X = norm(A, "y+1", cols); normalize(X.T @ X)``. Several may follow each other; a binding may use
 the ones before it, must be used, and may not reuse an env name.
@@ -121,6 +129,10 @@ FUNCTIONS = (
     "blur",
     "resize",
     "t_product",
+    "svd",
+    "pinv",
+    "proj_row",
+    "residual",
 )
 AXES = ("rows", "cols")
 NORM_FS = ("y+1", "exp")
@@ -130,6 +142,7 @@ GRAMMAR = (
     "use names, numbers, @ + - * /, unary -, .T, slices x[a:b, c:d], parentheses, bindings "
     "(let X = ... in ...) and " + ", ".join(FUNCTIONS)
 )
+_SUBSPACE_FUNCTIONS = ("svd", "pinv", "proj_row", "residual")
 _ENTRYWISE = {"sqrt": np.sqrt, "exp": np.exp, "relu": _tf.relu, "tanh": _tf.tanh, "selu": _tf.selu}
 
 
@@ -388,6 +401,10 @@ _SIGNATURES = {
     "roll": _Signature(("shift", "axis"), ("shift", "axis"), "roll(x, shift, axis=rows)", ("shift",)),
     "blur": _Signature(("sigma",), ("sigma",), "blur(x, sigma)", ("sigma",)),
     "resize": _Signature(("rows", "cols"), ("rows", "cols"), "resize(x, rows, cols)", ("rows", "cols")),
+    "svd": _Signature((), (), "svd(W)"),
+    "pinv": _Signature((), (), "pinv(W)"),
+    "proj_row": _Signature(("input",), ("input",), "proj_row(W, x) with x an n×1 column", ("input",)),
+    "residual": _Signature(("input",), ("input",), "residual(W, x) with x an n×1 column", ("input",)),
 }
 
 # what each axis word means, per function, for the error that lists them
@@ -1149,6 +1166,8 @@ class _Evaluator:
         params = _bind(self.text, node)
         if fname == "t_product":
             return self.t_product(node, params["x"])
+        if fname in _SUBSPACE_FUNCTIONS:
+            return self.subspace(node, fname, params)
         x = self.eval(params["x"])
         if fname in _ENTRYWISE:
             return self.elementwise(node, fname, params["x"], x)
@@ -1165,6 +1184,47 @@ class _Evaluator:
             return self.softmax(node, params, x, axis, causal)
         f = _norm_f(self.text, params["f"]) if "f" in params else "y+1"
         return self.norm(node, x, f, axis, causal)
+
+    def subspace(self, node: ast.Call, fname: str, params: dict[str, ast.expr]) -> _Val:
+        """``svd``, ``pinv``, ``proj_row``, ``residual`` (``matviz.core.subspaces``)."""
+        from matviz.core.subspaces import subspaces  # numpy only
+
+        w_node = params["x"]
+        w = self.eval(w_node)
+        a = self.matrix(w_node, w, fname)  # (m, n)
+        sub = subspaces(a)
+        wname = _atom(self.text, w_node)
+        if fname == "pinv":
+            return self.reshaped(w, np.array(sub.pinv), "pinv")
+        self.release(w)  # W is taken apart here: its chain ends
+        if fname == "svd":
+            k = min(a.shape)
+            u = _Val(np.array(sub.U[:, :k]))  # (m, k)
+            s = _Val(np.diag(sub.singular_values))  # (k, k)
+            vt = _Val(np.array(sub.Vt[:k]))  # (k, n)
+            names = ("U", "diag(S)", "Vt")
+            if any(n in self.env or n in self.bindings for n in ("U", "S", "Vt", "diag")):
+                names = tuple(f"{n} of svd" for n in names)  # a bound name would be read as this face
+            lu, ls, lv = names
+            us = self.record(node, (lu, u), (ls, s), f"{lu} @ {ls}")  # (m, k)
+            return self.record(node, (f"{lu} @ {ls}", us), (lv, vt), wname)  # (m, n) = W again
+        x_node = params["input"]
+        x = self.eval(x_node)
+        b = self.matrix(x_node, x, fname)  # (n, c)
+        n = a.shape[1]
+        if b.shape[0] != n:
+            hint = f" (did you mean {_transposed(self.text, x_node)}?)" if b.shape[1] == n else ""
+            raise self.fail(
+                x_node,
+                f"{fname}: {self.src(x_node)} is {_dims(b)} but {wname} is {_dims(a)}; an input needs "
+                f"{_count(n, 'row')}, one per column of {wname} (one {n}×1 column or {n}×k columns){hint}",
+            )
+        p = np.array(sub.projector)  # (n, n)
+        if fname == "proj_row":
+            op = (f"P_row({wname})", _Val(p))
+        else:
+            op = (f"I - P_row({wname})", _Val(np.eye(n) - p))
+        return self.record(node, op, (self.src(x_node), x), self.src(node))
 
     def t_product(self, node: ast.Call, x_node: ast.AST) -> _Val:
         """``t_product(x)`` = ``normalize(x.T @ x)``: one product, and normalize as its stage."""
