@@ -36,10 +36,14 @@ def subject(chain: Chain) -> str | None:
 
 def _panel_face(chain: Chain) -> tuple[int, int] | None:
     """``(cube, level)`` of a face worth a flat panel: a row-wise stage (attention's softmax)
-    whose matrix feeds the next cube, so it sits between two cubes in 3D."""
+    whose matrix feeds the next cube, so it sits between two cubes in 3D; else, in a chain of
+    several cubes, the final result."""
     for c, cube in enumerate(chain.cubes[:-1]):
         if cube.stages and cube.stages[-1].rowwise:
             return c, len(cube.stages)
+    if len(chain.cubes) > 1:  # a chain's final result sits at its far end, small and oblique: show it flat
+        last = len(chain.cubes) - 1
+        return last, len(chain.cubes[last].stages)
     return None
 
 

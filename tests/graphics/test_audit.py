@@ -396,3 +396,16 @@ def test_volume_legend_marks_clipping_on_both_ends():
     assert leg["range"][0] > interior.min() and leg["range"][1] < interior.max()  # clipped on both ends
     assert leg["clipped"] and leg["marked"]
     assert "clipped" not in rules(rep)
+
+
+def test_a_chain_of_products_shows_its_final_result_flat():
+    """(A @ B) @ C: the final result sits at the far end of the chain, small and oblique in 3D;
+    the still shows it flat beside the chain, and that panel passes the subject rule."""
+    rng = np.random.default_rng(4)
+    a, b, c = rng.standard_normal((4, 5)), rng.standard_normal((5, 3)), rng.standard_normal((3, 6))
+    chain = mv.expr("(A @ B) @ C", A=a, B=b, C=c)
+    rep = au.audit(chain, None, SMALL)
+    assert rep.violations == []
+    panel = faces(rep)["panel"]
+    np.testing.assert_allclose(panel["data_range"], [(a @ b @ c).min(), (a @ b @ c).max()])
+    assert panel["area"] >= au.SUBJECT_AREA
