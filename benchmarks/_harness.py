@@ -45,6 +45,7 @@ class Race:
     renders_per_frame: float  # matviz, every frame including the first
     bare_renders_per_frame: float | None
     frames: int
+    floor: float | None = None  # median bare frame without the interior (faces only), seconds
 
     @property
     def ratio(self) -> float:
@@ -55,7 +56,7 @@ class Race:
         return 1.0 / self.frame
 
 
-def race(scene, states, size=SIZE, bare: bool = True) -> Race:
+def race(scene, states, size=SIZE, bare: bool = True, floor: bool = False) -> Race:
     """Render ``states`` of ``scene`` through ``offscreen.frames`` and, after each matviz frame, the
     bare equivalent with matviz's camera of that frame. The first frame is setup (not timed)."""
     states = list(states)
@@ -67,7 +68,7 @@ def race(scene, states, size=SIZE, bare: bool = True) -> Race:
         plotter, counter = made[0]
         view = _view_of(plotter)
         b = Bare(view, size) if bare and view is not None else None
-        times, bare_times, keep = [], [], []
+        times, bare_times, floor_times, keep = [], [], [], []
         try:
             if b is not None:
                 b.frame(plotter.renderer.GetActiveCamera())  # bare's own first frame (setup)
@@ -86,9 +87,14 @@ def race(scene, states, size=SIZE, bare: bool = True) -> Race:
                     t0 = time.perf_counter()
                     b.frame(plotter.renderer.GetActiveCamera())
                     bare_times.append(time.perf_counter() - t0)
+                if b is not None and floor:
+                    t0 = time.perf_counter()
+                    b.frame(plotter.renderer.GetActiveCamera(), interior=False)
+                    floor_times.append(time.perf_counter() - t0)
                 if f in (0, (len(states) - 1) // 2):
                     keep.append(img)
             renders = counter.count
+            bare_renders = b.counter.count - len(floor_times) if b is not None else 0
         finally:
             stream.close()
             if b is not None:
@@ -102,8 +108,9 @@ def race(scene, states, size=SIZE, bare: bool = True) -> Race:
         statistics.median(times),
         statistics.median(bare_times) if bare_times else None,
         renders / len(states),
-        b.counter.count / n if b is not None else None,
+        bare_renders / n if b is not None else None,
         n,
+        statistics.median(floor_times) if floor_times else None,
     )
 
 

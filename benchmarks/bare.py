@@ -77,7 +77,7 @@ class Bare:
         p.disable_anti_aliasing()
         p.set_background(view.chain.cubes[0].style.background)
         p.camera_set = True  # the camera is matviz's, copied each frame: pyvista must not reset it
-        self.kinds = []
+        self.interiors = []  # the interior actors (hidden for the "no interior" floor)
         for v in view.views:
             cube, layout = v.cube, v.layout
             m = v.cp.placement.matrix
@@ -108,6 +108,7 @@ class Bare:
                 )
                 vol.prop.interpolation_type = "nearest"
                 actors.append(vol)
+            self.interiors += actors
             ops = {"left": cube.left, "top": cube.right, "result": cube.result}
             for which in ("left", "top", "result"):
                 if which in v.hidden:
@@ -119,8 +120,11 @@ class Bare:
                     a.user_matrix = matrix
         self.counter = RenderCounter(p)
 
-    def frame(self, camera) -> np.ndarray:
-        """Render with a copy of ``camera`` (matviz's, this frame) and read the pixels back."""
+    def frame(self, camera, interior: bool = True) -> np.ndarray:
+        """Render with a copy of ``camera`` (matviz's, this frame) and read the pixels back;
+        ``interior=False`` draws the faces alone (what a frame costs without its interior)."""
+        for a in self.interiors:
+            a.SetVisibility(interior)
         self.plotter.renderer.GetActiveCamera().DeepCopy(camera)
         self.plotter.render()
         return np.asarray(self.plotter.screenshot(return_img=True))[..., :3]

@@ -82,7 +82,7 @@ def run(sizes=(4096,), repeats: int = 3) -> list[Target]:
         _, floor, _ = run_measured(["-c", MATVIZ, "64", f"{tmp}/floor.png"])
     for n in sizes:
         g, f = shapes(n)
-        reps = repeats if n <= 4096 else 1
+        reps = repeats if n <= 4096 else min(repeats, 2)
         mv_t, mv_rss, bare_t, bare_rss = [], [], [], []
         with tempfile.TemporaryDirectory() as tmp:
             for _ in range(reps):  # alternating, so load falls on both

@@ -45,10 +45,10 @@ def gl_renderer() -> str:
 
 def code_version() -> str:
     def git(*args):
-        return subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True, text=True).stdout.rstrip()
 
-    dirty = git("status", "--short", "--", "matviz")
-    return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes in matviz/" if dirty else "")
+    dirty = [line[3:] for line in git("status", "--short", "--", "matviz").splitlines() if line.strip()]
+    return git("rev-parse", "--short", "HEAD") + (f" + uncommitted edits to {', '.join(dirty)}" if dirty else "")
 
 
 def free_mib() -> int:
@@ -110,7 +110,7 @@ def main() -> None:
     if core:
         text += "\nCore (no target; information):\n\n" + table(core) + "\n"
     print(text)
-    (HERE / ("results-quick.md" if quick else "results.md")).write_text(text)
+    (HERE / "results.md").write_text(text)  # git-ignored
 
 
 if __name__ == "__main__":
