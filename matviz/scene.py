@@ -38,7 +38,7 @@ from matviz.core.products import (
     even_edges,
     plan_blocks,
 )
-from matviz.errors import BudgetError, OptionError, ShapeError
+from matviz.errors import BudgetError, MatvizError, OptionError, ShapeError, ValueProblem
 
 __all__ = [
     "AGGREGATES",
@@ -291,8 +291,21 @@ def matmul(
     ``Stage``) transform its result face after the sum, ``caption`` is written above it and
     ``result_name`` names the result. The cube comes back complete; it is never changed afterwards.
     """
-    a = operand(left, names[0] if not isinstance(left, Operand) else left.name)
-    b = operand(right, names[1] if not isinstance(right, Operand) else right.name)
+    if not (isinstance(names, (tuple, list)) and len(names) == 2 and all(isinstance(n, str) for n in names)):
+        raise OptionError(f"names must be two strings, e.g. names=('A', 'B'), got {names!r}")
+    for given in (left, right):
+        if isinstance(given, np.ma.MaskedArray):
+            raise OptionError("a numpy masked array would lose its mask: fill the masked cells first, e.g. a.filled(0)")
+        if getattr(given, "requires_grad", False):
+            raise OptionError("a torch tensor that requires grad: pass tensor.detach() (matviz only reads its values)")
+    try:
+        a = operand(left, names[0] if not isinstance(left, Operand) else left.name)
+        b = operand(right, names[1] if not isinstance(right, Operand) else right.name)
+    except (ValueError, TypeError) as exc:
+        if isinstance(exc, MatvizError):
+            raise
+        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        raise ShapeError(f"an operand is not a 2-D array of numbers ({reason}): give equal-length rows of numbers") from None
     _check_inner(a.values, b.values, a.name, b.name)
     if aggregate not in AGGREGATES:
         raise OptionError(f"aggregate must be one of {', '.join(map(repr, AGGREGATES))}, got {aggregate!r}")
@@ -304,7 +317,14 @@ def matmul(
             "resize the operands first (CLI: --max-side 1024)"
         )
     style = _style(style, style_fields)
-    c = a.values @ b.values  # (m, n)
+    with np.errstate(all="ignore"):
+        c = a.values @ b.values  # (m, n)
+    if not np.isfinite(c).all():
+        bad = np.argwhere(~np.isfinite(c))[0]
+        raise ValueProblem(
+            f"{a.name} @ {b.name} overflows: C[{bad[0]}, {bad[1]}] is {c[tuple(bad)]} (beyond float64's ~1.8e308); "
+            "scale the operands down first"
+        )
     result_kind = "image" if a.kind == b.kind == "image" else value_kind(c)
     if result_name is None:
         result_name = f"{a.name}@{b.name}" if len(a.name) + len(b.name) <= 16 else "C"

@@ -1,12 +1,21 @@
 """Frame writers behind one protocol: ``with open_writer(path, fps, n) as w: w.write_frame(img)``.
 
 Every writer writes to hidden temporary files beside the target and renames them when it closes
-without error, so an exception or Ctrl-C never leaves a partial output file.
+without error, so an exception, Ctrl-C, SIGTERM or SIGHUP (the CLI turns both into an interrupt)
+never leaves a partial output file. Temp files are made by ``tempfile.mkstemp`` in the output's
+directory: an unpredictable name (``.STEM.partial-PID-RANDOM.EXT``), created exclusively, so a
+symlink planted there is never followed. A run removes the stale partials of its own output left by
+a process that no longer exists (SIGKILL, power loss); live runs' partials are left alone.
 """
 
 from __future__ import annotations
 
+import errno
+import math
 import os
+import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Protocol
 
@@ -15,6 +24,12 @@ import numpy as np
 from matviz.errors import OutputError
 
 SUFFIXES = (".png", ".gif", ".mp4")
+FPS_RANGE = (0.1, 240.0)  # frames per second a writer accepts (ffmpeg rounds tiny rates to 0)
+MAX_FRAMES = 100_000  # frames one export may write (55 min at 30 fps)
+MAX_SIZE = (7680, 4320)  # largest frame, width x height
+GIF_MEMORY_LIMIT = 2 * 2**30  # bytes: a GIF is encoded from every frame held in memory at once
+GIF_BYTES_PER_PIXEL = 5  # what a buffered GIF frame costs per pixel (RGBA image + its palette copy)
+_TEMP_TAIL = ".partial-{pid}-XXXXXXXX"  # what mkstemp adds to ".STEM"; sized for NAME_MAX checks
 
 
 class FrameWriter(Protocol):
@@ -51,10 +66,20 @@ def check_output(path: str | os.PathLike, create: bool = True) -> Path:
                 f"cannot create output directory {parent}: {exc.strerror or exc}; choose another path"
             ) from None
         existing = parent
-    probe = existing / f".{path.stem}.probe-{os.getpid()}"
     try:
-        probe.touch()
-        probe.unlink()
+        name_max = os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    longest = f".{path.stem}_0000{_TEMP_TAIL.format(pid=os.getpid())}{path.suffix}"  # a sequence's temp name
+    if len(os.fsencode(longest)) > name_max:
+        raise OutputError(
+            f"output name {path.name[:40]}... is too long: its temporary file name would exceed the "
+            f"{name_max}-byte limit of file names; use a name of at most {max(1, name_max - len(longest) + len(path.stem))} characters before the extension; choose another path"
+        )
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.stem[:20]}.probe-", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         raise OutputError(
             f"output directory {existing} is not writable ({exc.strerror or exc}); choose another path"
@@ -62,8 +87,95 @@ def check_output(path: str | os.PathLike, create: bool = True) -> Path:
     return path
 
 
+def check_fps(fps) -> float:
+    """``fps`` as a float in ``FPS_RANGE``, else an OutputError."""
+    try:
+        value = float(fps)
+    except (TypeError, ValueError):
+        raise OutputError(f"fps must be a number, got {fps!r}") from None
+    lo, hi = FPS_RANGE
+    if not (math.isfinite(value) and lo <= value <= hi):
+        raise OutputError(f"fps must be between {lo:g} and {hi:g}, got {fps}")
+    return value
+
+
+def check_size(size) -> tuple[int, int]:
+    """``size`` as (width, height) integers from 1x1 up to ``MAX_SIZE``, else an OutputError."""
+    try:
+        width, height = size
+        if any(isinstance(v, bool) or int(v) != v for v in (width, height)):
+            raise ValueError
+        width, height = int(width), int(height)
+    except (TypeError, ValueError, OverflowError):
+        raise OutputError(f"size must be (width, height) in whole pixels, e.g. (1280, 720), got {size!r}") from None
+    if not (1 <= width <= MAX_SIZE[0] and 1 <= height <= MAX_SIZE[1]):
+        raise OutputError(
+            f"size {width}x{height} is out of range: width and height must be between 1 and "
+            f"{MAX_SIZE[0]}x{MAX_SIZE[1]}"
+        )
+    return width, height
+
+
+def check_gif_memory(n_frames: int, size: tuple[int, int]) -> None:
+    """Refuse a GIF whose frames would not fit ``GIF_MEMORY_LIMIT`` (Pillow encodes them all at the end)."""
+    need = n_frames * size[0] * size[1] * GIF_BYTES_PER_PIXEL
+    if need > GIF_MEMORY_LIMIT:
+        raise OutputError(
+            f"a GIF of {n_frames} frames at {size[0]}x{size[1]} needs about {need / 2**30:.1f} GiB of memory "
+            f"(every frame is held until the GIF is encoded; the limit is {GIF_MEMORY_LIMIT / 2**30:g} GiB): "
+            "write .mp4 instead, or use a smaller --size or fewer --frames/--duration"
+        )
+
+
+def _temp_pattern(path: Path) -> re.Pattern:
+    stem, suffix = re.escape(path.stem), re.escape(path.suffix)
+    return re.compile(rf"^\.{stem}(?:_\d{{4,}})?\.partial-(\d+)-[A-Za-z0-9_]{{8}}{suffix}$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def remove_stale_partials(path: Path) -> list[Path]:
+    """Delete this program's partial files of ``path`` (its temp-name pattern, for a still or a
+    PNG sequence) whose process no longer runs; return what was removed."""
+    pattern, removed = _temp_pattern(path), []
+    try:
+        entries = list(os.scandir(path.parent if str(path.parent) else "."))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = pattern.match(entry.name)
+        if not match or int(match[1]) == os.getpid() or _alive(int(match[1])):
+            continue
+        try:
+            os.unlink(entry.path)  # a symlink is removed, never followed
+            removed.append(Path(entry.path))
+        except OSError:
+            pass
+    return removed
+
+
 def _temp(path: Path) -> Path:
-    return path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+    """A new, empty temp file beside ``path``: unpredictable name, created with O_EXCL (mkstemp)."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.partial-{os.getpid()}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def _write_error(exc: OSError, path: Path) -> OutputError:
+    text = str(exc).strip()
+    if exc.errno == errno.ENOSPC or "No space left" in text:
+        why, fix = "no space left on the device", "free some space or choose another path"
+    else:
+        why, fix = exc.strerror or (text.splitlines()[0] if text else type(exc).__name__), "choose another path"
+    return OutputError(f"could not write {path}: {why}; nothing was left behind: {fix}")
 
 
 class _Atomic:
@@ -86,10 +198,18 @@ class _Atomic:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
+        if exc_type is not None:
             self.abort()
+            if isinstance(exc, OSError):
+                raise _write_error(exc, self.pairs[-1][1] if self.pairs else Path("?")) from None
+            return
+        try:
+            self.close()
+        except BaseException as err:
+            self.abort()
+            if isinstance(err, OSError):
+                raise _write_error(err, self.pairs[-1][1] if self.pairs else Path("?")) from None
+            raise
 
     def close(self) -> None:
         self._commit()
@@ -101,6 +221,7 @@ class PngWriter(_Atomic):
     def __init__(self, path: Path, n_frames: int) -> None:
         super().__init__()
         self.path, self.n_frames, self.count = path, n_frames, 0
+        remove_stale_partials(path)
 
     def write_frame(self, frame: np.ndarray) -> None:
         import imageio.v3 as iio
@@ -108,7 +229,14 @@ class PngWriter(_Atomic):
         final = self.path if self.n_frames == 1 else self.path.with_name(f"{self.path.stem}_{self.count:04d}.png")
         tmp = _temp(final)
         self.pairs.append((tmp, final))
-        iio.imwrite(tmp, frame, extension=".png")
+        data = iio.imwrite("<bytes>", frame, extension=".png")
+        fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0))
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
         self.count += 1
 
 
@@ -119,12 +247,24 @@ class _ImageioStream(_Atomic):
         import imageio.v2 as iio2
 
         super().__init__()
+        remove_stale_partials(path)
         tmp = _temp(path)
         self.pairs.append((tmp, path))
-        self._w = iio2.get_writer(tmp, **kwargs)
+        try:
+            self._w = iio2.get_writer(tmp, **kwargs)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def write_frame(self, frame: np.ndarray) -> None:
-        self._w.append_data(np.ascontiguousarray(frame))
+        try:
+            self._w.append_data(np.ascontiguousarray(frame))
+        except OSError:
+            raise
+        except Exception as exc:  # ffmpeg reports a full disk as a broken pipe or a RuntimeError
+            if "No space left" in str(exc):
+                raise OSError(errno.ENOSPC, "No space left on device") from None
+            raise
 
     def close(self) -> None:
         self._w.close()
@@ -132,10 +272,13 @@ class _ImageioStream(_Atomic):
 
     def abort(self) -> None:
         try:
-            self._w.close()
+            self._discard()
         except Exception:  # the stream may already be broken; the temp file goes either way
             pass
         super().abort()
+
+    def _discard(self) -> None:
+        self._w.close()
 
 
 class GifWriter(_ImageioStream):
@@ -144,6 +287,17 @@ class GifWriter(_ImageioStream):
 
     def __init__(self, path: Path, fps: float) -> None:
         super().__init__(path, mode="I", extension=".gif", duration=1000.0 / fps, loop=0)
+
+    def _discard(self) -> None:
+        """Drop the buffered frames unencoded: closing would encode them all (and imageio's
+        ``__del__`` would close it again after the temp file is gone)."""
+        self._w.closed = True  # LegacyWriter.__del__ -> close() is now a no-op
+        plugin = getattr(self._w, "instance", None)
+        if plugin is not None:
+            getattr(plugin, "images_to_write", []).clear()
+            request = getattr(plugin, "_request", None)
+            if request is not None:
+                request.finish()
 
 
 class Mp4Writer(_ImageioStream):
@@ -158,15 +312,44 @@ class Mp4Writer(_ImageioStream):
             quality=7,
             pixelformat="yuv420p",
             macro_block_size=2,
-            ffmpeg_log_level="error",
+            ffmpeg_log_level="quiet",  # its failures become one matviz line (see _failed)
         )
+
+    def _process(self):
+        """The ffmpeg process behind imageio's writer generator (None if not started yet)."""
+        frame = getattr(getattr(self._w, "_write_gen", None), "gi_frame", None)
+        return frame.f_locals.get("p") if frame is not None else None
+
+    def _failed(self, proc) -> OSError:
+        folder = self.pairs[0][0].parent
+        try:
+            full = shutil.disk_usage(folder).free < (4 << 20)
+        except OSError:
+            full = False
+        if full:
+            return OSError(errno.ENOSPC, "No space left on device")
+        code = proc.returncode if proc is not None else None
+        return OSError(errno.EIO, f"ffmpeg failed (exit status {code}) while encoding")
+
+    def write_frame(self, frame: np.ndarray) -> None:
+        proc = self._process()
+        try:
+            super().write_frame(frame)
+        except OSError:
+            raise self._failed(proc or self._process()) from None
+
+    def close(self) -> None:
+        proc = self._process()
+        self._w.close()
+        if proc is not None and proc.returncode:
+            raise self._failed(proc)
+        self._commit()
 
 
 def open_writer(path: str | os.PathLike, fps: float = 30.0, n_frames: int = 1) -> FrameWriter:
     """The writer for ``path``'s suffix (.png, .gif, .mp4), after ``check_output``."""
     path = check_output(path)
-    if not fps > 0:
-        raise OutputError(f"fps must be > 0, got {fps}")
+    fps = check_fps(fps)
     suffix = path.suffix.lower()
     if suffix == ".png":
         return PngWriter(path, n_frames)

@@ -86,7 +86,7 @@ from typing import Callable, Mapping, Union
 import numpy as np
 
 from matviz.core import transforms as _tf
-from matviz.core.operand import Stage  # one Stage type for expressions and cubes (label, values, kind, rowwise)
+from matviz.core.operand import MAX_ELEMENTS, Stage  # one Stage type for expressions and cubes (label, values, kind, rowwise)
 from matviz.core.ops import (
     axis_number,
     causal_keep,
@@ -96,7 +96,7 @@ from matviz.core.ops import (
     minmax,
     signed_minmax,
 )
-from matviz.errors import ExpressionError, MatvizError
+from matviz.errors import BudgetError, ExpressionError, MatvizError
 
 __all__ = [
     "AXES",
@@ -1075,6 +1075,12 @@ class _Evaluator:
         """One product (cube) of two matrices with fitting shapes; its operands' chains end here."""
         for _, val in (left, right):
             self.release(val)
+        m, n = left[1].value.shape[0], right[1].value.shape[1]
+        if m * n > MAX_ELEMENTS:  # before numpy allocates it
+            raise BudgetError(
+                f"the result of {label} would be {m}×{n} ({m * n:,} elements, more than {MAX_ELEMENTS:,}): "
+                "resize the operands first (CLI: --max-side 1024)"
+            )
         with np.errstate(all="ignore"):
             values = left[1].value @ right[1].value  # (m, n)
         self.drafts.append(_Draft(left=left, right=right, values=values, label=label, span=_span(self.text, node)))

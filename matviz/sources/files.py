@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import stat
 import warnings
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from matviz.sources.synthetic import FILLERS, sample, filler
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
 ARRAY_SUFFIXES = (".npy", ".csv", ".txt")
+MAX_TEXT_BYTES = 1 << 30  # a .csv/.txt larger than 1 GiB is refused before reading
 _SHAPE = re.compile(r"^\s*(\d+)\s*[x×X]\s*(\d+)\s*$")
 
 
@@ -75,6 +78,14 @@ def resize(values: np.ndarray, shape: tuple[int, int] | None = None, max_side: i
         if scale >= 1 and shape is None:
             return values
         shape = shape or (max(1, round(values.shape[0] * scale)), max(1, round(values.shape[1] * scale)))
+    try:
+        shape = tuple(int(v) for v in shape)
+        if len(shape) != 2 or min(shape) < 1:
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        raise SourceError(f"shape {shape!r} is not (rows, cols) with both sides >= 1: write e.g. shape=(128, 128)") from None
+    if shape[0] * shape[1] > MAX_ELEMENTS:
+        raise SourceError(f"shape {shape} has more than the {MAX_ELEMENTS:,} elements matviz holds per matrix")
     if tuple(shape) == values.shape:
         return values
     from skimage.transform import resize as sk_resize
@@ -82,16 +93,88 @@ def resize(values: np.ndarray, shape: tuple[int, int] | None = None, max_side: i
     return sk_resize(values, shape, anti_aliasing=True, preserve_range=True, order=1)
 
 
+def _too_big(path: Path, shape, what: str) -> SourceError:
+    count = int(np.prod([int(v) for v in shape], dtype=object))
+    dims = "×".join(str(int(v)) for v in shape)
+    return SourceError(
+        f"{path} holds {what} of {dims} ({count:,} elements), more than the {MAX_ELEMENTS:,} matviz reads "
+        "per matrix: shrink it before loading (it is refused before it is read)"
+    )
+
+
+def _check_header(path: Path, suffix: str) -> None:
+    """Refuse an array or image whose header claims more than MAX_ELEMENTS, before decoding it."""
+    if suffix == ".npy":
+        try:
+            with open(path, "rb") as f:
+                version = np.lib.format.read_magic(f)
+                reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape = reader(f)[0]
+        except Exception:  # not a valid header: np.load says why below
+            return
+        if int(np.prod([int(v) for v in shape], dtype=object)) > MAX_ELEMENTS:
+            raise _too_big(path, shape, "an array")
+        return
+    if suffix in (".csv", ".txt"):
+        size = path.stat().st_size
+        if size > MAX_TEXT_BYTES:
+            raise SourceError(
+                f"{path} is {size:,} bytes, more than the {MAX_TEXT_BYTES:,} matviz reads from a text file: "
+                "save it with numpy.save as .npy, or shrink it"
+            )
+        return
+    if suffix in IMAGE_SUFFIXES:
+        try:
+            from PIL import Image
+        except ImportError:  # pragma: no cover - Pillow comes with imageio
+            return
+        limit = Image.MAX_IMAGE_PIXELS
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # DecompressionBombWarning: we check the size ourselves
+            Image.MAX_IMAGE_PIXELS = None  # only the header is read here; our own limit follows
+            try:
+                with Image.open(path) as img:
+                    width, height = img.size
+                    frames = getattr(img, "n_frames", 1)
+            except Exception:  # Pillow cannot read it: imageio says why below
+                return
+            finally:
+                Image.MAX_IMAGE_PIXELS = limit
+        if width * height > MAX_ELEMENTS:
+            raise _too_big(path, (height, width), "an image")
+        if frames > 1 and width * height * frames > 4 * MAX_ELEMENTS:
+            raise SourceError(f"{path} holds {frames} frames: save the one frame you want as its own image")
+
+
+def _read_text(path: Path, suffix: str) -> np.ndarray:
+    with open(path, "rb") as f:  # read at most the cap: the file may grow while it is read
+        data = f.read(MAX_TEXT_BYTES + 1)
+    if len(data) > MAX_TEXT_BYTES:
+        raise SourceError(f"{path} is more than {MAX_TEXT_BYTES:,} bytes: save it with numpy.save as .npy, or shrink it")
+    import io
+
+    with warnings.catch_warnings():  # an empty file warns, then fails our own emptiness check
+        warnings.simplefilter("ignore")
+        return np.loadtxt(io.BytesIO(data), delimiter="," if suffix == ".csv" else None, ndmin=2, dtype=np.float64)
+
+
 def _read_file(path: Path) -> tuple[np.ndarray, bool]:
-    """``(values, is_image)`` from a file on disk."""
+    """``(values, is_image)`` from a file on disk: a regular file, sizes checked before decoding."""
     suffix = path.suffix.lower()
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file"
+        raise SourceError(f"{path} is {kind}, not a regular file: give a file saved on disk")
+    if suffix in ARRAY_SUFFIXES + IMAGE_SUFFIXES:
+        _check_header(path, suffix)
     try:
         if suffix == ".npy":
             return np.load(path, allow_pickle=False), False
         if suffix in (".csv", ".txt"):
-            with warnings.catch_warnings():  # an empty file warns, then fails our own emptiness check
-                warnings.simplefilter("ignore")
-                return np.loadtxt(path, delimiter="," if suffix == ".csv" else None, ndmin=2, dtype=np.float64), False
+            return _read_text(path, suffix), False
         if suffix in IMAGE_SUFFIXES:
             import imageio.v3 as iio
 
@@ -120,7 +203,11 @@ def _read_spec(spec: str) -> tuple[np.ndarray, bool, str | None]:
     if text.startswith("["):
         try:
             return np.array(ast.literal_eval(text), dtype=np.float64), False, None
-        except (ValueError, SyntaxError, TypeError):
+        except OverflowError:
+            raise SourceError(
+                f"{text[:40]!r}...: a number in the literal is too large for a float64 (at most about 1.8e308)"
+            ) from None
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             raise SourceError(f"{text[:40]!r} is not a matrix literal: write e.g. '[[1, 2], [3, 4]]'") from None
     head, _, rest = text.partition(":")
     if rest and len(head) > 1:  # "sample:x", "random:3x4" (a one-letter head is a Windows drive)
@@ -166,6 +253,10 @@ def load(
     elif isinstance(spec, (str, Path)):
         values, is_image, natural = _read_spec(str(spec))
     else:
+        if isinstance(spec, np.ma.MaskedArray):
+            raise SourceError(
+                "a numpy masked array would lose its mask: fill the masked cells first, e.g. a.filled(0)"
+            )
         values, is_image, natural = np.asarray(spec), False, None
     label = name or natural or default_name
     if np.asarray(values).ndim == 2 and np.asarray(values).size and (shape is not None or max_side is not None):

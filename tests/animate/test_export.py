@@ -227,7 +227,7 @@ def test_failure_while_rendering_leaves_nothing(scene, tmp_path, monkeypatch, na
 )
 def test_failure_while_writing_leaves_nothing(scene, tmp_path, monkeypatch, cls, name):
     _fail_on_call(monkeypatch, cls, "write_frame", 3, OSError)
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError, match="injected failure on call 3; nothing was left behind"):
         matviz.export(scene, tmp_path / name, "sweep", fps=10, size=SIZE, frames=6)
     assert listing(tmp_path) == []
 
