@@ -165,8 +165,17 @@ def remove_stale_partials(path: Path) -> list[Path]:
 def _temp(path: Path) -> Path:
     """A new, empty temp file beside ``path``: unpredictable name, created with O_EXCL (mkstemp)."""
     fd, name = tempfile.mkstemp(prefix=f".{path.stem}.partial-{os.getpid()}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it 0600; the output gets the usual mode
+    finally:
+        os.close(fd)
     return Path(name)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _write_error(exc: OSError, path: Path) -> OutputError:
