@@ -27,7 +27,7 @@ SUFFIXES = (".png", ".gif", ".mp4")
 FPS_RANGE = (0.1, 240.0)  # frames per second a writer accepts (ffmpeg rounds tiny rates to 0)
 MAX_FRAMES = 100_000  # frames one export may write (55 min at 30 fps)
 MAX_SIZE = (7680, 4320)  # largest frame, width x height
-GIF_MEMORY_LIMIT = 2 * 2**30  # bytes: a GIF is encoded from every frame held in memory at once
+GIF_MEMORY_LIMIT = 3 * 2**30  # bytes: a GIF is encoded from every frame held in memory at once
 GIF_BYTES_PER_PIXEL = 5  # what a buffered GIF frame costs per pixel (RGBA image + its palette copy)
 _TEMP_TAIL = ".partial-{pid}-XXXXXXXX"  # what mkstemp adds to ".STEM"; sized for NAME_MAX checks
 
