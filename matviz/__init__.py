@@ -102,10 +102,19 @@ def render(
     from matviz.errors import OutputError
     from matviz.graphics import render as render_frame
 
+    from matviz.animate.export import AA_MAX_SIDE, check_frame
+    from matviz.animate.writers import check_size
+
+    from matviz.scene import Chain, Cube
+
+    if not isinstance(scene, (Cube, Chain)):
+        raise OutputError(f"render() draws a matviz Cube or Chain, got {type(scene).__name__}: e.g. mv.matmul(A, B)")
+    size = check_size(size)
     path = check_output(path)
     if path.suffix.lower() != ".png":
         raise OutputError(f"render() writes a .png, got {path.name}: use export() for .gif/.mp4")
-    frame = render_frame(scene, state, size)
+    frame = render_frame(scene, state, size, aa=max(size) <= AA_MAX_SIDE)
+    check_frame(frame, size)
     with open_writer(path) as writer:
         writer.write_frame(frame)
     return path
@@ -143,7 +152,18 @@ def show(
     } { (PageDown/PageUp) next/previous layer switch the scene to its other heads; right-click a
     token on the flat panel to outline its query row or key column in both views.
     """
+    import sys
+
     from matviz.animate.timeline import make_timeline
+    from matviz.animate.writers import check_size
+    from matviz.errors import MatvizError
+
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and sys.platform.startswith("linux"):
+        raise MatvizError(
+            "no display for the window (DISPLAY is not set): run it on a desktop, under xvfb-run, "
+            "or write files with matviz.export(scene, 'out.mp4')"
+        )
+    size = check_size(size)
     from matviz.graphics.window import Window
 
     Window(scene, make_timeline(animation, scene, duration), size=size, heads=heads).show()

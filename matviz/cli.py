@@ -7,13 +7,14 @@ Every error a user can cause is printed as one line ``matviz: error: …`` and e
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
 from matviz.errors import MatvizError
 
 EPILOG_RENDER = """examples:
-  matviz render --left sample:camera --right sample:coins -o out/product.mp4
+  matviz render --left sample:camera --right sample:coins --resize 256x256 -o out/product.mp4
   matviz render --left A.npy --right B.npy --animation sweep -o out/sweep.gif
   matviz render --left A.csv --right B.csv -o out/still.png --size 1920x1080
   matviz render --left "[[1,2,3],[4,5,6]]" --right "[[1,-2],[3,4],[5,6]]" --highlight 1,0 -o ab.mp4
@@ -21,20 +22,31 @@ EPILOG_RENDER = """examples:
                 --left-transform softmax-rows --right-transform softmax-cols --temperature 0.1 -o m.png
   matviz render scenes/textbook.py -o textbook.mp4
   matviz render "softmax(Q @ K.T / sqrt(d)) @ V" --set Q=q.npy --set K=k.npy --set V=v.npy -o attn.mp4
-  matviz render "softmax(A, rows) @ softmax(B, cols)" --set A=sample:moon --set B=sample:coins --max-side 96 -o m.png
+  matviz render "softmax(A, rows) @ softmax(B, cols)" --set A=sample:moon --set B=sample:coins --resize 96x96 -o m.png
 
 operands (--left/--right): a file (.npy, .csv, .txt, .png/.jpg/.tif/...), sample:NAME
 (camera, coins, moon, astronaut, ...), random:MxN[:seed=S], uniform:MxN, eye:N, tril:N,
 gradient:MxN, ones:MxN, or a literal "[[1,2],[3,4]]". Shapes are ROWSxCOLS.
 axes: i runs down the left face (A), j across the top face (B), k is depth; the result is the back face."""
 
+EPILOG_SHOW = """examples:
+  matviz show --left sample:camera --right sample:coins --resize 256x256
+  matviz show --left A.npy --right B.npy --animation orbit
+  matviz show --left "[[1,2,3],[4,5,6]]" --right "[[1,-2],[3,4],[5,6]]" --highlight 1,0
+  matviz show scenes/textbook.py
+  matviz show "softmax(Q @ K.T / sqrt(d)) @ V" --set Q=q.npy --set K=k.npy --set V=v.npy
+  matviz show --attention "The cat sat on the mat" --layer 3 --head 5
+
+Keys: space play/pause, Right/Left step k, i interior, h clear highlight; right-click a result cell
+to highlight its dot product. Operands and flags as for 'matviz render --help' (no -o: nothing is written)."""
+
 
 EPILOG_MAIN = """examples:
   matviz demo                                              # built-in scenes -> ./matviz-out/
-  matviz render --left sample:camera --right sample:coins -o out/product.mp4
+  matviz render --left sample:camera --right sample:coins --resize 256x256 -o out/product.mp4
   matviz render --left "[[1,2,3],[4,5,6]]" --right "[[1,-2],[3,4],[5,6]]" --highlight 1,0 -o ab.png
   matviz show --left A.npy --right B.npy                   # interactive window
-  matviz render "softmax(Q @ K.T / sqrt(d), causal=True) @ V" --set Q=random:8x4 --set K=random:8x4:seed=1 \
+  matviz render "softmax(Q @ K.T / sqrt(d), causal=True) @ V" --set Q=random:8x4 --set K=random:8x4:seed=1 \\
                 --set V=random:8x4:seed=2 -o attn.mp4       # an expression: one cube per @
   matviz attention "The cat sat on the mat" --layer 3 --head 5 -o head.mp4   # a real model, offline
   matviz attention "The cat sat on the mat" --layer 0 --head all -o heads.png
@@ -98,6 +110,34 @@ def _positive(kind):
         return value
 
     return parse
+
+
+def _finite_positive(text: str) -> float:
+    value = _positive(float)(text)
+    if value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number")
+    return value
+
+
+_FPS_HELP = "0.1 to 240"
+
+
+def _fps(text: str) -> float:
+    from matviz.animate.writers import FPS_RANGE
+
+    value = _finite_positive(text)
+    if not FPS_RANGE[0] <= value <= FPS_RANGE[1]:
+        raise argparse.ArgumentTypeError(f"--fps {text} is out of range: use {FPS_RANGE[0]:g} to {FPS_RANGE[1]:g}")
+    return value
+
+
+def _frames(text: str) -> int:
+    from matviz.animate.writers import MAX_FRAMES
+
+    value = _positive(int)(text)
+    if value > MAX_FRAMES:
+        raise argparse.ArgumentTypeError(f"--frames {text} is more than the {MAX_FRAMES:,} frames an export may write")
+    return value
 
 
 def _scene_args(p: argparse.ArgumentParser) -> None:
@@ -170,9 +210,9 @@ def _view_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--duration",
-        type=_positive(float),
+        type=_finite_positive,
         metavar="SECONDS",
-        help=f"animation length (default {DEFAULT_DURATION['sweep']:g} s)",
+        help=f"animation length (default {DEFAULT_DURATION['sweep']:g} s; at most 100,000 frames at --fps)",
     )
 
 
@@ -186,19 +226,20 @@ def _output_args(p: argparse.ArgumentParser, *, directory: str | None = None, fp
             help="output file: .png (still, or a numbered sequence with --frames), .gif or .mp4 (H.264); "
             "not with --audit",
         )
-        p.add_argument("--fps", type=_positive(float), default=fps, help=f"frames per second (default {fps:g})")
+        p.add_argument("--fps", type=_fps, default=fps, help=f"frames per second, {_FPS_HELP} (default {fps:g})")
         p.add_argument(
             "--frames",
-            type=_positive(int),
-            help="number of frames (default: duration × fps); with --audit, frames audited from the animation",
+            type=_frames,
+            help="number of frames, at most 100,000 (default: duration × fps); with --audit, frames audited "
+            "from the animation",
         )
         p.add_argument("--audit", action="store_true", help="check what the frames show instead of writing them")
         p.add_argument("--json", action="store_true", help="with --audit: print the reports as JSON on stdout")
         return
     p.add_argument("-o", "--output", default=directory, help=f"output directory (default ./{directory})")
-    p.add_argument("--fps", type=_positive(float), default=fps, help=f"frames per second (default {fps:g})")
+    p.add_argument("--fps", type=_fps, default=fps, help=f"frames per second (default {fps:g})")
     p.add_argument(
-        "--duration", type=_positive(float), default=6.0, metavar="SECONDS", help="length of each MP4 (default 6)"
+        "--duration", type=_finite_positive, default=6.0, metavar="SECONDS", help="length of each MP4 (default 6)"
     )
 
 
@@ -261,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "show",
         help="open the interactive window",
-        epilog=EPILOG_RENDER.replace("render", "show"),
+        epilog=EPILOG_SHOW,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _scene_args(s)
@@ -405,7 +446,7 @@ def scene_from_args(args):
     missing = [flag for flag, value in (("--left", args.left), ("--right", args.right)) if not value]
     if missing:
         raise MatvizError(
-            f"missing {' and '.join(missing)}: give both operands (e.g. --left sample:camera --right sample:coins)"
+            f"missing {' and '.join(missing)}: give both operands (e.g. --left sample:camera --right sample:moon)"
         )
     sizing = dict(shape=args.resize, max_side=args.max_side)
     left = mv.transform(mv.load(args.left, default_name="A", **sizing), args.left_transform, args.temperature)
@@ -1012,14 +1053,49 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command; 0 on success, 1 if an audit found violations, 2 for bad input, 130 if interrupted."""
     args = build_parser().parse_args(argv)
     console = _Console()
+    previous = _catch_signals()
     try:
         return COMMANDS[args.command](args, console) or 0
     except MatvizError as exc:
         sys.stderr.write(f"matviz: error: {_in_flags(str(exc))}\n")
         return 2
-    except KeyboardInterrupt:
-        sys.stderr.write("matviz: interrupted; no partial output was left\n")
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        name = signal.Signals(signum).name
+        sys.stderr.write(f"matviz: interrupted ({name}); no partial output was left\n")
+        return 128 + int(signum)
+    except MemoryError:
+        sys.stderr.write("matviz: error: out of memory: use smaller operands (--max-side), a smaller --size or fewer frames\n")
+        return 2
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C so that writers remove their partial files."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(signum)
+
+
+def _catch_signals() -> dict:
+    """Handle SIGTERM and SIGHUP like SIGINT (main thread only); return the handlers replaced."""
+    import threading
+
+    previous = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            previous[signum] = signal.signal(signum, _raise_terminated)
+    return previous
 
 
 if __name__ == "__main__":  # pragma: no cover

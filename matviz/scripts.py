@@ -16,11 +16,21 @@ def load_scene(path: str | Path) -> Cube | Chain | list[Chain]:
         raise MatvizError(f"{path} is not a scene script (.py); to multiply files use --left/--right")
     if not path.is_file():
         raise MatvizError(f"{path}: no such scene script")
-    namespace = runpy.run_path(str(path), run_name=f"matviz_scene_{path.stem}")
-    build = namespace.get("build")
-    if not callable(build):
-        raise MatvizError(f"{path} has no build() function: define build() -> Cube | Chain, e.g. return matviz.matmul(A, B)")
-    scene = build()
+    try:
+        namespace = runpy.run_path(str(path), run_name=f"matviz_scene_{path.stem}")
+        build = namespace.get("build")
+        if not callable(build):
+            raise MatvizError(
+                f"{path} has no build() function: define build() -> Cube | Chain, e.g. return matviz.matmul(A, B)"
+            )
+        scene = build()
+    except SyntaxError as exc:
+        raise MatvizError(f"{path}, line {exc.lineno}: syntax error in the scene script ({exc.msg})") from None
+    except SystemExit as exc:
+        raise MatvizError(
+            f"{path} called sys.exit({exc.code!r}) instead of returning a scene: build() must return a Cube, Chain "
+            "or list of Chains"
+        ) from None
     grid = isinstance(scene, list) and scene and all(isinstance(s, Chain) for s in scene)
     if not (isinstance(scene, (Cube, Chain)) or grid):
         raise MatvizError(
