@@ -6,6 +6,8 @@
     mv.export(s, "sweep.mp4", animation="sweep", fps=30)
     mv.show(s)                           # interactive window
     mv.fit("normalize(A.T @ A)", param="A", init=a, target=t, out="run/")  # learn A (torch, Adam)
+    mv.flat(s, "c.png", bits=16)         # the result matrix alone, a full-resolution gray PNG
+    mv.write_poster(mv.poster("softmax(A, rows, temperature=T) @ B", vary=["temperature=0.1,1"], A=a, B=b), "p.png")
     mv.audit(s).violations               # what the default still shows, checked against the frame rules
     s = mv.expr("softmax(Q @ K.T / sqrt(d), causal=True) @ V", Q=q, K=k, V=v)   # one cube per @
     s = mv.attention_from_model("The cat sat on the mat", layer=3, head=5)    # real weights, offline
@@ -41,11 +43,13 @@ __all__ = [
     "expr",
     "Operand",
     "Placed",
+    "Poster",
     "Scene",  # the old name of Cube, kept for scene scripts
     "Style",
     "ViewState",
     "export",
     "fit",
+    "flat",
     "load",
     "matmul",
     "render",
@@ -58,10 +62,14 @@ __all__ = [
 def __getattr__(name: str):
     """``mv.fit``, loaded on first use (fit mode; torch is imported only when a fit runs). The
     module ``matviz.fit`` is callable: ``mv.fit(expr, param="A", init=..., target=..., ...)``."""
-    if name == "fit":
+    if name in ("fit", "flat", "poster"):  # callable modules: mv.flat(value, path), mv.poster(expr, vary=...)
         import importlib
 
-        return importlib.import_module("matviz.fit")
+        return importlib.import_module(f"matviz.{name}")
+    if name in ("sweep", "Poster", "Sweep", "write_poster", "write_sweep"):
+        from matviz import poster as _poster
+
+        return getattr(_poster, name)
     raise AttributeError(f"module 'matviz' has no attribute {name!r}")
 
 

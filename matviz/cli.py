@@ -298,6 +298,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _scene_args(r)
     _output_args(r)
+    r.add_argument(
+        "--flat",
+        action="store_true",
+        help="write the result matrix alone as a full-resolution grayscale PNG (min-max, one pixel per entry)",
+    )
+    r.add_argument("--bits", type=int, choices=(8, 16), default=None, help="with --flat: 8-bit (default) or 16-bit gray")
 
     s = sub.add_parser(
         "show",
@@ -361,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--json", action="store_true", help="with --audit: print the reports as JSON on stdout")
     _fit_args(sub)
+    _poster_args(sub)
     _subspaces_args(sub)
     return parser
 
@@ -462,6 +469,15 @@ def expression_from_args(args):
     import matviz as mv
     from matviz.core.products import DEFAULT_BUDGET
 
+    operands = _set_operands(args)
+    style = mv.Style(interior=args.interior, numbers=args.numbers, highlight=args.highlight)
+    return mv.expr(args.scene, budget=args.budget or DEFAULT_BUDGET, style=style, title=args.title, **operands)
+
+
+def _set_operands(args) -> dict:
+    """``--set NAME=SPEC`` as operands (loaded with --resize/--max-side) or numbers."""
+    import matviz as mv
+
     operands = {}
     for binding in args.bindings:
         name, eq, spec = binding.partition("=")
@@ -475,8 +491,7 @@ def expression_from_args(args):
         except ValueError:
             operands[name] = mv.load(spec, default_name=name, shape=args.resize, max_side=args.max_side)
             operands[name] = mv.Operand(name, operands[name].values, operands[name].kind)
-    style = mv.Style(interior=args.interior, numbers=args.numbers, highlight=args.highlight)
-    return mv.expr(args.scene, budget=args.budget or DEFAULT_BUDGET, style=style, title=args.title, **operands)
+    return operands
 
 
 def attention_from_args(args, text: str):
@@ -571,6 +586,10 @@ def _notes(scene) -> list[str]:
 
 
 def cmd_render(args, console: _Console) -> int:
+    if args.flat:
+        return cmd_flat(args, console)
+    if args.bits is not None:
+        raise MatvizError("--bits sets the depth of a --flat picture: add --flat")
     _check_output_args(args)
     scene = scene_from_args(args)
     for note in _notes(scene):
@@ -773,8 +792,14 @@ def cmd_gallery(args, console: _Console) -> int:
         )
     if args.audit:
         return gallery_audit(args, console, [(script.stem, load_scene(script)) for script in scripts])
+    from matviz.poster import Poster, Sweep, write
+
     for script in scripts:
-        _still_and_sweep(console, load_scene(script), Path(args.output), script.stem, args)
+        built = load_scene(script)
+        if isinstance(built, (Poster, Sweep)):  # flat: a sheet (.png) or a sweep (.mp4), spec-sized
+            console.wrote(write(built, args.output, script.stem, console.note))
+        else:
+            _still_and_sweep(console, built, Path(args.output), script.stem, args)
     return 0
 
 
@@ -783,8 +808,17 @@ def gallery_audit(args, console: _Console, scenes) -> int:
     ``AUDIT_EVERY``-th frame of its MP4 sweep (the gallery's fps and duration), at each size."""
     from matviz.animate.export import sample_states
 
+    from matviz.poster import Poster, Sweep
+    from matviz.poster import audit as flat_audit
+
     reports, extra, lines = [], [], []
     for name, scene in scenes:
+        if isinstance(scene, (Poster, Sweep)):  # flat: labels' size, inside, no overlaps (no 3-D rules)
+            got = flat_audit(scene)
+            reports += got
+            extra += [{"scene": name}] * len(got)
+            lines += _violation_lines(got, prefix=f"{name} flat ")
+            continue
         first = scene[0] if isinstance(scene, list) else scene  # a grid plays its tiles in step
         sweep = sample_states(first, "sweep", fps=args.fps, duration=args.duration)
         frames = [None, *range(0, len(sweep), AUDIT_EVERY)]
@@ -906,6 +940,118 @@ def cmd_fit(args, console: _Console) -> int:
     return 0
 
 
+# ---- flat pictures and posters (matviz.flat, matviz.poster): 2-D products, no 3-D scene ----
+
+FLAT_IGNORES = {  # render flags that say how to draw a 3-D scene, meaningless for --flat
+    "size": "--size", "animation": "--animation", "duration": "--duration", "fps": "--fps",
+    "frames": "--frames", "audit": "--audit", "json": "--json", "highlight": "--highlight",
+    "budget": "--budget", "interior": "--interior", "numbers": "--numbers", "title": "--title",
+    "aggregate": "--aggregate",
+}
+
+
+def _values(operands: dict) -> dict:
+    return {name: getattr(v, "values", v) for name, v in operands.items()}
+
+
+def cmd_flat(args, console: _Console) -> int:
+    """``render --flat``: the result matrix alone, one pixel per entry, 8- or 16-bit gray."""
+    from matviz.flat import flat
+    from matviz.poster import check_path
+
+    defaults = argparse.ArgumentParser(add_help=False)
+    _scene_args(defaults)
+    _output_args(defaults)
+    for dest, flag in FLAT_IGNORES.items():
+        if getattr(args, dest) != defaults.get_default(dest):
+            raise MatvizError(f"{flag} has no effect with --flat (it writes the result matrix alone, one pixel per entry): drop it")
+    if args.output is None:
+        raise MatvizError("missing -o/--output: give the .png the flat picture goes to")
+    check_path(args.output, (".png",), "a flat picture")
+    if scene_mode(args) == "expression":  # evaluated directly: no cubes are built (an expression needs no @)
+        from matviz.core.expr import evaluate
+
+        check_flags(args, "expression")
+        value = evaluate(args.scene, _values(_set_operands(args)))
+    else:
+        value = scene_from_args(args)
+        for note in _notes(value):
+            console.note(note)
+    console.wrote([flat(value, args.output, args.bits or 8, note=console.note)])
+    return 0
+
+
+EPILOG_POSTER = """examples:
+  matviz poster "softmax(A, rows, temperature=T) @ softmax(B, cols, temperature=T)" --set A=sample:moon \
+                --set B=sample:coins --resize 96x96 --vary temperature=0.05,0.25,1 -o sheet.png
+  matviz poster "L @ softmax(B, cols)" --set A=sample:moon --set B=sample:coins --resize 96x96 \
+                --vary 'L=A' 'L=flip(A, "h")' 'L=warp(A, 8, 24)' --vary temperature=0.1,1 -o grid.png
+  matviz poster --vary 'A @ B' 'softmax(A, rows) @ B' 't_product(A)' --set A=sample:moon \
+                --set B=sample:coins --resize 96x96 -o three.png
+  matviz poster "softmax(A, rows, temperature=T) @ softmax(B, cols, temperature=T)" --set A=sample:moon \
+                --set B=sample:coins --resize 96x96 --animate T=1:0.02 --frames 48 -o sweep.mp4
+
+--vary (one axis each; the first runs across, the others down): temperature=0.05,0.25,1 binds the
+name T (each > 0); NAME=v1,v2 any other name of EXPR; 'L=EXPR1' 'L=EXPR2' a sub-expression for the
+name L (as let L = ... in EXPR); 'EXPR1' 'EXPR2' whole expressions (then give no EXPR). Each tile is
+its result's own min-max gray (as --flat), scaled by whole pixels, labelled with its setting.
+--animate NAME=START:STOP: FRAMES values spaced geometrically, one frame each, labelled; by default
+two panels: one gray scale for the whole sweep (it sharpens as T falls) and each frame's own min-max."""
+
+
+def _poster_args(sub) -> None:
+    from matviz.poster import RANGES
+
+    p = sub.add_parser(
+        "poster",
+        help="a contact sheet of flat results over a grid of settings (--vary), or a temperature sweep (--animate)",
+        epilog=EPILOG_POSTER,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("expression", nargs="?", help="the expression, e.g. 'softmax(A, rows, temperature=T) @ B'")
+    p.add_argument("--set", dest="bindings", action="append", default=[], metavar="NAME=SPEC", help="bind a name to an operand SPEC or a number")
+    p.add_argument("--resize", metavar="ROWSxCOLS", help="resize every operand (images anti-aliased)")
+    p.add_argument("--max-side", type=_positive(int), metavar="N", help="shrink operands so the longer side is at most N")
+    p.add_argument("--vary", action="append", nargs="+", default=[], metavar="SETTING", help="one axis of settings (see below)")
+    p.add_argument("--animate", metavar="NAME=START:STOP", help="a video over NAME (e.g. T=1:0.02), geometric spacing")
+    p.add_argument("--frames", type=_positive(int), help="with --animate: number of frames (default 48)")
+    p.add_argument("--fps", type=_positive(float), help="with --animate: frames per second (default 12)")
+    p.add_argument("--range", choices=RANGES, help="with --animate: the panels drawn (default both)")
+    p.add_argument("--columns", type=_positive(int), help="tiles per row (default: the first axis's length)")
+    p.add_argument("--scale", type=_positive(int), help="pixels per entry (default: tiles at least 192 px)")
+    p.add_argument("--title", help="the sheet's title (default: the expression)")
+    p.add_argument("-o", "--output", required=True, help="the sheet (.png), or with --animate the video (.mp4 or .gif)")
+
+
+def cmd_poster(args, console: _Console) -> int:
+    from matviz import poster as P
+
+    if args.animate is not None:
+        if args.vary:
+            raise MatvizError("--vary makes a sheet and --animate a video of one expression: give one of them")
+        if args.columns is not None:
+            raise MatvizError("--columns lays out a sheet: it has no effect with --animate")
+        if not args.expression:
+            raise MatvizError("missing the expression: --animate needs EXPR, e.g. 'softmax(A, rows, temperature=T) @ B'")
+        P.check_path(args.output, (".mp4", ".gif"), "a sweep")
+        spec = P.sweep(
+            args.expression, args.animate, frames=args.frames or 48, fps=args.fps or 12.0, title=args.title,
+            range=args.range or "both", scale=args.scale, operands=_values(_set_operands(args)),
+        )
+        console.wrote([P.write_sweep(spec, args.output, console.note)])
+        return 0
+    for flag, given in (("--frames", args.frames), ("--fps", args.fps), ("--range", args.range)):
+        if given is not None:
+            raise MatvizError(f"{flag} only applies to a sweep: add --animate NAME=START:STOP")
+    P.check_path(args.output, (".png",), "a poster sheet")
+    spec = P.poster(
+        args.expression, vary=args.vary, columns=args.columns, title=args.title, scale=args.scale,
+        operands=_values(_set_operands(args)),
+    )
+    console.wrote([P.write_poster(spec, args.output, console.note)])
+    return 0
+
+
 COMMANDS = {
     "render": cmd_render,
     "show": cmd_show,
@@ -914,6 +1060,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "gallery": cmd_gallery,
     "fit": cmd_fit,
+    "poster": cmd_poster,
 }
 
 
@@ -1037,7 +1184,6 @@ def _subspaces_write(args, console: _Console, sub, shape, x) -> int:
 
 
 COMMANDS["subspaces"] = cmd_subspaces
-
 
 # Library errors name parameters; here they are told in the flags a CLI user typed.
 FLAG_HINTS = (("choose another path", "choose another -o"), ("frames must be", "--frames must be"))

@@ -1,4 +1,5 @@
-"""Scene scripts: a ``.py`` file with ``build() -> Cube | Chain`` (see ``scenes/``)."""
+"""Scene scripts: a ``.py`` file with ``build() -> Cube | Chain`` (see ``scenes/``), or a flat
+spec, ``build() -> matviz.poster.Poster | Sweep`` (a contact sheet or a temperature sweep)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from matviz.errors import MatvizError
 from matviz.scene import Chain, Cube
 
 
-def load_scene(path: str | Path) -> Cube | Chain | list[Chain]:
-    """Run the script at ``path`` and return what its ``build()`` returns."""
+def load_scene(path: str | Path):
+    """Run the script at ``path`` and return what its ``build()`` returns: a Cube, a Chain, a list
+    of Chains (a grid), or a flat ``Poster`` or ``Sweep``."""
+    from matviz.poster import Poster, Sweep
+
     path = Path(path)
     if path.suffix != ".py":
         raise MatvizError(f"{path} is not a scene script (.py); to multiply files use --left/--right")
@@ -32,8 +36,8 @@ def load_scene(path: str | Path) -> Cube | Chain | list[Chain]:
             "or list of Chains"
         ) from None
     grid = isinstance(scene, list) and scene and all(isinstance(s, Chain) for s in scene)
-    if not (isinstance(scene, (Cube, Chain)) or grid):
+    if not (isinstance(scene, (Cube, Chain, Poster, Sweep)) or grid):
         raise MatvizError(
-            f"{path}: build() returned {type(scene).__name__}, not a matviz Cube, Chain or list of Chains (a grid)"
+            f"{path}: build() returned {type(scene).__name__}, not a matviz Cube, Chain, list of Chains (a grid), Poster or Sweep"
         )
     return scene
