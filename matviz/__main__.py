@@ -1,8 +1,6 @@
-"""``python -m matviz ...`` is the ``matviz`` command."""
-
-import sys
+"""``python -m matviz ...`` is the ``matviz`` command (its exit status is main()'s)."""
 
 from matviz.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())
