@@ -984,7 +984,7 @@ def cmd_flat(args, console: _Console) -> int:
 EPILOG_POSTER = """examples:
   matviz poster "softmax(A, rows, temperature=T) @ softmax(B, cols, temperature=T)" --set A=sample:moon \
                 --set B=sample:coins --resize 96x96 --vary temperature=0.05,0.25,1 -o sheet.png
-  matviz poster "L @ softmax(B, cols)" --set A=sample:moon --set B=sample:coins --resize 96x96 \
+  matviz poster "L @ softmax(B, cols, temperature=T)" --set A=sample:moon --set B=sample:coins --resize 96x96 \
                 --vary 'L=A' 'L=flip(A, "h")' 'L=warp(A, 8, 24)' --vary temperature=0.1,1 -o grid.png
   matviz poster --vary 'A @ B' 'softmax(A, rows) @ B' 't_product(A)' --set A=sample:moon \
                 --set B=sample:coins --resize 96x96 -o three.png
@@ -1015,7 +1015,7 @@ def _poster_args(sub) -> None:
     p.add_argument("--vary", action="append", nargs="+", default=[], metavar="SETTING", help="one axis of settings (see below)")
     p.add_argument("--animate", metavar="NAME=START:STOP", help="a video over NAME (e.g. T=1:0.02), geometric spacing")
     p.add_argument("--frames", type=_positive(int), help="with --animate: number of frames (default 48)")
-    p.add_argument("--fps", type=_positive(float), help="with --animate: frames per second (default 12)")
+    p.add_argument("--fps", type=_fps, help=f"with --animate: frames per second, {_FPS_HELP} (default 12)")
     p.add_argument("--range", choices=RANGES, help="with --animate: the panels drawn (default both)")
     p.add_argument("--columns", type=_positive(int), help="tiles per row (default: the first axis's length)")
     p.add_argument("--scale", type=_positive(int), help="pixels per entry (default: tiles at least 192 px)")

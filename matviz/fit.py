@@ -144,7 +144,13 @@ def _check_run_dir(out: Path, resume: bool, force: bool) -> None:
 
 
 def _temp(path: Path) -> Path:
-    return path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+    """A new, empty temp file beside ``path``: an unpredictable name created exclusively (mkstemp),
+    so a symlink planted under a guessable name is never followed."""
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.partial-{os.getpid()}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    return Path(name)
 
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
