@@ -182,6 +182,11 @@ def expr(
     env, values = {}, {}
     for name, v in operands.items():
         if np.ndim(v) == 0 and not isinstance(v, Operand):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)):
+                raise ShapeError(
+                    f"operand {name} is a {type(v).__name__} ({v!r:.40}): give a number, a 2-D array or "
+                    "an Operand (e.g. matviz.load('sample:camera'))"
+                )
             values[name] = float(v)
         else:
             env[name] = operand(v, name)

@@ -569,3 +569,12 @@ def test_attention_from_model_returns_a_chain(reference):
     assert isinstance(chain, Chain)
     assert len(chain.cubes) == 2
     np.testing.assert_allclose(chain.cubes[0].stages[-1].values, attentions[0][0], atol=1e-5)
+
+
+@pytest.mark.parametrize("bad", ["hello", None, {}, True])
+def test_expr_refuses_an_operand_that_is_neither_number_nor_matrix(bad):
+    """mv.expr(..., B='hello' / None / {}) used to raise a bare ValueError/TypeError (a traceback)."""
+    from matviz.errors import MatvizError
+
+    with pytest.raises(MatvizError, match="operand B is a"):
+        expr("A @ B", A=[[1.0, 2.0], [3.0, 4.0]], B=bad)
