@@ -794,9 +794,15 @@ def cmd_gallery(args, console: _Console) -> int:
         return gallery_audit(args, console, [(script.stem, load_scene(script)) for script in scripts])
     from matviz.poster import Poster, Sweep, write
 
+    from matviz.fit import FitSpec
+
     for script in scripts:
         built = load_scene(script)
-        if isinstance(built, (Poster, Sweep)):  # flat: a sheet (.png) or a sweep (.mp4), spec-sized
+        if isinstance(built, FitSpec):  # a fit: run it into gallery/NAME/ (summary.png, fit.mp4, loss.csv, A.npy)
+            out = Path(args.output) / script.stem
+            built.run(out, console.note)
+            console.wrote(sorted(out.iterdir()))
+        elif isinstance(built, (Poster, Sweep)):  # flat: a sheet (.png) or a sweep (.mp4), spec-sized
             console.wrote(write(built, args.output, script.stem, console.note))
         else:
             _still_and_sweep(console, built, Path(args.output), script.stem, args)
@@ -811,8 +817,12 @@ def gallery_audit(args, console: _Console, scenes) -> int:
     from matviz.poster import Poster, Sweep
     from matviz.poster import audit as flat_audit
 
+    from matviz.fit import FitSpec
+
     reports, extra, lines = [], [], []
     for name, scene in scenes:
+        if isinstance(scene, FitSpec):  # a fit's pictures are matplotlib figures, not frames of a scene
+            continue
         if isinstance(scene, (Poster, Sweep)):  # flat: labels' size, inside, no overlaps (no 3-D rules)
             got = flat_audit(scene)
             reports += got

@@ -148,8 +148,13 @@ def _temp(path: Path) -> Path:
     so a symlink planted under a guessable name is never followed."""
     import tempfile
 
+    from matviz.animate.writers import _umask
+
     fd, name = tempfile.mkstemp(prefix=f".{path.stem}.partial-{os.getpid()}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it 0600; results get the usual mode
+    finally:
+        os.close(fd)
     return Path(name)
 
 
@@ -584,3 +589,33 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+
+
+@dataclass(frozen=True)
+class FitSpec:
+    """A fit as a scene script's ``build()`` result: ``matviz gallery`` runs it into
+    ``gallery/NAME/`` (the arguments of ``fit`` except the run directory and its flags)."""
+
+    expr: str
+    param: str = "A"
+    init: object = None
+    target: object = None
+    target_of: object = None
+    warp: object = None
+    others: tuple = ()  # (name, spec) pairs
+    steps: int = 500
+    lr: float = 0.01
+    seed: int = 0
+    tol: float = 0.0
+    resize: object = None
+
+    def run(self, out, note=None) -> FitResult:
+        """Run the fit into ``out`` from scratch and drop its checkpoint (a gallery keeps results)."""
+        result = fit(
+            self.expr, self.param, self.init, self.target, target_of=self.target_of, warp=self.warp,
+            others=dict(self.others), steps=self.steps, lr=self.lr, seed=self.seed, tol=self.tol,
+            checkpoint_every=self.steps, out=out, force=True, resize=self.resize, note=note,
+        )
+        for leftover in Path(out).glob("checkpoint*"):
+            leftover.unlink()
+        return result

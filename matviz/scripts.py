@@ -13,6 +13,7 @@ from matviz.scene import Chain, Cube
 def load_scene(path: str | Path):
     """Run the script at ``path`` and return what its ``build()`` returns: a Cube, a Chain, a list
     of Chains (a grid), or a flat ``Poster`` or ``Sweep``."""
+    from matviz.fit import FitSpec
     from matviz.poster import Poster, Sweep
 
     path = Path(path)
@@ -36,8 +37,8 @@ def load_scene(path: str | Path):
             "or list of Chains"
         ) from None
     grid = isinstance(scene, list) and scene and all(isinstance(s, Chain) for s in scene)
-    if not (isinstance(scene, (Cube, Chain, Poster, Sweep)) or grid):
+    if not (isinstance(scene, (Cube, Chain, Poster, Sweep, FitSpec)) or grid):
         raise MatvizError(
-            f"{path}: build() returned {type(scene).__name__}, not a matviz Cube, Chain, list of Chains (a grid), Poster or Sweep"
+            f"{path}: build() returned {type(scene).__name__}, not a matviz Cube, Chain, list of Chains (a grid), Poster, Sweep or FitSpec"
         )
     return scene

@@ -92,14 +92,15 @@ def test_repository_scenes_build(request):
     root = Path(request.config.rootpath)
     scripts = sorted((root / "scenes").glob("*.py"))
     assert [s.stem for s in scripts] == [
-        "attention_grid", "attention_head", "attention_vcols", "mishka_poster", "mishka_softmax", "mishka_temperature",
-        "textbook",
+        "attention_grid", "attention_head", "attention_vcols", "fit", "mishka_poster", "mishka_softmax",
+        "mishka_temperature", "textbook",
     ]
+    from matviz.fit import FitSpec
     from matviz.poster import Poster, Sweep
 
     for script in scripts:
         built = load_scene(script)
-        if isinstance(built, (Poster, Sweep)):  # flat specs: tests/test_poster.py
+        if isinstance(built, (Poster, Sweep, FitSpec)):  # flat specs: tests/test_poster.py; fits: tests/test_fit.py
             continue
         for chain in built if isinstance(built, list) else [as_chain(built)]:  # a grid is a list of heads
             for cube in chain.cubes:  # every cube's result face is its operands' product
@@ -158,5 +159,5 @@ def test_a_script_returning_something_else_names_both_kinds(tmp_path):
 
     path = tmp_path / "bad.py"
     path.write_text("def build():\n    return 42\n")
-    with pytest.raises(MatvizError, match="build\\(\\) returned int, not a matviz Cube, Chain, list of Chains \\(a grid\\), Poster or Sweep"):
+    with pytest.raises(MatvizError, match="build\\(\\) returned int, not a matviz Cube, Chain, list of Chains \\(a grid\\), Poster, Sweep or FitSpec"):
         load_scene(path)

@@ -209,3 +209,24 @@ def test_a_diverging_fit_stops_says_the_step_and_keeps_the_last_good_checkpoint(
     assert _files(run) == {"checkpoint.pt"}  # kept; nothing half-written
     state = torch.load(run / "checkpoint.pt", weights_only=False)
     assert np.isfinite(state["losses"]).all()
+
+
+def test_gallery_fit_scene_runs_into_its_folder(tmp_path):
+    """scenes/fit.py is a FitSpec: the gallery runs it into gallery/fit/ and keeps results, not the
+    checkpoint. Here a 16x16, 40-step version of it, written to a temp folder."""
+    import dataclasses
+    from pathlib import Path
+
+    from matviz.fit import FitSpec
+    from matviz.scripts import load_scene
+
+    spec = load_scene(Path(__file__).resolve().parent.parent / "scenes" / "fit.py")
+    assert isinstance(spec, FitSpec)
+    small = dataclasses.replace(spec, resize=(16, 16), steps=40)
+    result = small.run(tmp_path / "fit")
+    names = sorted(p.name for p in (tmp_path / "fit").iterdir())
+    assert {"A.npy", "loss.csv", "summary.png", "fit.mp4"} <= set(names)
+    assert not [n for n in names if n.startswith("checkpoint") or ".partial" in n]
+    losses = [float(line.split(",")[1]) for line in (tmp_path / "fit" / "loss.csv").read_text().splitlines()[1:]]
+    assert len(losses) == 41 and losses[-1] < losses[0]
+    assert result.reduction > 0

@@ -354,6 +354,16 @@ class Mp4Writer(_ImageioStream):
             raise self._failed(proc)
         self._commit()
 
+    def _discard(self) -> None:
+        """Stop ffmpeg at once: the partial video is thrown away, so nothing is worth waiting for
+        (closing imageio's writer would otherwise wait for ffmpeg to finish encoding, which a
+        signal-driven abort must not do)."""
+        proc = self._process()
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        self._w.close()
+
 
 def open_writer(path: str | os.PathLike, fps: float = 30.0, n_frames: int = 1) -> FrameWriter:
     """The writer for ``path``'s suffix (.png, .gif, .mp4), after ``check_output``."""
