@@ -166,12 +166,27 @@ def show(
     from matviz.animate.writers import check_size
     from matviz.errors import MatvizError
 
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and sys.platform.startswith("linux"):
-        raise MatvizError(
-            "no display for the window (DISPLAY is not set): run it on a desktop, under xvfb-run, "
-            "or write files with matviz.export(scene, 'out.mp4')"
-        )
+    problem = display_problem()
+    if problem:
+        raise MatvizError(f"{problem}: run it on a desktop, under xvfb-run, or write files with matviz.export(scene, 'out.mp4')")
     size = check_size(size)
     from matviz.graphics.window import Window
 
     Window(scene, make_timeline(animation, scene, duration), size=size, heads=heads).show()
+
+
+def display_problem() -> str | None:
+    """Why no window can open here, or None: on Linux, no DISPLAY (or Wayland) set, or a local
+    DISPLAY (``:N``) whose X server socket does not exist (a server that is not running)."""
+    import re
+    import sys
+
+    if not sys.platform.startswith("linux") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    display = os.environ.get("DISPLAY")
+    if not display:
+        return "no display for the window (DISPLAY is not set)"
+    local = re.fullmatch(r"(?:unix)?:(\d+)(?:\.\d+)?", display)
+    if local and not Path(f"/tmp/.X11-unix/X{local.group(1)}").exists():
+        return f"no X server at DISPLAY={display} (no /tmp/.X11-unix/X{local.group(1)})"
+    return None

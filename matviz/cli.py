@@ -730,10 +730,11 @@ def cmd_show(args, console: _Console) -> int:
 
     import matviz as mv
 
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and sys.platform.startswith("linux"):
+    problem = mv.display_problem()
+    if problem:
         raise MatvizError(
-            "no display for the window (DISPLAY is not set): run it on a desktop, under "
-            "'xvfb-run -a matviz show ...', or write files with 'matviz render ... -o out.mp4'"
+            f"{problem}: run it on a desktop, under 'xvfb-run -a matviz show ...', "
+            "or write files with 'matviz render ... -o out.mp4'"
         )
     if scene_mode(args) == "model":
         if args.scene:

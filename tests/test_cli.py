@@ -839,7 +839,7 @@ def test_error_torch_not_installed(tmp_path):
 
 def test_error_show_attention_grid(capsys, tmp_path, monkeypatch):
     """A fake DISPLAY passes the display check; the grid is refused before any window opens."""
-    monkeypatch.setenv("DISPLAY", ":9999")
+    monkeypatch.setenv("DISPLAY", "fakehost:0")
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     lines = fails(capsys, tmp_path, monkeypatch, "show", "--attention", "The cat", "--layer", 0, "--head", "all")
     assert "one head" in lines[0] and "--head" in lines[0]
@@ -902,13 +902,13 @@ def test_flags_a_mode_honours_pass_the_check():
 )
 def test_error_show_attention_rejects_scene_flags(capsys, tmp_path, monkeypatch, extra, flag):
     """``show --attention`` takes only the model flags; scene flags would be silently dropped."""
-    monkeypatch.setenv("DISPLAY", ":9999")  # passes the display check; the error comes before any window
+    monkeypatch.setenv("DISPLAY", "fakehost:0")  # passes the display check; the error comes before any window
     lines = fails(capsys, tmp_path, monkeypatch, "show", "--attention", "The cat", *extra)
     assert lines[0].startswith(f"matviz: error: {flag} has no effect with --attention"), lines[0]
 
 
 def test_error_show_model_flags_without_attention(capsys, tmp_path, monkeypatch):
-    monkeypatch.setenv("DISPLAY", ":9999")
+    monkeypatch.setenv("DISPLAY", "fakehost:0")
     lines = fails(capsys, tmp_path, monkeypatch, "show", "--left", A_LIT, "--right", B_LIT, "--layer", "3")
     assert lines[0].startswith("matviz: error: --layer has no effect with --left/--right"), lines[0]
 

@@ -145,7 +145,7 @@ def test_documented_example_runs(where, command, workdir, monkeypatch, capsys):
     argv = split(command)[1:]
     assert "-o" not in argv or argv[0] != "show", f"show writes nothing, yet its example uses -o: {command}"
     shown = []
-    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setenv("DISPLAY", "fakehost:0")  # a remote display: the local-socket check does not apply
     monkeypatch.setattr(matviz, "show", lambda scene, *a, **k: shown.append(scene))
     pytest.importorskip("torch") if argv[0] == "fit" else None
     rc = cli.main(quick(argv))
@@ -554,3 +554,17 @@ def test_nan_and_huge_api_arguments_are_matviz_errors(tmp_path, kwargs):
     with pytest.raises(MatvizError):
         matviz.export(matviz.matmul(np.eye(2), np.eye(2)), tmp_path / "x.mp4", "sweep", size=(32, 32), **kwargs)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_show_with_a_display_whose_server_is_not_running_is_one_line(monkeypatch, tmp_path):
+    """DISPLAY set to a local X server that does not exist used to open nothing and exit 0 (row M15)."""
+    import matviz as mv
+    from matviz.cli import main
+
+    free = next(n for n in range(4242, 4300) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+    monkeypatch.setenv("DISPLAY", f":{free}")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert mv.display_problem() == f"no X server at DISPLAY=:{free} (no /tmp/.X11-unix/X{free})"
+    with pytest.raises(mv.MatvizError, match="no X server"):
+        mv.show(mv.matmul([[1.0]], [[2.0]]))
+    assert main(["show", "--left", "[[1,2],[3,4]]", "--right", "[[1,0],[0,1]]"]) == 2
