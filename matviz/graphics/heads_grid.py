@@ -13,10 +13,9 @@ import re
 import numpy as np
 import pyvista as pv
 import vtk
-from vtk.util.numpy_support import numpy_to_vtk
 
 from matviz.graphics import colors
-from matviz.graphics.panels import _quads, _rgb
+from matviz.graphics.panels import _FlatMap, _rgb, add_rectangle
 from matviz.graphics.pen import MARGIN, Pen, fit
 
 TILE_GAP = 0.12  # of a tile's side, between tiles
@@ -37,36 +36,13 @@ def probabilities(chain) -> np.ndarray:
     return np.where(np.isneginf(values), np.nan, values).astype(np.float64)
 
 
-class Tile:
+class Tile(_FlatMap):
     """One head's heatmap, a flat face the audit measures like a panel."""
 
     def __init__(self, pen: Pen, name: str, probs: np.ndarray, lut, matrix: str):
-        self.pen, self.name, self.values, self.lut, self.matrix = pen, name, probs, lut, matrix
-        self.kind = "nonneg"
-        self.legend = "heads"
-        self.shape = probs.shape
-        self.poly = vtk.vtkPolyData()
-        self.poly.DeepCopy(_quads(*probs.shape))
-        self.poly.GetCellData().SetScalars(numpy_to_vtk(probs.ravel().copy(), deep=True))
-        mapper = vtk.vtkPolyDataMapper2D()
-        mapper.SetInputData(self.poly)
-        mapper.SetLookupTable(lut)
-        mapper.UseLookupTableScalarRangeOn()
-        mapper.SetScalarModeToUseCellData()
-        self.actor = vtk.vtkActor2D()
-        self.actor.SetMapper(mapper)
-        pen.renderer.AddActor(self.actor)
-        self.rect = None
-        pen.faces[name] = dict(actor=self.actor, flat=True, panel=self, label="heads")
-
-    def place(self, x0: float, y1: float, side: float) -> None:
-        """The tile's top-left corner at ``(x0, y1)`` with cells of ``side`` pixels."""
-        rows, cols = self.shape
-        xs = np.tile(np.arange(cols + 1), rows + 1) * side + x0
-        ys = y1 - np.repeat(np.arange(rows + 1), cols + 1) * side
-        self.poly.GetPoints().SetData(numpy_to_vtk(np.c_[xs, ys, np.zeros(xs.size)], deep=True))
-        self.poly.Modified()
-        self.rect = np.array([x0, x0 + cols * side, y1 - rows * side, y1])
+        super().__init__(pen, name, probs.shape, lut, legend="heads")
+        self.kind, self.matrix = "nonneg", matrix
+        self.set_values(probs)
 
 
 class HeadGrid:
@@ -181,15 +157,7 @@ class HeadGrid:
         if row is not None:
             for t in self.tiles:
                 x0, x1, _, y1 = t.rect
-                y_hi, y_lo = y1 - row * side, y1 - (row + 1) * side
-                base = pts.GetNumberOfPoints()
-                for x, y in ((x0, y_lo), (x1, y_lo), (x1, y_hi), (x0, y_hi)):
-                    pts.InsertNextPoint(x, y, 0)
-                for a in range(4):
-                    line = vtk.vtkLine()
-                    line.GetPointIds().SetId(0, base + a)
-                    line.GetPointIds().SetId(1, base + (a + 1) % 4)
-                    lines.InsertNextCell(line)
+                add_rectangle(pts, lines, (x0, x1, y1 - (row + 1) * side, y1 - row * side))
         self.outline_poly.SetPoints(pts)
         self.outline_poly.SetLines(lines)
         self.outline_poly.Modified()

@@ -183,13 +183,7 @@ class HeatmapPanel:
                 c = cols.max()
                 box = (self.rect[0] + c * self.side, self.rect[0] + (c + 1) * self.side, self.rect[2], self.rect[3])
             x0, x1, y0, y1 = box
-            for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
-                pts.InsertNextPoint(x, y, 0)
-            for a in range(4):
-                line = vtk.vtkLine()
-                line.GetPointIds().SetId(0, a)
-                line.GetPointIds().SetId(1, (a + 1) % 4)
-                lines.InsertNextCell(line)
+            add_rectangle(pts, lines, (x0, x1, y0, y1))
         self.outline_poly.SetPoints(pts)
         self.outline_poly.SetLines(lines)
         self.outline_poly.Modified()
@@ -253,13 +247,7 @@ class HeatmapPanel:
                 c = int(np.clip(np.searchsorted(ec, index, side="right") - 1, 0, len(ec) - 2))
                 box = (gx0 + c * self.side - w, gx0 + (c + 1) * self.side + w, gy0 - w, gy1 + w)
             x0, x1, y0, y1 = box
-            for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
-                pts.InsertNextPoint(x, y, 0)
-            for a in range(4):
-                line = vtk.vtkLine()
-                line.GetPointIds().SetId(0, a)
-                line.GetPointIds().SetId(1, (a + 1) % 4)
-                lines.InsertNextCell(line)
+            add_rectangle(pts, lines, (x0, x1, y0, y1))
             name = f"{self.name}-{axis}-{index:03d}"
             if name in pen.texts:
                 prop = pen.texts[name].actor.GetTextProperty()
@@ -276,6 +264,19 @@ class HeatmapPanel:
 def _token_line(pen) -> int:
     """Width in pixels of a picked token's outline (3 at 720 rows)."""
     return max(2, round(3 * pen.height / 720))
+
+
+def add_rectangle(pts: vtk.vtkPoints, lines: vtk.vtkCellArray, box) -> None:
+    """Append the outline of the display box ``(x0, x1, y0, y1)`` to ``pts``/``lines``."""
+    x0, x1, y0, y1 = box
+    base = pts.GetNumberOfPoints()
+    for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
+        pts.InsertNextPoint(x, y, 0)
+    for a in range(4):
+        line = vtk.vtkLine()
+        line.GetPointIds().SetId(0, base + a)
+        line.GetPointIds().SetId(1, base + (a + 1) % 4)
+        lines.InsertNextCell(line)
 
 
 def _keep(fv, shape) -> np.ndarray:
