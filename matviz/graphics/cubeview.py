@@ -89,6 +89,11 @@ class CubeView:
             labels.ticks(cp, cube, hidden)
             labels.caption(cp, cube)
 
+    @property
+    def running(self) -> tuple[float, float]:
+        """The smallest and largest value the result face shows over the sum over k."""
+        return self._running if self._running is not None else running_range(self.cube)
+
     def _interior_shown(self) -> bool:
         actors = self.interior.slices or ([self.interior.volume] if self.interior.volume is not None else [])
         return any(a.GetVisibility() for a in actors)

@@ -300,12 +300,10 @@ class ComparePanel:
 
     def __init__(self, pen, standard, vcols):
         """``standard`` and ``vcols``: the CubeViews whose result faces are the two outputs."""
-        from matviz.graphics.faces import running_range
-
         self.pen, self.standard, self.vcols = pen, standard, vcols
         self.shape = standard.cube.result.shape
-        lo = min(running_range(standard.cube)[0], running_range(vcols.cube)[0])
-        hi = max(running_range(standard.cube)[1], running_range(vcols.cube)[1])
+        (lo1, hi1), (lo2, hi2) = standard.running, vcols.running  # each cube's, computed once by its view
+        lo, hi = min(lo1, lo2), max(hi1, hi2)
         r = max(abs(lo), abs(hi)) or 1.0
         self.lut = _diverging((-r, r))
         rd = _running_difference(standard.cube, vcols.cube) or 1.0  # every difference the sweep shows
