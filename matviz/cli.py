@@ -1237,8 +1237,30 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+TERMINATE_GRACE = 10.0  # seconds the cleanup after SIGTERM/SIGHUP may take before a forced exit
+
+
 def _raise_terminated(signum, frame):
+    """Raise ``Terminated`` so writers clean up; should a library block that cleanup (e.g. a child
+    process that never finishes), a watchdog removes this process's temp files and exits anyway."""
+    import threading
+
+    watchdog = threading.Timer(TERMINATE_GRACE, _force_exit, (signum,))
+    watchdog.daemon = True
+    watchdog.start()
     raise Terminated(signum)
+
+
+def _force_exit(signum: int) -> None:
+    import os
+
+    from matviz.animate.writers import discard_live_temps
+
+    discard_live_temps()
+    name = signal.Signals(signum).name
+    sys.stderr.write(f"matviz: interrupted ({name}); no partial output was left\n")
+    sys.stderr.flush()
+    os._exit(128 + int(signum))
 
 
 def _catch_signals() -> dict:

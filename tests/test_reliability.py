@@ -568,3 +568,30 @@ def test_show_with_a_display_whose_server_is_not_running_is_one_line(monkeypatch
     with pytest.raises(mv.MatvizError, match="no X server"):
         mv.show(mv.matmul([[1.0]], [[2.0]]))
     assert main(["show", "--left", "[[1,2],[3,4]]", "--right", "[[1,0],[0,1]]"]) == 2
+
+
+def test_sigterm_exits_even_when_cleanup_blocks(tmp_path):
+    """If a library blocks the cleanup after SIGTERM (ffmpeg that never finishes, say), a watchdog
+    removes this process's temp files and exits after a grace period: nothing left, no hang."""
+    script = (
+        "import sys, time\n"
+        "import matviz.cli as cli, matviz.animate.writers as w\n"
+        "cli.TERMINATE_GRACE = 1.0\n"
+        "w.Mp4Writer._discard = lambda self: time.sleep(1000)\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    argv = ["render", "--left", "random:6x6", "--right", "random:6x6", "--size", "160x120", "--duration", "60", "-o", "x.mp4"]
+    proc = subprocess.Popen([sys.executable, "-c", script, *argv], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: _partials(tmp_path))
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        start = time.monotonic()
+        _, err = proc.communicate(timeout=30)
+        took = time.monotonic() - start
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert err.strip().splitlines()[-1].startswith("matviz: interrupted"), err
+    assert took < 10, f"{took:.1f} s after SIGTERM"
+    assert list(tmp_path.iterdir()) == []

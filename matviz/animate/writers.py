@@ -162,6 +162,16 @@ def remove_stale_partials(path: Path) -> list[Path]:
     return removed
 
 
+LIVE_TEMPS: set[Path] = set()  # this process's temp files not yet renamed or removed
+
+
+def discard_live_temps() -> None:
+    """Remove every temp file this process still holds (the last resort of a forced exit)."""
+    for tmp in list(LIVE_TEMPS):
+        tmp.unlink(missing_ok=True)
+        LIVE_TEMPS.discard(tmp)
+
+
 def _temp(path: Path) -> Path:
     """A new, empty temp file beside ``path``: unpredictable name, created with O_EXCL (mkstemp)."""
     fd, name = tempfile.mkstemp(prefix=f".{path.stem}.partial-{os.getpid()}-", suffix=path.suffix, dir=path.parent)
@@ -169,6 +179,7 @@ def _temp(path: Path) -> Path:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it 0600; the output gets the usual mode
     finally:
         os.close(fd)
+    LIVE_TEMPS.add(Path(name))
     return Path(name)
 
 
@@ -197,11 +208,13 @@ class _Atomic:
     def _commit(self) -> None:
         for tmp, final in self.pairs:
             os.replace(tmp, final)
+            LIVE_TEMPS.discard(tmp)
         self.paths = [final for _, final in self.pairs]
 
     def abort(self) -> None:
         for tmp, _ in self.pairs:
             tmp.unlink(missing_ok=True)
+            LIVE_TEMPS.discard(tmp)
 
     def __enter__(self):
         return self
