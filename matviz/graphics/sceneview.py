@@ -89,21 +89,29 @@ class SceneView:
         ]
         self.subject = subject(chain)
         self.panel = None
+        if not compact:
+            self.make_panel()
+        self.font = self.pen.px
+        self.state: ViewState | None = None
+        self.apply(chain.initial_state())
+
+    def make_panel(self) -> None:
+        """The flat panel beside the 3D scene, if the chain has a face worth one (sets ``panel``
+        and, when the panel is what the frame is about, ``subject``). A view with a panel of its
+        own (``subspace_panels.SubspaceView``) overrides this."""
+        chain = self.chain
         flat = _panel_face(chain)
         vcols = [c for c, cube in enumerate(chain.cubes) if cube.caption == VCOLS_CAPTION]
-        if vcols and vcols[0] >= 2 and not compact:  # softmax over V's columns beside the standard form
+        if vcols and vcols[0] >= 2:  # softmax over V's columns beside the standard form
             self.panel = ComparePanel(self.pen, self.views[1], self.views[vcols[0] + 1])
             self.subject = "compare-out-vcols"
-        elif flat is not None and not compact:
+        elif flat is not None:
             c, _ = flat
             view = self.views[c]
             keys = ["result", *(f"stage-{s}" for s in range(len(view.cube.stages)))]
             titles = [face_title(view.names[k], view.cube.result.shape) for k in keys]
             self.panel = HeatmapPanel(self.pen, view, "panel", titles)
             self.subject = "panel"  # it shares the scale (and so the legend) of the level it shows
-        self.font = self.pen.px
-        self.state: ViewState | None = None
-        self.apply(chain.initial_state())
 
     @property
     def volume(self):

@@ -247,14 +247,13 @@ class SubspaceView(SceneView):
         self._panel_args = (sub, image_shape, x)
         super().__init__(plotter, chain)
 
-    def apply(self, state) -> None:
-        if self.panel is None and getattr(self, "_panel_args", None) is not None:
-            sub, image_shape, x = self._panel_args
-            w_face = f"c{len(self.views) - 1}-face-result"
-            self.panel = SubspacePanel(self.pen, sub, image_shape=image_shape, x=x, w_face=w_face)
-            if self.panel.wmap is not None:
-                self.subject = self.panel.wmap.name  # the 3D W face is oblique in a chain: W flat is the subject
-        super().apply(state)
+    def make_panel(self) -> None:
+        """The subspace panel instead of the chain's flat result panel (W flat is part of it)."""
+        sub, image_shape, x = self._panel_args
+        w_face = f"c{len(self.views) - 1}-face-result"
+        self.panel = SubspacePanel(self.pen, sub, image_shape=image_shape, x=x, w_face=w_face)
+        if self.panel.wmap is not None:
+            self.subject = self.panel.wmap.name  # the 3D W face is oblique in a chain: W flat is the subject
 
 
 def frames(chain, sub, states, size=(1280, 720), *, image_shape=None, x=None, aa=False):

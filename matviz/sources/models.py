@@ -613,6 +613,22 @@ def attention_head(text: str, model: str | None = None, layer=0, head=0) -> Head
 PROJECTION_MATRICES = ("query", "key", "value", "output")
 
 
+def _sibling_output(net, block: _Block):
+    """BERT keeps the attention's output projection beside the self-attention module, not in it
+    (``attention.self.{query,key,value}`` and ``attention.output.dense``): that Linear, or None."""
+    parent = next((m for _, m in net.named_modules() if any(c is block.module for c in m.children())), None)
+    if parent is None:
+        return None
+    for sibling in parent.children():
+        if sibling is block.module:
+            continue
+        children = dict(sibling.named_children())
+        found = next((children[n] for n in OUTPUT_PROJECTION_NAMES if isinstance(children.get(n), _projection_types())), None)
+        if found is not None:
+            return found
+    return None
+
+
 def projection_matrix(model: str | None = None, layer: int = 0, matrix: str = "query") -> tuple[np.ndarray, str]:
     """``(W, label)``: the weight of one attention projection of ``layer`` as a float64 (out, in)
     matrix (``matrix``: query, key, value or output; a fused GPT-2 Q|K|V is split), offline."""
@@ -626,10 +642,11 @@ def projection_matrix(model: str | None = None, layer: int = 0, matrix: str = "q
         raise ModelError(f"{short} has {len(blocks)} layers (0..{len(blocks) - 1}), not layer {layer}")
     block = blocks[int(layer)]
     if matrix == "output":
-        if block.out_projection is None:
+        out = block.out_projection or _sibling_output(net, block)
+        if out is None:
             raise ModelError(f"{short}: layer {layer} has no output projection matviz can find")
-        w = block.out_projection.weight.detach().double().numpy()
-        w = w.T if not hasattr(block.out_projection, "out_features") else w  # Conv1D stores (in, out)
+        w = out.weight.detach().double().numpy()
+        w = w.T if not hasattr(out, "out_features") else w  # Conv1D stores (in, out)
     elif block.fused is not None:
         w = block.fused.weight.detach().double().numpy().T  # (3·hidden, hidden)
         w = np.split(w, 3, axis=0)[("query", "key", "value").index(matrix)]
