@@ -14,8 +14,7 @@ from matviz.graphics import colors
 GHOST = "vtkGhostType"  # VTK's per-cell flags; HIDDEN cells are not drawn
 HIDDEN = 32  # vtkDataSetAttributes::HIDDENCELL
 EDGES_MAX = 32  # cell edges drawn on faces with at most this many cells a side
-NUMBERS_MAX_CELLS = 40 * 40
-TEXTURE_MIN = 64  # faces with more cells a side are drawn as textured quads, not cell grids
+TEXTURE_MIN = EDGES_MAX  # faces with more cells a side (no cell edges) are textured quads, not cell grids
 TEXELS_MAX = 4096  # ... when their texture (one texel per cell, per element if blocks are uneven) fits
 
 

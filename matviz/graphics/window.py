@@ -13,6 +13,9 @@ Keys (also printed when the window opens):
                  outline its row or column of the probabilities in both views (again: clear)
     ] [          a model's attention: next / previous head (same layer), in the same window
     } {          next / previous layer (same head); also PageDown / PageUp
+
+While the mouse moves the camera, a volume interior is drawn coarser (level of detail) and in
+full again when the mouse lets go; exported frames are always drawn in full.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from matviz.scene import Chain, Scene, ViewState, as_chain
 
 HELP = __doc__.split("Keys (also printed when the window opens):", 1)[1].strip("\n")
 FPS = 30
+MOVING_FPS = 30.0  # the frame rate asked of VTK while the mouse moves the camera (level of detail)
 KEYS = "space play, <- -> step, i interior, right-click a result cell"
 HEAD_KEYS = "] [ head, } { layer, right-click a token"
 # The keysyms VTK reports on X (XKeysymToString) for the head and layer keys: ] [ } { PageDown PageUp
@@ -129,6 +133,7 @@ class Window:
             self.plotter.add_key_event(key, fn)
         if self.plotter.iren is not None:
             self.plotter.iren.add_observer("RightButtonPressEvent", self._on_right_click)
+            self.plotter.iren.interactor.SetDesiredUpdateRate(MOVING_FPS)
         # The frame's bands (title, status, legends) belong to the view: the keys are said in the
         # window's title bar and on the terminal, not drawn over the title and status.
         # Texts are 2D items placed for one camera: when the mouse moves the camera, place them again.
@@ -142,6 +147,7 @@ class Window:
         self.scene = scene
         self.chain = as_chain(scene)
         self.view = SceneView(self.plotter, scene)
+        self.view.level_of_detail(True)
         self.beats = story.beats(self.chain)  # what the step keys walk: the story the sweep plays
 
     @property

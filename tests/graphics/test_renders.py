@@ -47,9 +47,13 @@ class Counted:
 
 @pytest.fixture
 def counted(monkeypatch):
+    from matviz.graphics import window
+
     c = Counted()
-    monkeypatch.setattr(offscreen, "make_plotter", c.make(offscreen.make_plotter))
-    return c
+    make = c.make(offscreen.make_plotter)
+    monkeypatch.setattr(offscreen, "make_plotter", make)
+    monkeypatch.setattr(window, "make_plotter", make)  # bound at import: patched there too (else the
+    return c  # window test counted nothing whenever another test had imported the window first)
 
 
 def renders_per_frame(counted: Counted, frames) -> list[int]:

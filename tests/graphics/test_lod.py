@@ -1,0 +1,105 @@
+"""Level of detail (issue 10): while the mouse moves a window's camera, a volume interior is drawn
+coarser; when the mouse lets go the window draws the full picture again; exported frames are
+always full.
+
+The mouse is VTK's own interaction path: the trackball style's ``StartRotate``/``EndRotate`` are
+what a button press and release call, and they raise and drop the render window's desired update
+rate (the signal the volume mapper adapts to)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import matviz as mv
+from matviz.animate.timeline import make_timeline
+from matviz.graphics import offscreen
+
+SIZE = (480, 320)
+
+
+@pytest.fixture(scope="module")
+def volume_scene():
+    rng = np.random.default_rng(0)
+    scene = mv.matmul(rng.standard_normal((64, 64)), rng.standard_normal((64, 64)))
+    assert scene.blocks.shape == (64, 64, 64)  # drawn as a volume (more than 32³ blocks)
+    return scene
+
+
+def _window(scene):
+    from matviz.graphics.window import Window
+
+    w = Window(scene, make_timeline("sweep", scene), size=SIZE, off_screen=True, echo=lambda _: None)
+    w.plotter.show(auto_close=False)
+    return w
+
+
+def _changed(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.any(a != b, axis=2).mean())
+
+
+def test_window_draws_coarser_while_the_mouse_moves_and_full_when_it_stops(volume_scene):
+    w = _window(volume_scene)
+    try:
+        iren = w.plotter.iren.interactor
+        from matviz.graphics.window import MOVING_FPS
+
+        assert iren.GetDesiredUpdateRate() == MOVING_FPS and w.view.volume.mapper.GetInteractiveAdjustSampleDistances()
+        # VTK coarsens only as much as the frame budget needs: ask for a budget (1 ms) that no
+        # renderer meets, so that the coarser picture is certain on any machine
+        iren.SetDesiredUpdateRate(1000.0)
+        style = iren.GetInteractorStyle()
+        still = w.plotter.screenshot(return_img=True)
+        style.StartRotate()  # the left button goes down
+        w.plotter.render_window.Render()  # a first moving frame: the mapper learns the frame's cost
+        moving = w.plotter.screenshot(return_img=True)
+        style.EndRotate()  # ... and up: VTK renders at the still rate again
+        after = w.plotter.screenshot(return_img=True)
+        # the same camera throughout: only the level of detail differs
+        assert _changed(moving, still) > 0.05, "no coarser interior while the camera moves"
+        assert np.array_equal(after, still), "the picture did not come back in full when the mouse let go"
+        # what changed is the interior: the background around the cube is untouched
+        outside = np.all(still == still[0, 0], axis=2) & np.all(moving == still[0, 0], axis=2)
+        assert outside.mean() > 0.2
+    finally:
+        w.plotter.close()
+
+
+def test_exported_frames_are_never_coarse(volume_scene, monkeypatch):
+    """Even a render window told to hurry (as an interactor would) draws export frames in full."""
+    states = make_timeline("orbit", volume_scene).sample(3)
+    full = list(offscreen.frames(volume_scene, states, SIZE, aa=False))
+    original = offscreen.make_plotter
+
+    def hurried(*args, **kwargs):
+        p = original(*args, **kwargs)
+        p.render_window.SetDesiredUpdateRate(30.0)
+        return p
+
+    monkeypatch.setattr(offscreen, "make_plotter", hurried)
+    rushed = list(offscreen.frames(volume_scene, states, SIZE, aa=False))
+    assert all(np.array_equal(a, b) for a, b in zip(full, rushed))
+
+
+def test_the_negative_control_sees_a_coarse_export(volume_scene, monkeypatch):
+    """The comparison above can fail: with the level of detail switched on in an export, a hurried
+    render window draws a different picture."""
+    from matviz.graphics.sceneview import SceneView
+
+    states = make_timeline("orbit", volume_scene).sample(2)
+    full = list(offscreen.frames(volume_scene, states, SIZE, aa=False))
+    original, init = offscreen.make_plotter, SceneView.__init__
+
+    def hurried(*args, **kwargs):
+        p = original(*args, **kwargs)
+        p.render_window.SetDesiredUpdateRate(30.0)
+        return p
+
+    def init_lod(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.level_of_detail(True)
+
+    monkeypatch.setattr(offscreen, "make_plotter", hurried)
+    monkeypatch.setattr(SceneView, "__init__", init_lod)
+    rushed = list(offscreen.frames(volume_scene, states, SIZE, aa=False))
+    assert any(_changed(a, b) > 0.05 for a, b in zip(full, rushed))
