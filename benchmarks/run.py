@@ -69,6 +69,7 @@ def main() -> None:
     import bench_memory
     import bench_render
     import bench_still
+    import bench_window
 
     t0 = time.perf_counter()
     start = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -84,6 +85,7 @@ def main() -> None:
 
     rows += step("render", lambda: bench_render.run(quick, renders))
     rows.append(bench_render.renders_row(renders))
+    rows += step("window", lambda: bench_window.run(quick))
     rows += step("export", lambda: bench_export.run(quick))
     sizes = [4096]
     if not quick:
