@@ -568,26 +568,31 @@ def audit(spec: Poster | Sweep) -> list:
     """What the gallery audit checks on a flat spec, writing nothing: one ``Report`` per sheet
     (the first and last frames of a sweep), with rules ``text-size`` (labels at least 11 px tall),
     ``outside`` (text inside the image) and ``overlap`` (no text over another text or a picture)."""
+    sheets = [draw_poster(spec)] if isinstance(spec, Poster) else [draw_sweep(spec)[i] for i in (0, -1)]
+    return [
+        audit_sheet(sheet, None if isinstance(spec, Poster) else (0 if n == 0 else spec.frames - 1))
+        for n, sheet in enumerate(sheets)
+    ]
+
+
+def audit_sheet(sheet: Sheet, frame: int | None = None):
+    """The flat rules on one drawn sheet (any ``Sheet``: posters, sweeps, ``matviz.sheets``)."""
     from matviz.graphics.audit import Report, Violation
 
-    sheets = [draw_poster(spec)] if isinstance(spec, Poster) else [draw_sweep(spec)[i] for i in (0, -1)]
-    reports = []
-    for n, sheet in enumerate(sheets):
-        h, w = sheet.image.shape[:2]
-        report = Report(size=(w, h), frame=None if isinstance(spec, Poster) else (0 if n == 0 else spec.frames - 1))
-        report.texts = [dict(t) for t in sheet.texts]
-        for t in sheet.texts:
-            x0, y0, x1, y1 = t["box"]
-            if t["px"] < MIN_TEXT_PX:
-                report.violations.append(Violation("text-size", f"text {t['text']!r} is {t['px']} px, under {MIN_TEXT_PX}"))
-            if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
-                report.violations.append(Violation("outside", f"text {t['text']!r} leaves the image"))
-        boxes = [(t["text"], t["box"]) for t in sheet.texts] + [(f"tile {i}", r) for i, r in enumerate(sheet.pictures)]
-        for (a, ba), (b, bb) in itertools.combinations(boxes, 2):
-            if ba[0] < bb[2] and bb[0] < ba[2] and ba[1] < bb[3] and bb[1] < ba[3]:
-                report.violations.append(Violation("overlap", f"{a!r} overlaps {b!r}"))
-        reports.append(report)
-    return reports
+    h, w = sheet.image.shape[:2]
+    report = Report(size=(w, h), frame=frame)
+    report.texts = [dict(t) for t in sheet.texts]
+    for t in sheet.texts:
+        x0, y0, x1, y1 = t["box"]
+        if t["px"] < MIN_TEXT_PX:
+            report.violations.append(Violation("text-size", f"text {t['text']!r} is {t['px']} px, under {MIN_TEXT_PX}"))
+        if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
+            report.violations.append(Violation("outside", f"text {t['text']!r} leaves the image"))
+    boxes = [(t["text"], t["box"]) for t in sheet.texts] + [(f"tile {i}", r) for i, r in enumerate(sheet.pictures)]
+    for (a, ba), (b, bb) in itertools.combinations(boxes, 2):
+        if ba[0] < bb[2] and bb[0] < ba[2] and ba[1] < bb[3] and bb[1] < ba[3]:
+            report.violations.append(Violation("overlap", f"{a!r} overlaps {b!r}"))
+    return report
 
 
 

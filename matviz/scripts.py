@@ -10,6 +10,18 @@ from matviz.errors import MatvizError
 from matviz.scene import Chain, Cube
 
 
+class GalleryJob:
+    """A scene script's ``build()`` result that writes its own gallery entry (``matviz digits``'s
+    figures, a subspace still): ``gallery(out, stem, note)`` writes and returns the paths;
+    ``audit(sizes)`` returns audit Reports of what it would write, writing nothing."""
+
+    def gallery(self, out: Path, stem: str, note=None) -> list[Path]:
+        raise NotImplementedError
+
+    def audit(self, sizes) -> list:
+        raise NotImplementedError
+
+
 def load_scene(path: str | Path):
     """Run the script at ``path`` and return what its ``build()`` returns: a Cube, a Chain, a list
     of Chains (a grid), or a flat ``Poster`` or ``Sweep``."""
@@ -37,8 +49,8 @@ def load_scene(path: str | Path):
             "or list of Chains"
         ) from None
     grid = isinstance(scene, list) and scene and all(isinstance(s, Chain) for s in scene)
-    if not (isinstance(scene, (Cube, Chain, Poster, Sweep, FitSpec)) or grid):
+    if not (isinstance(scene, (Cube, Chain, Poster, Sweep, FitSpec, GalleryJob)) or grid):
         raise MatvizError(
-            f"{path}: build() returned {type(scene).__name__}, not a matviz Cube, Chain, list of Chains (a grid), Poster, Sweep or FitSpec"
+            f"{path}: build() returned {type(scene).__name__}, not a matviz Cube, Chain, list of Chains (a grid), Poster, Sweep, FitSpec or GalleryJob"
         )
     return scene
