@@ -369,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     _fit_args(sub)
     _poster_args(sub)
     _subspaces_args(sub)
+    _digits_args(sub)
     return parser
 
 
@@ -796,6 +797,7 @@ def cmd_gallery(args, console: _Console) -> int:
     from matviz.poster import Poster, Sweep, write
 
     from matviz.fit import FitSpec
+    from matviz.scripts import GalleryJob
 
     for script in scripts:
         built = load_scene(script)
@@ -803,6 +805,8 @@ def cmd_gallery(args, console: _Console) -> int:
             out = Path(args.output) / script.stem
             built.run(out, console.note)
             console.wrote(sorted(out.iterdir()))
+        elif isinstance(built, GalleryJob):  # writes its own pictures (digits figures, a subspace still)
+            console.wrote(built.gallery(Path(args.output), script.stem, console.note))
         elif isinstance(built, (Poster, Sweep)):  # flat: a sheet (.png) or a sweep (.mp4), spec-sized
             console.wrote(write(built, args.output, script.stem, console.note))
         else:
@@ -819,10 +823,17 @@ def gallery_audit(args, console: _Console, scenes) -> int:
     from matviz.poster import audit as flat_audit
 
     from matviz.fit import FitSpec
+    from matviz.scripts import GalleryJob
 
     reports, extra, lines = [], [], []
     for name, scene in scenes:
         if isinstance(scene, FitSpec):  # a fit's pictures are matplotlib figures, not frames of a scene
+            continue
+        if isinstance(scene, GalleryJob):  # it audits what it writes (sheets: the flat rules; stills: the frame audit)
+            got = scene.audit(args.audit_sizes or AUDIT_SIZES)
+            reports += got
+            extra += [{"scene": name}] * len(got)
+            lines += _violation_lines(got, prefix=f"{name} ")
             continue
         if isinstance(scene, (Poster, Sweep)):  # flat: labels' size, inside, no overlaps (no 3-D rules)
             got = flat_audit(scene)
@@ -1195,6 +1206,33 @@ def _subspaces_write(args, console: _Console, sub, shape, x) -> int:
 
 
 COMMANDS["subspaces"] = cmd_subspaces
+
+
+# ---- matviz digits: the paper's experiment on scikit-learn's 8x8 digits (issue 12 §3-4) ----
+
+
+def _digits_args(sub) -> None:
+    from matviz.digits import STEPS
+
+    p = sub.add_parser(
+        "digits",
+        help="train small nets on the 8x8 digits (offline, CPU, seconds) and draw their weights, signal spaces, "
+        "residual images, conv kernels and inputs for ideal outputs",
+    )
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="directory for the figures and digits.json")
+    p.add_argument("--seed", type=int, default=0, help="data split, initialisation and refinement seed (default 0)")
+    p.add_argument("--steps", type=int, default=STEPS, help=f"Adam steps refining each ideal input (default {STEPS})")
+
+
+def cmd_digits(args, console: _Console) -> int:
+    from matviz.digits import run
+
+    _, paths = run(args.output, seed=args.seed, steps=args.steps, note=console.note)
+    console.wrote(paths)
+    return 0
+
+
+COMMANDS["digits"] = cmd_digits
 
 # Library errors name parameters; here they are told in the flags a CLI user typed.
 FLAG_HINTS = (("choose another path", "choose another -o"), ("frames must be", "--frames must be"))
