@@ -257,15 +257,18 @@ def figures(ex: Experiment) -> dict:
         f"layer {i + 1} ({W.shape[0]}x{W.shape[1]}) {subspaces(W).condition_number:.3g}" for i, (W, _, _) in enumerate(ex.layers["selu"])
     )
     shown = [s1.Vt[:10], S1.Vt[:10], S1.Vt[S1.rank - 10 : S1.rank]]
+
+    def _vec(sub, i):  # right singular vector i as an image, captioned with its index and sigma
+        return Cell(_img(sub.Vt[i]), "v", f"v{i + 1}: {sub.singular_values[i]:.2g}")
+
     figs["signal_space"] = Figure(
-        title="Signal space: the top right singular vectors v_i (rows of Vt) as 8x8 images, with sigma_i. "
+        title="Signal space: right singular vectors v_i (rows of Vt) as 8x8 images, captioned v_i: sigma_i. "
               "An input is seen by a layer only through its projection on these.",
-        headers=[f"v{i + 1}" for i in range(10)],
+        headers=[],
         rows=[
-            (f"1-layer net (rank {s1.rank} of 64)", [Cell(_img(s1.Vt[i]), "v", f"{s1.singular_values[i]:.3g}") for i in range(10)]),
-            (f"SELU layer 1: top 10 of rank {S1.rank}", [Cell(_img(S1.Vt[i]), "v", f"{S1.singular_values[i]:.3g}") for i in range(10)]),
-            ("SELU layer 1: the 10 weakest", [Cell(_img(S1.Vt[S1.rank - 10 + i]), "v", f"{S1.singular_values[S1.rank - 10 + i]:.2g}")
-                                              for i in range(10)]),
+            (f"1-layer net (rank {s1.rank} of 64)", [_vec(s1, i) for i in range(10)]),
+            (f"SELU layer 1: top 10 of rank {S1.rank}", [_vec(S1, i) for i in range(10)]),
+            ("SELU layer 1: the 10 weakest", [_vec(S1, S1.rank - 10 + i) for i in range(10)]),
         ],
         scales={"v": Scale.signed("unit vectors: one scale for the 30", *shown)},
         notes=[
