@@ -82,12 +82,20 @@ def export(
     duration: float | None = None,
     progress: Progress | None = None,
 ) -> list[Path]:
-    """Write ``scene`` as a PNG, PNG sequence, GIF or MP4 (by suffix); return the files written.
+    """Write ``scene`` as a PNG, PNG sequence, GIF, MP4 or HTML page (by suffix); return the files written.
 
     ``animation`` is ``still``, ``orbit`` or ``sweep``; ``frames`` or ``duration`` sets the
     length (default: the animation's own duration at ``fps``). Nothing is left behind on error.
     A list of scenes is drawn as a grid of tiles playing in step (e.g. every head of a layer).
+    ``.html`` writes one offline page the reader orbits, zooms and steps through the sum over k
+    (``matviz.animate.html``; ``animation`` and ``fps`` do not apply to it).
     """
+    if Path(path).suffix.lower() == ".html":  # one interactive page holds every state: no frames
+        from matviz.animate.html import export_html
+
+        if frames is not None or duration is not None:
+            raise OutputError("frames and duration set an animation's length: an HTML page has none (drop them)")
+        return [export_html(scene, path, size=size)]
     from matviz.graphics.offscreen import frames as render_frames
     from matviz.graphics.offscreen import grid_frames
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from matviz.errors import OutputError
 
-SUFFIXES = (".png", ".gif", ".mp4")
+SUFFIXES = (".png", ".gif", ".mp4", ".html")  # .html: one interactive page (matviz.animate.html)
 FPS_RANGE = (0.1, 240.0)  # frames per second a writer accepts (ffmpeg rounds tiny rates to 0)
 MAX_FRAMES = 100_000  # frames one export may write (55 min at 30 fps)
 MAX_SIZE = (7680, 4320)  # largest frame, width x height
@@ -49,7 +49,7 @@ def check_output(path: str | os.PathLike, create: bool = True) -> Path:
     path = Path(path).expanduser()
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise OutputError(f"unknown output extension {suffix or '(none)'!r} in {path}: use .png, .gif or .mp4")
+        raise OutputError(f"unknown output extension {suffix or '(none)'!r} in {path}: use .png, .gif, .mp4 or .html")
     if path.is_dir():
         raise OutputError(f"output {path} is a directory; give a file name such as {path / 'out.png'}")
     parent = path.parent
@@ -383,6 +383,8 @@ def open_writer(path: str | os.PathLike, fps: float = 30.0, n_frames: int = 1) -
     path = check_output(path)
     fps = check_fps(fps)
     suffix = path.suffix.lower()
+    if suffix == ".html":
+        raise OutputError(f"{path.name}: an HTML page is not a sequence of frames; write it with export()")
     if suffix == ".png":
         return PngWriter(path, n_frames)
     if suffix == ".gif":
