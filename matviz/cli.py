@@ -1153,6 +1153,7 @@ def cmd_subspaces(args, console: _Console) -> int:
 
         w, label = projection_matrix(args.model or None, args.layer, args.matrix)
         console.note(f"W = {label} ({w.shape[0]}x{w.shape[1]})")
+        args.w_label = label  # the picture says which weight it shows
     else:
         if args.layer != 0 or args.matrix != "query":
             raise MatvizError("--layer and --matrix choose a matrix of --model: add --model or drop them")
@@ -1178,7 +1179,8 @@ def _subspaces_write(args, console: _Console, sub, shape, x) -> int:
     from matviz.graphics import subspace_panels as sp
     from matviz.story import still_state
 
-    chain = expr("svd(W)", W=sub.matrix, title=f"svd(W) = U @ diag(S) @ Vt, W {sub.shape[0]}x{sub.shape[1]}")
+    which = f" = {args.w_label}" if getattr(args, "w_label", None) else ""
+    chain = expr("svd(W)", W=sub.matrix, title=f"svd(W) = U @ diag(S) @ Vt, W{which} ({sub.shape[0]}x{sub.shape[1]})")
     if args.audit:
         import json
 
