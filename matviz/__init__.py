@@ -152,7 +152,9 @@ def show(
     size: tuple[int, int] = (1280, 720),
     heads=None,
 ) -> None:
-    """Open the interactive window playing ``animation`` (blocks until it is closed).
+    """Open the interactive window playing ``animation`` (blocks until it is closed); in a
+    Jupyter notebook, show the scene inline instead (``matviz.notebook``: the interactive page,
+    or the still without the web extra).
 
     Keys: space play/pause, Right/Left step k, i interior, h clear highlight; right-click a result
     cell to highlight its dot product and print its terms (``matviz.graphics.window``).
@@ -166,6 +168,10 @@ def show(
     from matviz.animate.writers import check_size
     from matviz.errors import MatvizError
 
+    from matviz import notebook
+
+    if notebook.in_notebook():
+        return notebook.show(scene)
     problem = display_problem()
     if problem:
         raise MatvizError(f"{problem}: run it on a desktop, under xvfb-run, or write files with matviz.export(scene, 'out.mp4')")

@@ -121,8 +121,23 @@ class ViewState:
     post: float | None = None  # result stages applied in the active step (fraction: rows done); None = all
 
 
+class _Displayed:
+    """Jupyter display (``matviz.notebook``): the still, and the interactive page where the web
+    extra is installed. The methods import the renderer only when a notebook asks."""
+
+    def _repr_png_(self) -> bytes:
+        from matviz.notebook import png
+
+        return png(self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        from matviz.notebook import mimebundle
+
+        return mimebundle(self, include, exclude)
+
+
 @dataclass(frozen=True)
-class Cube:
+class Cube(_Displayed):
     """``C = A @ B`` as one cube: operands on the left and top faces, the result on the back face.
 
     ``Scene`` is the old name of this class and still works (``Scene is Cube``); prefer ``Cube``,
@@ -319,7 +334,7 @@ def matmul(
     style = _style(style, style_fields)
     with np.errstate(all="ignore"):
         c = a.values @ b.values  # (m, n)
-    if not np.isfinite(c).all():
+    if not (np.isfinite(c.min()) and np.isfinite(c.max())):  # NaN and ±inf show in min/max: no n² mask
         bad = np.argwhere(~np.isfinite(c))[0]
         raise ValueProblem(
             f"{a.name} @ {b.name} overflows: C[{bad[0]}, {bad[1]}] is {c[tuple(bad)]} (beyond float64's ~1.8e308); "
@@ -379,7 +394,7 @@ class Placed:
 
 
 @dataclass(frozen=True, init=False)
-class Chain:
+class Chain(_Displayed):
     """Several cubes in one world: the products of an expression, attention's two linked cubes,
     or two of those side by side. A single ``Cube`` is a chain of one (``as_chain``).
 
