@@ -223,8 +223,8 @@ def _output_args(p: argparse.ArgumentParser, *, directory: str | None = None, fp
         p.add_argument(
             "-o",
             "--output",
-            help="output file: .png (still, or a numbered sequence with --frames), .gif or .mp4 (H.264); "
-            "not with --audit",
+            help="output file: .png (still, or a numbered sequence with --frames), .gif, .mp4 (H.264) or .html "
+            "(one offline page to orbit, zoom and step through k); not with --audit",
         )
         p.add_argument("--fps", type=_fps, default=fps, help=f"frames per second, {_FPS_HELP} (default {fps:g})")
         p.add_argument(
@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser(
         "render",
-        help="render a scene offscreen to .png, .gif or .mp4",
+        help="render a scene offscreen to .png, .gif, .mp4 or an interactive .html page",
         epilog=EPILOG_RENDER,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -349,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     _output_args(d, directory="matviz-out")
     d.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH", help="frame size (default 1280x720)")
 
-    g = sub.add_parser("gallery", help="render every scenes/*.py to gallery/ (PNG + MP4), or --audit them")
+    g = sub.add_parser("gallery", help="render every scenes/*.py to gallery/ (PNG + MP4, and textbook.html), or --audit them")
     g.add_argument("--scenes", default="scenes", help="directory of scene scripts (default ./scenes)")
     _output_args(g, directory="gallery", fps=24.0)
     g.add_argument("--size", type=_size, default=(960, 540), metavar="WxH", help="frame size (default 960x540)")
@@ -811,7 +811,13 @@ def cmd_gallery(args, console: _Console) -> int:
             console.wrote(write(built, args.output, script.stem, console.note))
         else:
             _still_and_sweep(console, built, Path(args.output), script.stem, args)
+            if script.stem in GALLERY_HTML:
+                page = Path(args.output) / f"{script.stem}.html"
+                console.export(built, page, "still", size=args.size, label=f"{script.stem}: page")
     return 0
+
+
+GALLERY_HTML = ("textbook",)  # scenes the gallery also writes as an interactive page (each carries ~1 MB of vtk.js)
 
 
 def gallery_audit(args, console: _Console, scenes) -> int:
@@ -1237,7 +1243,13 @@ def cmd_digits(args, console: _Console) -> int:
 COMMANDS["digits"] = cmd_digits
 
 # Library errors name parameters; here they are told in the flags a CLI user typed.
-FLAG_HINTS = (("choose another path", "choose another -o"), ("frames must be", "--frames must be"))
+FLAG_HINTS = (
+    ("choose another path", "choose another -o"),
+    ("frames must be", "--frames must be"),
+    ("budget=", "--budget "),  # the HTML export's block-aggregated offer
+    ("interior='none'", "--interior none"),
+    ("(max_side)", "(--max-side)"),
+)
 
 
 def _in_flags(message: str) -> str:

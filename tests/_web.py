@@ -59,12 +59,14 @@ class Browser:
             options.add_argument(flag)
         options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
         self.driver = webdriver.Chrome(service=Service(driver), options=options)
+        self.url = "about:blank"
 
     def open(self, path: Path, timeout: float = 30.0) -> list[str]:
         """Load ``path`` from file://, wait until the page's controls are ready, and return the URLs
         it requested (from DevTools' Network events)."""
-        self.driver.get_log("performance")  # drop what came before (the new-tab page)
-        self.driver.get(Path(path).resolve().as_uri())
+        self.driver.get_log("performance")  # drop what came before
+        self.url = Path(path).resolve().as_uri()
+        self.driver.get(self.url)
         end = time.time() + timeout
         while time.time() < end:
             ready = self.driver.execute_script("return window.matvizReady === undefined ? null : window.matvizReady")
@@ -82,11 +84,14 @@ class Browser:
         )
 
     def requests(self) -> list[str]:
+        """URLs requested for the page opened last (``documentURL``: the browser's own new-tab
+        page loads lazily and would otherwise land in the log too)."""
         urls = []
         for entry in self.driver.get_log("performance"):
             message = json.loads(entry["message"])["message"]
-            if message["method"] == "Network.requestWillBeSent":
-                urls.append(message["params"]["request"]["url"])
+            params = message.get("params", {})
+            if message["method"] == "Network.requestWillBeSent" and params.get("documentURL") == self.url:
+                urls.append(params["request"]["url"])
         return urls
 
     def js(self, script: str):
