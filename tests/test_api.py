@@ -92,16 +92,17 @@ def test_repository_scenes_build(request):
     root = Path(request.config.rootpath)
     scripts = sorted((root / "scenes").glob("*.py"))
     assert [s.stem for s in scripts] == [
-        "attention_grid", "attention_head", "attention_vcols", "fit", "mishka_poster", "mishka_softmax",
-        "mishka_temperature", "textbook",
+        "attention_grid", "attention_head", "attention_vcols", "digits", "fit", "mishka_poster", "mishka_softmax",
+        "mishka_temperature", "subspaces_query", "textbook",
     ]
     from matviz.fit import FitSpec
     from matviz.poster import Poster, Sweep
+    from matviz.scripts import GalleryJob
 
     for script in scripts:
         built = load_scene(script)
-        if isinstance(built, (Poster, Sweep, FitSpec)):  # flat specs: tests/test_poster.py; fits: tests/test_fit.py
-            continue
+        if isinstance(built, (Poster, Sweep, FitSpec, GalleryJob)):  # flat specs: tests/test_poster.py; fits:
+            continue  # tests/test_fit.py; gallery jobs: tests/test_digits.py, tests/test_subspaces_cli.py
         for chain in built if isinstance(built, list) else [as_chain(built)]:  # a grid is a list of heads
             for cube in chain.cubes:  # every cube's result face is its operands' product
                 np.testing.assert_allclose(cube.result.values, cube.left.values @ cube.right.values, rtol=1e-9)
@@ -159,5 +160,5 @@ def test_a_script_returning_something_else_names_both_kinds(tmp_path):
 
     path = tmp_path / "bad.py"
     path.write_text("def build():\n    return 42\n")
-    with pytest.raises(MatvizError, match="build\\(\\) returned int, not a matviz Cube, Chain, list of Chains \\(a grid\\), Poster, Sweep or FitSpec"):
+    with pytest.raises(MatvizError, match="build\\(\\) returned int, not a matviz Cube, Chain, list of Chains \\(a grid\\), Poster, Sweep, FitSpec or GalleryJob"):
         load_scene(path)

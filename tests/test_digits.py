@@ -185,3 +185,25 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys, case):
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and err.startswith("matviz: error: "), err
     assert listing(tmp_path) == before
+
+
+def test_gallery_writes_and_audits_the_digits_entry(tmp_path, capsys, monkeypatch):
+    """scenes/digits.py is a GalleryJob: matviz gallery writes gallery/digits/ and --audit checks its
+    five sheets with the flat rules, writing nothing."""
+    import shutil
+
+    from _helpers import listing, run_cli
+
+    from matviz import fit_digits
+
+    monkeypatch.setattr(fit_digits, "EPOCHS", {"linear": 30, "selu": 20, "cnn": 10})
+    scenes = tmp_path / "scenes"
+    scenes.mkdir()
+    shutil.copy(digits.__file__.replace("matviz/digits.py", "scenes/digits.py"), scenes / "digits.py")
+    code, _, err = run_cli(capsys, "gallery", "--scenes", scenes, "-o", tmp_path / "out")
+    assert code == 0, err
+    assert {f"digits/{n}.png" for n in digits.FIGURES} <= set(listing(tmp_path / "out"))
+    before = listing(tmp_path)
+    code, _, err = run_cli(capsys, "gallery", "--audit", "--scenes", scenes)
+    assert code == 0 and "audit passed: 5 frame(s), 0 violation(s)" in err, err
+    assert listing(tmp_path) == before
