@@ -156,3 +156,19 @@ def test_show_in_a_notebook_displays_inline(monkeypatch):
     s = textbook()
     mv.show(s)
     assert shown == [s]
+
+
+def test_the_gallery_writes_the_textbook_page(capsys, tmp_path):
+    import shutil
+
+    scenes = tmp_path / "scenes"
+    scenes.mkdir()
+    shutil.copy(TEXTBOOK, scenes / "textbook.py")
+    code, _, err = run_cli(
+        capsys, "gallery", "--scenes", scenes, "-o", tmp_path / "g", "--size", "160x120", "--duration", "0.1",
+        "--fps", "10",
+    )
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "g").iterdir()) == ["textbook.html", "textbook.mp4", "textbook.png"]
+    page = (tmp_path / "g" / "textbook.html").read_text(encoding="utf-8")
+    assert "OfflineLocalView" in page and len(panel_model(page)["layers"]) == 3
