@@ -115,10 +115,33 @@ def block_reduce(x: np.ndarray, row_edges: np.ndarray, col_edges: np.ndarray, ho
     done as whole-row vector operations (``row_block_sums``)."""
     if how not in ("sum", "mean"):
         raise OptionError(f"how must be 'sum' or 'mean', got {how!r}")
-    s = np.add.reduceat(row_block_sums(x, row_edges), col_edges[:-1], axis=1)
+    s = _chunked_block_sums(x, np.asarray(row_edges), np.asarray(col_edges))
     if how == "sum":
         return s
     return s / (np.diff(row_edges)[:, None] * np.diff(col_edges)[None, :])
+
+
+CHUNK_ELEMENTS = 1 << 16  # row-block sums worked on at once (512 KiB of float64; the pairwise sum keeps up to 8 such)
+
+
+def _chunked_block_sums(x: np.ndarray, row_edges: np.ndarray, col_edges: np.ndarray) -> np.ndarray:
+    """Block sums, a few row blocks at a time: the row sums of all blocks at once would be
+    (row blocks × columns), 96 MiB of temporaries for an 8192² matrix drawn on a 512² face. Each
+    block's sum depends on its own rows only, so the result is the same bit for bit."""
+    x = np.asarray(x)
+    n_blocks = len(row_edges) - 1
+    if x.ndim != 2 or n_blocks < 1:
+        return np.add.reduceat(row_block_sums(x, row_edges), col_edges[:-1], axis=1)
+    per = max(1, CHUNK_ELEMENTS // max(1, x.shape[1]))
+    if per >= n_blocks:
+        return np.add.reduceat(row_block_sums(x, row_edges), col_edges[:-1], axis=1)
+    parts = []
+    for b0 in range(0, n_blocks, per):
+        b1 = min(b0 + per, n_blocks)
+        r0 = int(row_edges[b0])
+        r1 = int(row_edges[b1]) if b1 < n_blocks else x.shape[0]  # reduceat: the last block runs to the end
+        parts.append(np.add.reduceat(row_block_sums(x[r0:r1], row_edges[b0:b1 + 1] - r0), col_edges[:-1], axis=1))
+    return np.concatenate(parts, axis=0)
 
 
 def row_block_sums(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -134,6 +157,14 @@ def row_block_sums(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     if x.ndim != 2 or x.dtype.kind != "f" or len(starts) == 0 or starts[0] < 0 or np.any(np.diff(starts) <= 0) \
             or starts[-1] >= x.shape[0]:
         return np.add.reduceat(x, edges[:-1], axis=0)
+    per = max(1, CHUNK_ELEMENTS // max(1, x.shape[1]))
+    if len(starts) > per:  # a few blocks at a time: the pairwise sum keeps up to 8 partial sums of each
+        out = np.empty((len(starts), x.shape[1]), dtype=x.dtype)
+        for b0 in range(0, len(starts), per):
+            b1 = min(b0 + per, len(starts))
+            r0, r1 = int(starts[b0]), int(starts[b1]) if b1 < len(starts) else x.shape[0]
+            out[b0:b1] = row_block_sums(x[r0:r1], np.append(starts[b0:b1] - r0, r1 - r0))
+        return out
     sizes = np.diff(np.append(starts, x.shape[0]))  # reduceat: the last block runs to the end
     out = np.empty((len(starts), x.shape[1]), dtype=x.dtype)
     for size in np.unique(sizes):

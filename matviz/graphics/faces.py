@@ -32,13 +32,14 @@ def running_range(cube) -> tuple[float, float]:
     display resolution), so every running sum is coloured on a range that holds it."""
     m, k, n = cube.shape
     er, ec = cube.face_edges(m), cube.face_edges(n)
-    a_rows = row_block_sums(cube.left.values, er) / np.diff(er)[:, None]  # (rows, k)
-    b_cols = np.add.reduceat(cube.right.values, ec[:-1], axis=1) / np.diff(ec)[None, :]  # (k, cols)
+    a, b = cube.left.values, cube.right.values
     lo = hi = 0.0
     total = np.zeros((len(er) - 1, len(ec) - 1))
     edges_k = cube.blocks.edges_k
-    for k0, k1 in zip(edges_k[:-1], edges_k[1:]):
-        total += a_rows[:, k0:k1] @ b_cols[k0:k1, :]
+    for k0, k1 in zip(edges_k[:-1], edges_k[1:]):  # one k-block at a time: no (rows × k) copy of A
+        a_rows = row_block_sums(a[:, k0:k1], er) / np.diff(er)[:, None]  # (rows, this block's k)
+        b_cols = np.add.reduceat(b[k0:k1], ec[:-1], axis=1) / np.diff(ec)[None, :]  # (this block's k, cols)
+        total += a_rows @ b_cols
         lo, hi = min(lo, float(total.min())), max(hi, float(total.max()))
     return lo, hi
 

@@ -331,6 +331,50 @@ def test_block_reduce_bit_identical_on_a_large_face(parts):
     np.testing.assert_array_equal(row_block_sums(y, e), np.add.reduceat(y, e[:-1], axis=0))
 
 
+@pytest.mark.parametrize("chunk", [1, 50, 999])
+@pytest.mark.parametrize("even", [True, False])
+def test_block_reduce_in_chunks_of_row_blocks_is_bit_identical(monkeypatch, chunk, even):
+    """A few row blocks at a time (``CHUNK_ELEMENTS`` elements of row sums): the same floats,
+    including the last block that reduceat runs to the end."""
+    from matviz.core import products
+
+    monkeypatch.setattr(products, "CHUNK_ELEMENTS", chunk)
+    rng = np.random.default_rng(chunk)
+    x = rng.normal(size=(301, 13)) * 10.0 ** rng.integers(-6, 7, size=(301, 13))
+    re_ = even_edges(301, 37) if even else random_edges(rng, 301)
+    ce = even_edges(13, 5) if even else random_edges(rng, 13)
+    for how in ("sum", "mean"):
+        np.testing.assert_array_equal(block_reduce(x, re_, ce, how), reduceat_block_reduce(x, re_, ce, how))
+    np.testing.assert_array_equal(row_block_sums(x, re_), np.add.reduceat(x, re_[:-1], axis=0))
+    late = re_[1:]  # reduceat leaves out the rows before the first start
+    if len(late) > 1:
+        np.testing.assert_array_equal(row_block_sums(x, late), np.add.reduceat(x, late[:-1], axis=0))
+
+
+def test_block_reduce_holds_a_bounded_temporary():
+    """Drawing a 4096² matrix (128 MiB) on a 512² face must not hold its 512 × 4096 row sums
+    several times over (48 MiB before; the bound scales with the matrix, not the face)."""
+    import tracemalloc
+
+    x = np.random.default_rng(0).standard_normal((4096, 4096))
+    e = even_edges(4096, 512)
+    tracemalloc.start()
+    try:
+        got = block_reduce(x, e, e, "mean")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 12 * 2**20, f"block_reduce peaked at {peak / 2**20:.0f} MiB of temporaries"
+    np.testing.assert_array_equal(got, reduceat_block_reduce(x, e, e, "mean"))
+    tracemalloc.start()
+    try:
+        sums = row_block_sums(x, e)  # its result is 512 × 4096 (16 MiB): temporaries on top stay small
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < sums.nbytes + 8 * 2**20, f"row_block_sums peaked at {peak / 2**20:.0f} MiB"
+
+
 def test_row_block_sums_keeps_reduceat_for_what_it_cannot_vectorize():
     """Integers and booleans (reduceat's own dtype rules) go to reduceat itself."""
     x = np.arange(12, dtype=np.int32).reshape(6, 2)
