@@ -81,6 +81,40 @@ def _layers(view) -> list[tuple[str, list[str]]]:
     return out
 
 
+def _running_faces(view) -> list[dict]:
+    """Add, for each cube without stages whose result face is a grid of cells, one copy of that
+    face per partial sum over k (after 1, 2, ... k-blocks) as its own actor, so the page's
+    slider shows C growing as the window does. Returns, per such cube, the names of its final
+    face and of its partial faces in order, and the labels of its layers (the slider's steps that
+    add its k-blocks). A textured (large) face keeps its final values only: a texture per step
+    would multiply the page's size."""
+    import vtk
+
+    out = []
+    plotter = view.plotter
+    for c, cv in enumerate(view.views):
+        fv = cv.faces.get("result")
+        if fv is None or fv.textured or cv.cube.stages or cv.cube.k_steps < 2:
+            continue
+        cube, names = cv.cube, []
+        for b in range(1, cube.k_steps):
+            fv.set_values(cube.face_values("result", upto_k=int(cube.blocks.edges_k[b])))
+            data = fv.grid.NewInstance()
+            data.DeepCopy(fv.grid)  # the face's own grid (the mapper holds pyvista's copy of it)
+            mapper = fv.actor.mapper.NewInstance()
+            mapper.ShallowCopy(fv.actor.mapper)
+            mapper.SetInputData(data)
+            actor = vtk.vtkActor()
+            actor.ShallowCopy(fv.actor)
+            actor.SetMapper(mapper)
+            name = f"c{c}-result-partial-{b}"
+            plotter.add_actor(actor, name=name, reset_camera=False, render=False, pickable=False)
+            names.append(name)
+        fv.set_values(cube.face_values("result"))
+        out.append({"cube": c, "final": fv.name, "partial": names})
+    return out  # left visible: trame-vtk skips hidden actors; the page hides them as it starts
+
+
 def _payload_estimate(plotter) -> int:
     """Bytes the serialized scene will take in the page (its datasets' memory, base64-encoded)."""
     total = 0
@@ -236,18 +270,30 @@ def scene_html(scene, size: tuple[int, int] = (1280, 720)) -> str:
             if item.bar is not None:
                 item.bar.SetVisibility(False)
         layers = _layers(view)
+        running = _running_faces(view)
         highlight = [n for n in plotter.renderer.actors if re.match(r"c\d+-highlight", n) or n == view.TOKEN_ACTOR]
         data = vtksz(plotter)
         position = {address: i for i, address in enumerate(_prop_order(data))}
         actors = plotter.renderer.actors
 
         def index(name: str) -> int:
-            return position[_address(actors[name])]
+            try:
+                return position[_address(actors[name])]
+            except KeyError:  # the serializer skipped an actor the panel drives: never ship a page that lies
+                raise RuntimeError(f"the web export left out {name}; the page's controls would be wrong") from None
 
         model = {
             "count": len(position),
             "layers": [{"label": label, "props": [index(n) for n in ns]} for label, ns in layers],
             "highlight": [index(n) for n in highlight if _address(actors[n]) in position],
+            "faces": [
+                {
+                    "final": index(r["final"]),
+                    "partial": [index(n) for n in r["partial"]],
+                    "layers": [i for i, (_, ns) in enumerate(layers) if any(n.startswith(f"c{r['cube']}-interior-") for n in ns)],
+                }
+                for r in running
+            ],
         }
         faces = _faces(view)
         title = view.chain.title or "matviz scene"
@@ -317,6 +363,11 @@ SCRIPT = """<script>
     const k = Number(slider.value);
     M.layers.forEach((layer, i) => layer.props.forEach((j) => p[j].setVisibility(interior.checked && i < k)));
     M.highlight.forEach((j) => p[j].setVisibility(hl.checked));
+    M.faces.forEach((f) => {  // the result face shows the sum so far, as in the window
+      const done = f.layers.filter((i) => i < k).length;
+      p[f.final].setVisibility(done === f.layers.length);
+      f.partial.forEach((j, b) => p[j].setVisibility(done === b + 1));
+    });
     $("matviz-status").textContent = k === 0 ? "sum over k: nothing summed yet" :
       M.layers[k - 1].label + (k === M.layers.length ? " (all)" : "");
     rw.render();

@@ -37,6 +37,26 @@ def embedded(page: str) -> dict:
         return json.loads(z.read("index.json"))
 
 
+def cell_values(scene: dict, prop: dict) -> np.ndarray:
+    """The ``values`` array an exported actor colours its cells by."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("vtkClass") == "vtkDataArray" and node.get("name") == "values":
+                found.append(node["hash"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(prop)
+    (key,) = set(found)
+    entry = scene["hashes"][key]
+    return np.frombuffer(base64.b64decode(entry["content"]), {"Float64Array": np.float64}[entry["type"]])
+
+
 def panel_model(page: str) -> dict:
     return json.loads(re.search(r"const M = (\{.*?\});\n", page).group(1))
 
@@ -66,6 +86,13 @@ def test_export_writes_one_offline_page_without_touching_the_network(tmp_path, m
         (index,) = layer["props"]
         assert props[index]["type"] == "vtkOpenGLActor"
     assert "<title>textbook - matviz</title>" in page
+    # the result face at each step of the slider: C after 1 and 2 of the 3 k-blocks, then C itself
+    (faces,) = model["faces"]
+    assert faces["layers"] == [0, 1, 2] and len(faces["partial"]) == 2
+    A, B = textbook().left.values, textbook().right.values
+    for index, k in [*zip(faces["partial"], (1, 2)), (faces["final"], 3)]:
+        drawn = cell_values(scene, props[index])
+        np.testing.assert_allclose(np.sort(drawn), np.sort((A[:, :k] @ B[:k, :]).ravel()))
 
 
 def test_cli_writes_html_and_says_so(capsys, tmp_path):
