@@ -81,38 +81,66 @@ def _layers(view) -> list[tuple[str, list[str]]]:
     return out
 
 
-def _running_faces(view) -> list[dict]:
-    """Add, for each cube without stages whose result face is a grid of cells, one copy of that
-    face per partial sum over k (after 1, 2, ... k-blocks) as its own actor, so the page's
-    slider shows C growing as the window does. Returns, per such cube, the names of its final
-    face and of its partial faces in order, and the labels of its layers (the slider's steps that
-    add its k-blocks). A textured (large) face keeps its final values only: a texture per step
-    would multiply the page's size."""
-    import vtk
+RUNNING_TEXTURE_BYTES = 2 * 2**20  # raw RGB texels a textured result face may add for its partial sums (a 256x256
+# product over 32 k-blocks would add 6 MB, a 25 MB page: it keeps its final face)
 
+
+def _running_faces(view) -> list[dict]:
+    """Add, for each cube without stages, one copy of its result face per partial sum over k
+    (after 1, 2, ... k-blocks) as its own actor, so the page's slider shows C growing as the window
+    does. A grid face is copied with its cell values; a textured (large) face with its own texture
+    (a photograph product is coloured on the min-max of what it shows), unless those textures would
+    add more than ``RUNNING_TEXTURE_BYTES``: then it keeps its final values. Returns, per cube, the
+    names of its final face and of its partial faces in order."""
     out = []
-    plotter = view.plotter
     for c, cv in enumerate(view.views):
         fv = cv.faces.get("result")
-        if fv is None or fv.textured or cv.cube.stages or cv.cube.k_steps < 2:
+        if fv is None or cv.cube.stages or cv.cube.k_steps < 2:
             continue
+        if fv.textured:
+            w, h, _ = fv.image.GetDimensions()
+            if 3 * w * h * (cv.cube.k_steps - 1) > RUNNING_TEXTURE_BYTES:
+                continue
         cube, names = cv.cube, []
         for b in range(1, cube.k_steps):
-            fv.set_values(cube.face_values("result", upto_k=int(cube.blocks.edges_k[b])))
-            data = fv.grid.NewInstance()
-            data.DeepCopy(fv.grid)  # the face's own grid (the mapper holds pyvista's copy of it)
-            mapper = fv.actor.mapper.NewInstance()
-            mapper.ShallowCopy(fv.actor.mapper)
-            mapper.SetInputData(data)
-            actor = vtk.vtkActor()
-            actor.ShallowCopy(fv.actor)
-            actor.SetMapper(mapper)
+            values = cube.face_values("result", upto_k=int(cube.blocks.edges_k[b]))
+            fv.set_values(values)
             name = f"c{c}-result-partial-{b}"
-            plotter.add_actor(actor, name=name, reset_camera=False, render=False, pickable=False)
+            _copy_face(view.plotter, cv, fv, values, name)
             names.append(name)
         fv.set_values(cube.face_values("result"))
         out.append({"cube": c, "final": fv.name, "partial": names})
     return out  # left visible: trame-vtk skips hidden actors; the page hides them as it starts
+
+
+def _copy_face(plotter, cv, fv, values, name: str) -> None:
+    """A new actor drawing ``fv`` as it is now (its grid's cells, or its texture)."""
+    import vtk
+
+    source = fv.quad if fv.textured else fv.grid  # the face's own data (the mapper holds pyvista's copy)
+    data = source.NewInstance()
+    data.DeepCopy(source)
+    mapper = fv.actor.mapper.NewInstance()
+    mapper.ShallowCopy(fv.actor.mapper)
+    mapper.SetInputData(data)
+    actor = vtk.vtkActor()
+    actor.ShallowCopy(fv.actor)
+    actor.SetMapper(mapper)
+    if fv.textured:
+        image = vtk.vtkImageData()
+        image.DeepCopy(fv.image)
+        lut = vtk.vtkLookupTable()
+        lut.DeepCopy(fv.lut)
+        lut.SetRange(*cv.face_clim("result", fv.op, values))  # a photograph product: min-max of what it shows
+        tex = vtk.vtkTexture()
+        tex.SetInputData(image)
+        tex.SetLookupTable(lut)
+        tex.SetColorModeToMapScalars()
+        tex.InterpolateOff()
+        tex.RepeatOff()
+        tex.EdgeClampOn()
+        actor.SetTexture(tex)
+    plotter.add_actor(actor, name=name, reset_camera=False, render=False, pickable=False)
 
 
 def _payload_estimate(plotter) -> int:
