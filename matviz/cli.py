@@ -1249,6 +1249,8 @@ FLAG_HINTS = (
     ("budget=", "--budget "),  # the HTML export's block-aggregated offer
     ("interior='none'", "--interior none"),
     ("(max_side)", "(--max-side)"),
+    ("frames and duration set", "--frames and --duration set"),
+    ("drop animation=", "drop --animation"),
 )
 
 

@@ -95,6 +95,11 @@ def export(
 
         if frames is not None or duration is not None:
             raise OutputError("frames and duration set an animation's length: an HTML page has none (drop them)")
+        if animation != "still":
+            raise OutputError(
+                f"animation {animation!r} has no effect on an HTML page (its slider steps through the sum over k and "
+                "the reader turns the camera): drop animation="
+            )
         return [export_html(scene, path, size=size)]
     from matviz.graphics.offscreen import frames as render_frames
     from matviz.graphics.offscreen import grid_frames

@@ -99,6 +99,10 @@ def test_cli_writes_html_and_says_so(capsys, tmp_path):
     code, _, err = run_cli(capsys, "render", TEXTBOOK, "-o", tmp_path / "sub" / "t.html")
     assert code == 0, err
     assert "wrote 1 file(s)" in err and listing(tmp_path) == ["sub", "sub/t.html"]
+    for flags, said in ((["--frames", "3"], "--frames and --duration"), (["--animation", "orbit"], "drop --animation")):
+        code, _, err = run_cli(capsys, "render", TEXTBOOK, "-o", tmp_path / "u.html", *flags)
+        assert code == 2 and said in err and err.count("\n") == 1, err
+    assert listing(tmp_path) == ["sub", "sub/t.html"]
 
 
 @pytest.mark.parametrize("where", ["file-parent", "proc"])
@@ -148,6 +152,8 @@ def test_what_a_page_cannot_hold_is_refused(tmp_path):
         mv.export([s, s], tmp_path / "grid.html")
     with pytest.raises(OutputError, match="an HTML page has none"):
         mv.export(s, tmp_path / "t.html", frames=3)
+    with pytest.raises(OutputError, match="no effect on an HTML page"):
+        mv.export(s, tmp_path / "t.html", animation="sweep")
     assert listing(tmp_path) == []
 
 
