@@ -7,6 +7,7 @@ Keys (also printed when the window opens):
     Home, End    the start / the finished picture
     i            show / hide the interior
     h            clear the highlight (and the token's)
+    c            frame the scene again (once the mouse has moved the camera, keys keep its view)
     right-click  on a result face: highlight the row·column dot product behind that cell
                  and print A[i,k], B[k,j], their products and the sum
     right-click  on a token of the flat panel (row labels: queries, column labels: keys):
@@ -35,7 +36,7 @@ from matviz.scene import Chain, Scene, ViewState, as_chain
 HELP = __doc__.split("Keys (also printed when the window opens):", 1)[1].strip("\n")
 FPS = 30
 MOVING_FPS = 30.0  # the frame rate asked of VTK while the mouse moves the camera (level of detail)
-KEYS = "space play, <- -> step, i interior, right-click a result cell"
+KEYS = "space play, <- -> step, i interior, c reframe, right-click a result cell"
 HEAD_KEYS = "] [ head, } { layer, right-click a token"
 # The keysyms VTK reports on X (XKeysymToString) for the head and layer keys: ] [ } { PageDown PageUp
 NEXT_HEAD, PREV_HEAD = ("bracketright",), ("bracketleft",)
@@ -124,6 +125,7 @@ class Window:
             "End": lambda: self.goto(len(self.beats) - 1),
             "i": self.toggle_interior,
             "h": lambda: self.highlight(None),
+            "c": self.reframe,  # not "r": VTK's own style resets the camera on r, after our handler
         }
         if heads is not None:
             for names, move in ((NEXT_HEAD, (0, 1)), (PREV_HEAD, (0, -1)), (NEXT_LAYER, (1, 0)), (PREV_LAYER, (-1, 0))):
@@ -217,6 +219,12 @@ class Window:
         """Show ``beats[index]``: a number of k-blocks or stages of one step of the chain."""
         beat = self.beats[int(np.clip(index, 0, len(self.beats) - 1))]
         self._set(**beat.patch(), show_interior=True)
+
+    def reframe(self) -> None:
+        """Hand the camera back to the view: frame the scene as an export would."""
+        self.user_camera = False
+        self._framed = self._camera()  # whatever the mouse did is not the user's camera any more
+        self._show(None)
 
     def toggle_interior(self) -> None:
         self._set(show_interior=not self.state.show_interior)

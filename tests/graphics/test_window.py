@@ -127,6 +127,13 @@ def test_numbers_follow_the_users_camera_and_keys_keep_it(window_run):
     assert res["numbers_off_anchor_after_orbit"] < 1.0  # placed again for the orbited camera
     assert res["camera_kept_by_key"] is True  # once the mouse moved it, the camera is the user's
     assert res["numbers_off_anchor_after_key"] < 1.0
+    assert res["camera_kept_on_return"] is True
+
+
+def test_c_frames_the_scene_again_after_the_user_moved_the_camera(window_run):
+    res, _ = need(window_run)
+    assert res["reframed_like_before_the_orbit"] is True  # the same state framed the same way again
+    assert res["framed_after_reframe"] is True  # the next key frames its state (the camera is the view's)
 
 
 # ---------------------------------------------------------------- a chain of two cubes (attention)

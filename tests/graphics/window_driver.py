@@ -106,6 +106,7 @@ def main(outdir: Path) -> dict:
     res["screenshot_shape"] = list(img.shape)
 
     # the user orbits: the numbers follow the camera, and a key keeps the user's camera
+    framed = np.array([list(v) for v in plotter.camera_position])
     plotter.camera.azimuth += 35
     plotter.render()
     res["numbers_off_anchor_after_orbit"] = numbers_off_anchor(window)
@@ -113,6 +114,12 @@ def main(outdir: Path) -> dict:
     press(window, "Left")
     res["camera_kept_by_key"] = bool(np.allclose([list(v) for v in plotter.camera_position], camera))
     res["numbers_off_anchor_after_key"] = numbers_off_anchor(window)
+    press(window, "Right")  # back to the state that was framed; the orbited camera stays
+    res["camera_kept_on_return"] = bool(np.allclose([list(v) for v in plotter.camera_position], camera))
+    press(window, "c")  # ... until c hands the framing back to the view
+    res["reframed_like_before_the_orbit"] = bool(np.allclose([list(v) for v in plotter.camera_position], framed))
+    press(window, "Left")  # and keys frame each state again
+    res["framed_after_reframe"] = not window.user_camera
     plotter.close()
     res["chain"] = chain_checks()
     res["heads"] = heads_checks(outdir)
