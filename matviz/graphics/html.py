@@ -153,6 +153,9 @@ def _payload_estimate(plotter) -> int:
             data = mapper.GetInput()
         if data is not None:
             total += data.GetActualMemorySize() * 1024
+        texture = actor.GetTexture() if hasattr(actor, "GetTexture") else None
+        if texture is not None and texture.GetInput() is not None:
+            total += texture.GetInput().GetActualMemorySize() * 1024
     return total * 4 // 3
 
 
@@ -292,13 +295,13 @@ def scene_html(scene, size: tuple[int, int] = (1280, 720)) -> str:
         check_interior(as_chain(scene))
         view = SceneView(plotter, scene)
         view.apply(_finished(view.chain))
-        bake_textures(plotter)
-        check_payload(_payload_estimate(plotter), view.chain)
         for item in view.pen.legends.values():  # vtk.js stacks every scalar bar in one place: the page lists them
             if item.bar is not None:
                 item.bar.SetVisibility(False)
         layers = _layers(view)
         running = _running_faces(view)
+        bake_textures(plotter)
+        check_payload(_payload_estimate(plotter), view.chain)
         highlight = [n for n in plotter.renderer.actors if re.match(r"c\d+-highlight", n) or n == view.TOKEN_ACTOR]
         data = vtksz(plotter)
         position = {address: i for i, address in enumerate(_prop_order(data))}
@@ -326,17 +329,16 @@ def scene_html(scene, size: tuple[int, int] = (1280, 720)) -> str:
         faces = _faces(view)
         title = view.chain.title or "matviz scene"
         notes = list(view.chain.notes)
-        background = view.chain.cubes[0].style.background
     finally:
         plotter.close()
     from trame_vtk.tools.vtksz2html import write_html
 
     buffer = io.StringIO()
     write_html(data, buffer)
-    return decorate(buffer.getvalue(), title, model, faces, notes, background)
+    return decorate(buffer.getvalue(), title, model, faces, notes)
 
 
-def decorate(page: str, title: str, model: dict, faces: list[str], notes: list[str], background: str) -> str:
+def decorate(page: str, title: str, model: dict, faces: list[str], notes: list[str]) -> str:
     """vtk.js's viewer page with the favicons stripped, a CSP that forbids any fetch, and the panel."""
     page = FAVICON.sub("data:,", page)
     page = re.sub(r"<title>.*?</title>", f"<title>{_html.escape(title)} - matviz</title>", page, count=1, flags=re.S)
