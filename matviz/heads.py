@@ -30,6 +30,7 @@ import numpy as np
 
 from matviz.errors import ModelError
 
+SINK_WORDS = "is an attention sink"  # in every sink note: how a view of the chain knows its head is one
 SINK_SHARE = 0.5  # a head is a sink when more than this share of its mass goes to sink tokens
 SEPARATORS = ("[CLS]", "[SEP]", "<s>", "</s>", "<|endoftext|>")  # always counted as separators
 _SPECIAL_ATTRIBUTES = ("cls_token", "sep_token", "bos_token", "eos_token")
@@ -156,7 +157,12 @@ def sink_note(layer: int, head: int, p, tokens=None, separators=()) -> str | Non
     else:
         named = [f"{names[i]} ({mass[i]:.0%})" for i in shown]
         where = ", ".join(named[:-1]) + " and " + named[-1]
-    return f"layer {layer} head {head} is an attention sink: {total:.0%} of its attention goes to {where}"
+    return f"layer {layer} head {head} {SINK_WORDS}: {total:.0%} of its attention goes to {where}"
+
+
+def is_sink_note(note: str) -> bool:
+    """Whether a chain's note is a ``sink_note``."""
+    return SINK_WORDS in note
 
 
 # ---- ranking ------------------------------------------------------------------------------

@@ -3,7 +3,9 @@ and heads across, on one colour scale shared by every tile (the legend says so),
 along the grid's outer edges. Made to compare heads: a 6 × 12 grid of a 12-token sentence gives
 each token about 11 pixels at 1920×1080.
 
-In an animation the same query row is outlined in every tile, row after row.
+In an animation the same query row is outlined in every tile, row after row. A head that is an
+attention sink (its chain carries the sink note) gets a gray frame, and the notes line says what
+the frame means.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import pyvista as pv
 import vtk
 
 from matviz.graphics import colors
-from matviz.graphics.panels import _FlatMap, _rgb, add_rectangle
+from matviz.graphics.panels import _FlatMap, _rgb, add_rectangle, line_actor
 from matviz.graphics.pen import MARGIN, Pen, fit
+from matviz.heads import SINK_SHARE, is_sink_note
 
 TILE_GAP = 0.12  # of a tile's side, between tiles
+SINK_FRAME = (0.45, 0.45, 0.45)  # the frame around a sink head's tile
+SINK_RULE = f"gray frame: an attention sink (over {SINK_SHARE:.0%} of its attention on the first or separator tokens)"
 
 
 def head_of(chain) -> tuple[int, int] | None:
@@ -76,14 +81,9 @@ class HeadGrid:
         leg.faces = [t.name for t in self.tiles]
         leg.shared = True  # one quantity (a probability) for every head, on purpose and said so
         self.title = title or _grid_title(chains[0].title, len(self.layers), len(self.heads))
-        self.outline = vtk.vtkActor2D()
-        self.outline_poly = vtk.vtkPolyData()
-        m = vtk.vtkPolyDataMapper2D()
-        m.SetInputData(self.outline_poly)
-        self.outline.SetMapper(m)
-        self.outline.GetProperty().SetColor(*_rgb(colors.HIGHLIGHT))
-        self.outline.GetProperty().SetLineWidth(2)
-        pen.renderer.AddActor(self.outline)
+        self.sinks = [t for t, c in zip(self.tiles, chains) if any(is_sink_note(n) for n in c.notes)]
+        self.outline, self.outline_poly = line_actor(pen, _rgb(colors.HIGHLIGHT), 2)
+        self.sink_frames, self.sink_poly = line_actor(pen, SINK_FRAME, 3)
         self.row: int | None = None
         self.apply(None)
 
@@ -145,12 +145,25 @@ class HeadGrid:
                 item.actor.GetTextProperty().SetOrientation(90)
                 if j % step:
                     pen.hide(name, "thinned", rule)
-        if rule:
-            notes.text = "labels thinned: " + rule
+        said = (["labels thinned: " + rule] if rule else []) + ([SINK_RULE] if self.sinks else [])
+        if said:
+            notes.text = "; ".join(said)
             notes.actor.SetInput(notes.text)
         else:
             pen.hide("notes", "off")
         self._outline(row, side)
+        self.sink_gap = min(gap, pad) / 2  # between the tile and its neighbours' (and its tokens')
+        self._frame_sinks(self.sink_gap)
+
+    def _frame_sinks(self, d: float) -> None:
+        """A frame ``d`` pixels around each sink head's tile: in the gap, never over its cells."""
+        pts, lines = vtk.vtkPoints(), vtk.vtkCellArray()
+        for t in self.sinks:
+            x0, x1, y0, y1 = t.rect
+            add_rectangle(pts, lines, (x0 - d, x1 + d, y0 - d, y1 + d))
+        self.sink_poly.SetPoints(pts)
+        self.sink_poly.SetLines(lines)
+        self.sink_poly.Modified()
 
     def _outline(self, row: int | None, side: float) -> None:
         pts, lines = vtk.vtkPoints(), vtk.vtkCellArray()
@@ -178,3 +191,4 @@ def row_at(chain, state, n: int) -> int | None:
     plan = beats(chain)
     fraction = beat_index(chain, state, plan) / max(1, len(plan) - 1)
     return min(n - 1, int(fraction * n))
+

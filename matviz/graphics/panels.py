@@ -65,14 +65,7 @@ class HeatmapPanel:
             actor.SetMapper(mapper)
             pen.renderer.AddActor(actor)
             self.actors.append((actor, poly))
-        self.outline = vtk.vtkActor2D()
-        self.outline_poly = vtk.vtkPolyData()
-        m2 = vtk.vtkPolyDataMapper2D()
-        m2.SetInputData(self.outline_poly)
-        self.outline.SetMapper(m2)
-        self.outline.GetProperty().SetColor(*_rgb(colors.HIGHLIGHT))
-        self.outline.GetProperty().SetLineWidth(3)
-        pen.renderer.AddActor(self.outline)
+        self.outline, self.outline_poly = line_actor(pen, _rgb(colors.HIGHLIGHT), 3)
         self.rect = None
         pen.faces[name] = dict(actor=self.actors[-1][0], flat=True, panel=self, label=None, face=self.levels[-1])
 
@@ -264,6 +257,17 @@ class HeatmapPanel:
 def _token_line(pen) -> int:
     """Width in pixels of a picked token's outline (3 at 720 rows)."""
     return max(2, round(3 * pen.height / 720))
+
+
+def line_actor(pen, color, width: float) -> tuple[vtk.vtkActor2D, vtk.vtkPolyData]:
+    """A 2D line actor of one colour in ``pen``'s renderer, and the polydata its lines go in."""
+    actor, poly, mapper = vtk.vtkActor2D(), vtk.vtkPolyData(), vtk.vtkPolyDataMapper2D()
+    mapper.SetInputData(poly)
+    actor.SetMapper(mapper)
+    actor.GetProperty().SetColor(*color)
+    actor.GetProperty().SetLineWidth(width)
+    pen.renderer.AddActor(actor)
+    return actor, poly
 
 
 def add_rectangle(pts: vtk.vtkPoints, lines: vtk.vtkCellArray, box) -> None:

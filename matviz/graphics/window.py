@@ -31,6 +31,7 @@ import numpy as np
 from matviz import story
 from matviz.graphics.offscreen import make_plotter
 from matviz.graphics.sceneview import SceneView
+from matviz.heads import is_sink_note
 from matviz.scene import Chain, Scene, ViewState, as_chain
 
 HELP = __doc__.split("Keys (also printed when the window opens):", 1)[1].strip("\n")
@@ -338,7 +339,7 @@ class Window:
         self._show(camera)
         if self.plotter.ren_win is not None:
             self.plotter.ren_win.SetWindowName(self.title)
-        notes = [n for n in self.chain.notes if "attention sink" in n]
+        notes = [n for n in self.chain.notes if is_sink_note(n)]
         text = (f"layer {layer} head {head} (of {self.heads.n_layers} layers x {self.heads.n_heads} heads): "
                 f"{self.chain.title}" + "".join(f"\n  {n}" for n in notes))
         self.echo(text)

@@ -367,6 +367,49 @@ def test_grid_of_chains_is_one_png_of_flat_heatmaps(tmp_path, cmap_rgb):
         plotter.close()
 
 
+def test_grid_frames_the_sink_heads_and_says_what_the_frame_means(tmp_path):
+    """A head whose chain carries a sink note (``heads.sink_note``, as model heads get it) is framed
+    in gray in the gap around its tile; the other tiles are not; the notes line explains the frame."""
+    from dataclasses import replace as _replace
+
+    from matviz.graphics.heads_grid import SINK_FRAME, SINK_RULE
+    from matviz.heads import sink_note
+
+    chains = [attention(*qkv(seed), title=f"layer 0 head {seed}") for seed in (1, 2, 3)]
+    sunk = np.zeros((SEQ, SEQ))
+    sunk[:, 0] = 1.0  # every query on the first token
+    note = sink_note(0, 2, sunk)
+    assert note is not None
+    chains[1] = _replace(chains[1], notes=(*chains[1].notes, note))
+    size = (640, 360)
+    plotter = offscreen.make_plotter(size)
+    try:
+        grid = HeadGrid_of(plotter, chains)
+        img = offscreen.screenshot(plotter)
+        notes = grid.pen.texts["notes"]
+        assert SINK_RULE in notes.text and notes.drawn
+        gray = np.array(SINK_FRAME) * 255
+        for tile, framed in zip(grid.tiles, (False, True, False)):
+            x0, x1, y0, y1 = tile.rect
+            d = grid.sink_gap  # where the frame runs, in the gap around the tile
+            assert d >= 2
+            mid_r, mid_c = int(round(size[1] - 1 - (y0 + y1) / 2)), int(round((x0 + x1) / 2))
+            ring = [(mid_r, int(round(x0 - d))), (mid_r, int(round(x1 + d))),
+                    (int(round(size[1] - 1 - (y1 + d))), mid_c), (int(round(size[1] - 1 - (y0 - d))), mid_c)]
+            hits = [np.abs(img[r - 1:r + 2, c - 1:c + 2].astype(int) - gray).max(-1).min() < 30 for r, c in ring]
+            assert all(hits) if framed else not any(hits), (tile.matrix, hits)
+    finally:
+        plotter.close()
+
+
+def HeadGrid_of(plotter, chains):
+    from matviz.graphics.heads_grid import HeadGrid
+
+    grid = HeadGrid(plotter, chains)
+    plotter.render_window.Render()
+    return grid
+
+
 # ---------------------------------------------------------------- image regression
 
 
