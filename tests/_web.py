@@ -119,30 +119,36 @@ class Browser:
         ".map((r) => r.getActiveCamera().getPosition().join(',')).join(';')"
     )
 
-    def drag(self, start: tuple[int, int], end: tuple[int, int], most: int = 40) -> bool:
+    def drag(self, start: tuple[int, int], step: tuple[int, int] = (8, 2), most: int = 45, after: int = 8) -> bool:
         """A left-button drag through DevTools' Input.dispatchMouseEvent (selenium's ActionChains
-        does not move vtk.js's camera). Under software WebGL vtk.js drops the first moves of a
-        drag while it renders, so moves go on (up to ``most``, the way back and forth between
-        ``start`` and ``end``) until a camera has moved, and a few more after. Returns whether one
-        moved (the picture is what the tests assert on)."""
+        does not move vtk.js's camera). Under software WebGL vtk.js drops the first moves of a drag
+        while it draws, so the pointer goes on by ``step`` pixels a move (up to ``most`` moves) until
+        a camera has moved, then ``after`` moves more in the same direction, so the view turns by
+        at least that much. Returns whether a camera moved (the tests assert on the picture)."""
         send = self.driver.execute_cdp_cmd
-        (x0, y0), (x1, y1) = start, end
+        x, y = start
         before = self.js(self.CAMERA)
-        send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x0, "y": y0, "button": "none", "buttons": 0})
-        send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": x0, "y": y0, "button": "left",
+        send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y, "button": "none", "buttons": 0})
+        send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": x, "y": y, "button": "left",
                                           "buttons": 1, "clickCount": 1})
-        moved, extra, x, y = False, 4, x0, y0
-        for s in range(1, most + 1):
-            f = (s % 16) / 8 if (s % 16) <= 8 else 2 - (s % 16) / 8  # 0 -> 1 -> 0 -> ...
-            x, y = x0 + (x1 - x0) * f, y0 + (y1 - y0) * f
+        moved, left = False, after
+        for _ in range(most):
+            x, y = x + step[0], y + step[1]
             send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y, "button": "left", "buttons": 1})
             moved = moved or self.js(self.CAMERA) != before
-            extra -= moved
-            if moved and extra <= 0 and f > 0.5:
+            left -= moved
+            if left <= 0:
                 break
         send("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": x, "y": y, "button": "left",
                                           "buttons": 0, "clickCount": 1})
         return moved
+
+    def key(self, key: str, code: int) -> None:
+        """Press and release ``key`` (its Windows virtual key ``code``) through DevTools."""
+        for kind in ("keyDown", "keyUp"):
+            self.driver.execute_cdp_cmd(
+                "Input.dispatchKeyEvent", {"type": kind, "key": key, "code": key, "windowsVirtualKeyCode": code}
+            )
 
     def close(self) -> None:
         self.driver.quit()

@@ -366,7 +366,7 @@ PANEL = """<div id="matviz-panel" style="position:fixed;top:8px;left:8px;z-index
  <label id="matviz-highlight-row"><input id="matviz-highlight" type="checkbox" checked> highlight</label></div>
  <details><summary>faces</summary><ul style="margin:2px 0;padding-left:1.2em">__FACES__</ul>
  <ul style="margin:2px 0;padding-left:1.2em">__NOTES__</ul>
- <div>drag: orbit; wheel: zoom; shift+drag: pan</div></details>
+ <div>drag: orbit; wheel: zoom; shift+drag: pan; keys: &larr; &rarr; step k, Home/End, i interior, h highlight</div></details>
  <div id="matviz-error" style="color:#b00"></div>
 </div>
 """
@@ -403,6 +403,16 @@ SCRIPT = """<script>
     rw.render();
     window.matvizState = {k: k, interior: interior.checked, highlight: hl.checked};
   }
+  function set(k) { slider.value = String(Math.max(0, Math.min(M.layers.length, k))); apply(); }
+  document.addEventListener("keydown", (e) => {  // the window's keys: step k, interior, highlight
+    const k = Number(slider.value);
+    if (e.key === "ArrowRight") { set(k + 1); } else if (e.key === "ArrowLeft") { set(k - 1); }
+    else if (e.key === "Home") { set(0); } else if (e.key === "End") { set(M.layers.length); }
+    else if (e.key === "i") { interior.checked = !interior.checked; apply(); }
+    else if (e.key === "h") { hl.checked = !hl.checked; apply(); }
+    else { return; }
+    e.preventDefault();
+  });
   [slider, interior, hl].forEach((el) => el.addEventListener("input", apply));
   [interior, hl].forEach((el) => el.addEventListener("change", apply));
   let tries = 0;

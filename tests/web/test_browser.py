@@ -70,8 +70,7 @@ def test_page_draws_turns_and_steps_offline(browser, pages, name, tmp_path):
     assert inked > 0.05 and spread > 15, f"{name}: the canvas looks blank (inked {inked:.3f}, std {spread:.1f})"
 
     height, width = first.shape[:2]
-    centre = (width * 7 // 10, height // 2)
-    assert browser.drag(centre, (centre[0] + 150, centre[1] + 40)), f"{name}: no camera moved during the drag"
+    assert browser.drag((width * 4 // 10, height // 3)), f"{name}: no camera moved during the drag"
     turned = browser.settled(first, moved=0.03)
     assert changed(first, turned) > 0.03, f"{name}: dragging the mouse did not turn the camera"
 
@@ -88,6 +87,13 @@ def test_page_draws_turns_and_steps_offline(browser, pages, name, tmp_path):
     assert "sum over k" in browser.js("return document.getElementById('matviz-status').textContent")
     assert changed(empty, part) > 0.005, f"{name}: the first {half} k-blocks did not appear"
     assert changed(part, turned) > 0.001, f"{name}: half the k-blocks look like all of them"
+
+    browser.key("End", 35)  # the window's keys work in the page too
+    browser.key("ArrowLeft", 37)
+    layers = browser.js("return Number(document.getElementById('matviz-k').max)")
+    assert browser.js("return window.matvizState.k") == layers - 1
+    browser.key("i", 73)
+    assert browser.js("return window.matvizState.interior") is False
 
     assert not [u for u in browser.requests() if not u.startswith(ALLOWED)], f"{name}.html fetched while used"
 
