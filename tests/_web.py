@@ -119,7 +119,12 @@ class Browser:
         ".map((r) => r.getActiveCamera().getPosition().join(',')).join(';')"
     )
 
-    def drag(self, start: tuple[int, int], step: tuple[int, int] = (8, 2), most: int = 45, after: int = 8) -> bool:
+    def drag(self, start: tuple[int, int], attempts: int = 3) -> bool:
+        """``_drag`` from ``start``, again (up to ``attempts`` times) if vtk.js took no notice of it
+        at all: on a loaded machine a whole drag is now and then lost while the page draws."""
+        return any(self._drag(start) for _ in range(attempts))
+
+    def _drag(self, start: tuple[int, int], step: tuple[int, int] = (8, 2), most: int = 45, after: int = 8) -> bool:
         """A left-button drag through DevTools' Input.dispatchMouseEvent (selenium's ActionChains
         does not move vtk.js's camera). Under software WebGL vtk.js drops the first moves of a drag
         while it draws, so the pointer goes on by ``step`` pixels a move (up to ``most`` moves) until
