@@ -13,6 +13,7 @@ import pyvista as pv
 from matviz.graphics import colors
 
 CUBES_MAX = 32**3  # glyph cubes up to this many interior cells, a volume beyond
+MOVING_CUBES = 4096  # while a window's camera moves, about this many cubes at most are drawn
 SHRINK = 0.6  # small grids: cubes take this fraction of their block's side, leaving gaps to see through
 UNIFORM_MAX_SIDE = 8  # grids with more blocks along any side size their cubes by magnitude
 _HEX = np.array(
@@ -90,10 +91,68 @@ class CubesInterior:
         self.volume = None
         self.lut = self.slices[0].mapper.lookup_table if self.slices else None
         self.title = interior_title(cube, self.sized)
+        self.cp, self.shown = cp, [False] * gk
+        self.coarse: list | None = None  # the moving camera's cubes, per group of k-blocks (made when first asked for)
+        self.groups: list[list[int]] = []  # the k-blocks each of those merges
+        self.moving = False
 
     def show(self, k_done: int, visible: bool) -> None:
+        self.shown = [visible and b < k_done for b in range(len(self.slices))]
+        self._draw()
+
+    def _draw(self) -> None:
+        """Show the k-blocks in ``shown``: the exact cubes, or while moving the merged cubes of
+        every group of k-blocks shown in full (and the exact cubes of a group shown in part)."""
+        groups = self.groups if (self.moving and self.coarse is not None) else []
+        whole = [all(self.shown[b] for b in g) for g in groups]
+        merged = {b for g, w in zip(groups, whole) if w for b in g}
         for b, actor in enumerate(self.slices):
-            actor.SetVisibility(visible and b < k_done)
+            actor.SetVisibility(self.shown[b] and b not in merged)
+        for actor, w in zip(self.coarse or [], whole or [False] * len(self.coarse or [])):
+            actor.SetVisibility(w)
+
+    def set_moving(self, moving: bool) -> None:
+        """Level of detail: while the camera moves, draw blocks merged ``f`` × ``f`` × ``f``, about
+        ``MOVING_CUBES`` cubes in all (each coloured by the mean of the blocks it merges, on the
+        same colours, sized by their mean size); a group of k-blocks the sweep has only partly
+        summed keeps its exact cubes, so the picture never runs ahead of the sum. The exact cubes
+        again when it stops."""
+        if moving and self.coarse is None:
+            self.groups, self.coarse = self._coarse_slices()
+        self.moving = bool(moving)
+        self._draw()
+
+    def _coarse_slices(self) -> tuple[list, list]:
+        cube, cp = self.cube, self.cp
+        gm, gk, gn = cube.blocks.shape
+        f = int(np.ceil(np.cbrt(gm * gk * gn / MOVING_CUBES) - 1e-9))
+        if f <= 1:
+            return [], []  # few enough: the exact cubes are the moving ones
+        ri, rj = np.arange(0, gm, f), np.arange(0, gn, f)
+        culling = "front" if np.linalg.det(cube.placement.matrix[:3, :3]) < 0 else "back"
+
+        def merge(x, how, axes=(0, 1)):
+            return how.reduceat(how.reduceat(x, ri, axis=axes[0]), rj, axis=axes[1])
+
+        groups, actors = [], []
+        for k0 in range(0, gk, f):
+            blocks = list(range(k0, min(k0 + f, gk)))
+            boxes = [(v.reshape(gm, gn, 3) for v in cp.layout.block_boxes(cube.blocks, b)) for b in blocks]
+            los, his = zip(*boxes)
+            lo = merge(np.minimum.reduce(los), np.minimum).reshape(-1, 3)
+            hi = merge(np.maximum.reduce(his), np.maximum).reshape(-1, 3)
+            count = np.outer(np.diff(np.r_[ri, gm]), np.diff(np.r_[rj, gn])) * len(blocks)
+            values = (merge(cube.interior[:, blocks, :].sum(axis=1), np.add) / count).ravel()
+            fraction = (merge(self.fraction[:, blocks, :].sum(axis=1), np.add) / count).ravel()
+            mesh = cubes(lo, hi, fraction)
+            mesh.cell_data["values"] = values
+            actor = cp.add_mesh(mesh, scalars="values", cmap=colors.cmap(self.kind), clim=self.clim,
+                                show_scalar_bar=False, ambient=0.45, diffuse=0.6, specular=0.0, culling=culling,
+                                name=cp.name(f"interior-moving-{k0}"))
+            actor.SetVisibility(False)
+            groups.append(blocks)
+            actors.append(actor)
+        return groups, actors
 
 
 class VolumeInterior:
@@ -135,6 +194,9 @@ class VolumeInterior:
         self.lut = self.volume.mapper.lookup_table
         self.title = interior_title(cube, False)
 
+    def set_moving(self, moving: bool) -> None:
+        """Nothing to swap: the volume mapper coarsens itself (``SceneView.level_of_detail``)."""
+
     def show(self, k_done: int, visible: bool) -> None:
         gk = self.cube.k_steps
         self.volume.SetVisibility(visible and k_done > 0)
@@ -155,6 +217,9 @@ class NoInterior:
         pass
 
     def show(self, k_done: int, visible: bool) -> None:
+        pass
+
+    def set_moving(self, moving: bool) -> None:
         pass
 
 

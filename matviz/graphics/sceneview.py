@@ -72,6 +72,7 @@ class SceneView:
         self.plotter = plotter
         self.chain = chain = as_chain(scene)
         self.compact = compact
+        self.lod = False  # level of detail while a window's camera moves (level_of_detail)
         self.pen = Pen(plotter)
         plotter.set_background(chain.cubes[0].style.background)
         names = _names(chain)
@@ -123,10 +124,20 @@ class SceneView:
         rays, as ParaView does) and in full again when it stops. VTK does the switching: a render
         window's desired update rate is raised by the interactor while the mouse drags and dropped
         when it lets go (``vtkInteractorStyle`` StartState/StopState); the volume mapper adapts only
-        when this is on. Exported frames never turn it on."""
+        when this is on. Cube interiors swap to fewer, merged cubes while moving (``moving``).
+        Exported frames never turn it on."""
+        self.lod = bool(on)
         for v in self.views:
             if v.volume is not None:
-                v.volume.mapper.SetInteractiveAdjustSampleDistances(bool(on))
+                v.volume.mapper.SetInteractiveAdjustSampleDistances(self.lod)
+        if not self.lod:
+            self.moving(False)
+
+    def moving(self, on: bool) -> None:
+        """The camera is moving (``on``) or has stopped: cube interiors draw their moving or their
+        exact cubes. Only with ``level_of_detail`` on."""
+        for v in self.views:
+            v.interior.set_moving(bool(on) and self.lod)
 
     def active_views(self, state: ViewState | None = None) -> list[CubeView]:
         return [self.views[c] for c in story.active_cubes(self.chain, state or self.state)]

@@ -151,6 +151,7 @@ class Window:
         self.chain = as_chain(scene)
         self.view = SceneView(self.plotter, scene)
         self.view.level_of_detail(True)
+        self._moving = False
         self.beats = story.beats(self.chain)  # what the step keys walk: the story the sweep plays
 
     @property
@@ -190,7 +191,13 @@ class Window:
         return not np.allclose(self._camera(), since, rtol=1e-9, atol=1e-9)
 
     def _before_render(self, _obj=None, _event=None) -> None:
-        """Each render: if the camera moved since the texts were placed, place them again."""
+        """Each render: while the mouse moves the camera (VTK then asks for a frame rate above the
+        still one), cube interiors draw their moving cubes, and their exact ones again after; if
+        the camera moved since the texts were placed, place them again."""
+        moving = self.plotter.render_window.GetDesiredUpdateRate() >= 1.0
+        if moving != self._moving:
+            self._moving = moving
+            self.view.moving(moving)
         if self._moved(self._placed):
             self.view.follow_camera()
             self._placed = self._camera()

@@ -103,3 +103,51 @@ def test_the_negative_control_sees_a_coarse_export(volume_scene, monkeypatch):
     monkeypatch.setattr(SceneView, "__init__", init_lod)
     rushed = list(offscreen.frames(volume_scene, states, SIZE, aa=False))
     assert any(_changed(a, b) > 0.05 for a, b in zip(full, rushed))
+
+
+def test_cube_interior_draws_fewer_merged_cubes_while_moving():
+    """32³ interior cubes (32,768) are ~400k triangles a frame on a software renderer: while the
+    mouse moves the window draws them merged f × f × f (their mean on the same colour scale), keeps
+    the exact cubes of a k-group the sweep has only partly summed (the picture never runs ahead of
+    the sum), and draws the exact cubes again on release."""
+    from matviz.graphics.interior import MOVING_CUBES
+
+    rng = np.random.default_rng(1)
+    scene = mv.matmul(rng.standard_normal((32, 32)), rng.standard_normal((32, 32)))
+    w = _window(scene)
+    try:
+        interior = w.view.views[0].interior
+        assert interior.mode == "cubes"
+        f = 2  # 32³ / 4096 = 8 = 2³
+        index = next(i for i in range(len(w.beats)) if (w.goto(i) or True) and w.k_done % f and w.k_done > f)
+        assert w.position == index
+        shown = [bool(a.GetVisibility()) for a in interior.slices]
+        assert sum(shown) == w.k_done
+        style = w.plotter.iren.interactor.GetInteractorStyle()
+        still = w.plotter.screenshot(return_img=True)
+        style.StartRotate()
+        w.plotter.render_window.Render()  # a frame while the button is down (a mouse move renders)
+        moving = w.plotter.screenshot(return_img=True)
+        assert interior.groups == [list(range(k, k + f)) for k in range(0, 32, f)]
+        groups_on = [bool(a.GetVisibility()) for a in interior.coarse]
+        exact_on = [bool(a.GetVisibility()) for a in interior.slices]
+        assert groups_on == [all(shown[b] for b in g) for g in interior.groups]
+        partial = w.k_done - 1  # the last k-block summed is alone in its group: drawn exact
+        assert exact_on == [b == partial for b in range(32)]
+        for b in range(32):  # every k-block summed so far is drawn, merged or exact, and no other
+            assert shown[b] == (exact_on[b] or groups_on[b // f])
+        cells = sum(a.mapper.GetInput().GetNumberOfCells() for a, on in zip(interior.coarse, groups_on) if on)
+        assert cells <= MOVING_CUBES
+        # each merged cube is the mean of the exact blocks it merges, on the same colour range
+        values = np.asarray(interior.coarse[0].mapper.GetInput().cell_data["values"])
+        np.testing.assert_allclose(values[0], scene.interior[:f, :f, :f].mean(), rtol=1e-12)
+        np.testing.assert_allclose(values[1], scene.interior[:f, :f, f:2 * f].mean(), rtol=1e-12)  # j fast
+        assert interior.coarse[0].mapper.scalar_range == pytest.approx(interior.slices[0].mapper.scalar_range)
+        assert _changed(moving, still) > 0.01
+        style.EndRotate()
+        after = w.plotter.screenshot(return_img=True)
+        assert np.array_equal(after, still), "the exact cubes did not come back when the mouse let go"
+        assert [bool(a.GetVisibility()) for a in interior.slices] == shown
+        assert not any(a.GetVisibility() for a in interior.coarse)
+    finally:
+        w.plotter.close()
