@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from matviz.animate.writers import _Atomic, _temp, check_output, check_size, remove_stale_partials
+from matviz.animate.writers import _Atomic, check_output, check_size, remove_stale_partials
 from matviz.errors import OutputError
 
 SUFFIX = ".html"
@@ -24,15 +24,7 @@ class HtmlWriter(_Atomic):
         remove_stale_partials(path)
 
     def write(self, data: bytes) -> None:
-        tmp = _temp(self.path)
-        self.pairs.append((tmp, self.path))
-        fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0))
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
+        self._write_bytes(self.path, data)
 
 
 def export_html(scene, path: str | os.PathLike, *, size: tuple[int, int] = (1280, 720)) -> Path:

@@ -236,6 +236,19 @@ class _Atomic:
     def close(self) -> None:
         self._commit()
 
+    def _write_bytes(self, final: Path, data: bytes) -> None:
+        """``data`` into a fresh temp file for ``final`` (renamed on ``close``; never through a
+        symlink planted at the temp's name)."""
+        tmp = _temp(final)
+        self.pairs.append((tmp, final))
+        fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0))
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+
 
 class PngWriter(_Atomic):
     """One frame → ``path``; several → ``stem_0000.png, stem_0001.png, …`` beside it."""
@@ -249,16 +262,7 @@ class PngWriter(_Atomic):
         import imageio.v3 as iio
 
         final = self.path if self.n_frames == 1 else self.path.with_name(f"{self.path.stem}_{self.count:04d}.png")
-        tmp = _temp(final)
-        self.pairs.append((tmp, final))
-        data = iio.imwrite("<bytes>", frame, extension=".png")
-        fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0))
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
+        self._write_bytes(final, iio.imwrite("<bytes>", frame, extension=".png"))
         self.count += 1
 
 
