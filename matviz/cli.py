@@ -1251,6 +1251,8 @@ FLAG_HINTS = (
     ("(max_side)", "(--max-side)"),
     ("frames and duration set", "--frames and --duration set"),
     ("drop animation=", "drop --animation"),
+    ("seed must be a whole number", "--seed must be a whole number"),  # matviz digits
+    ("steps must be a whole number", "--steps must be a whole number"),
 )
 
 

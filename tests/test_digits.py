@@ -168,7 +168,7 @@ def test_cli_writes_the_figures_and_json(tmp_path, capsys, monkeypatch):
     assert set(info["accuracy"]) == {"linear", "selu", "cnn"}
 
 
-@pytest.mark.parametrize("case", ["file", "under-file", "proc", "steps"])
+@pytest.mark.parametrize("case", ["file", "under-file", "proc", "steps", "seed"])
 def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys, case):
     from _helpers import listing, run_cli
 
@@ -179,11 +179,14 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys, case):
         "under-file": (blocker / "run", []),
         "proc": ("/proc/matviz-digits", []),
         "steps": (tmp_path / "run", ["--steps", "0"]),
+        "seed": (tmp_path / "run", ["--seed", "-1"]),
     }[case]
     before = listing(tmp_path)
     code, _, err = run_cli(capsys, "digits", "-o", out, *extra)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and err.startswith("matviz: error: "), err
+    if extra:  # the message names the flag the user typed
+        assert f"{extra[0]} must be" in err, err
     assert listing(tmp_path) == before
 
 
