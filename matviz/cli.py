@@ -1273,6 +1273,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"matviz: error: {_in_flags(str(exc))}\n")
         return 2
     except KeyboardInterrupt as exc:
+        from matviz.animate.writers import discard_live_temps
+
+        discard_live_temps()  # a temp file made just before the signal, not yet known to its writer
         signum = getattr(exc, "signum", signal.SIGINT)
         name = signal.Signals(signum).name
         sys.stderr.write(f"matviz: interrupted ({name}); no partial output was left\n")

@@ -369,6 +369,31 @@ def test_termination_leaves_nothing(tmp_path, name, sig, extra):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_signal_just_after_a_temp_file_is_made_leaves_nothing(tmp_path, monkeypatch, capsys):
+    """The race a SIGTERM once hit in CI (a PNG sequence left ``.x_0006.partial-….png``): the
+    signal lands after the temp file exists but before its writer has recorded it. Here the
+    interrupt is raised at that very point, in process, right after ``_temp`` returns (``_temp``
+    itself holds the signals back until the file is registered)."""
+    original = writers._temp
+    calls = []
+
+    def interrupted(path):
+        tmp = original(path)
+        calls.append(tmp)
+        if len(calls) == 3:
+            assert tmp in writers.LIVE_TEMPS  # registered before anything could interrupt
+            raise cli.Terminated(signal.SIGTERM)
+        return tmp
+
+    monkeypatch.setattr(writers, "_temp", interrupted)
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["render", "--left", "random:6x6", "--right", "random:6x6", "--size", "160x120",
+                     "--frames", "8", "--animation", "sweep", "-o", "x.png"])
+    assert code == 128 + signal.SIGTERM and len(calls) == 3
+    assert "matviz: interrupted" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [], "a temp file made just before the signal was left behind"
+
+
 def test_ctrl_c_on_a_gif_returns_promptly_and_leaves_nothing(tmp_path):
     proc = start_cli(["render", "--left", "random:6x6", "--right", "random:6x6", "--size", "320x240", "--duration", "60", "-o", "x.gif"], tmp_path)
     try:

@@ -15,6 +15,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 from typing import Protocol
@@ -172,14 +173,26 @@ def discard_live_temps() -> None:
         LIVE_TEMPS.discard(tmp)
 
 
+_STOPPING = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
+
+
 def _temp(path: Path) -> Path:
-    """A new, empty temp file beside ``path``: unpredictable name, created with O_EXCL (mkstemp)."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.partial-{os.getpid()}-", suffix=path.suffix, dir=path.parent)
+    """A new, empty temp file beside ``path``: unpredictable name, created with O_EXCL (mkstemp),
+    and in ``LIVE_TEMPS`` before a Ctrl-C or SIGTERM can interrupt (those wait, blocked, until it
+    is: a signal between the file's creation and its registration would leave it behind)."""
+    mask = hasattr(signal, "pthread_sigmask")
+    if mask:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.partial-{os.getpid()}-", suffix=path.suffix, dir=path.parent)
+        LIVE_TEMPS.add(Path(name))
+    finally:
+        if mask:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it 0600; the output gets the usual mode
     finally:
         os.close(fd)
-    LIVE_TEMPS.add(Path(name))
     return Path(name)
 
 
