@@ -74,7 +74,7 @@ def help_examples() -> list[tuple[str, str]]:
     return found
 
 
-EXAMPLES = [("README", c) for c in readme_examples()] + [(f"{w} --help", c) for w, c in help_examples()]
+ALL_EXAMPLES = [("README", c) for c in readme_examples()] + [(f"{w} --help", c) for w, c in help_examples()]
 
 
 def split(command: str) -> list[str]:
@@ -89,6 +89,21 @@ def split(command: str) -> list[str]:
             command = command[:i]
             break
     return shlex.split(command)
+
+
+def _once(examples: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Each distinct command once (the same words, whatever the comment): ``--help`` repeats many
+    README examples, and running ``matviz gallery`` twice tests nothing more (it takes ~25 s)."""
+    seen, out = set(), []
+    for where, command in examples:
+        key = tuple(split(command))
+        if key not in seen:
+            seen.add(key)
+            out.append((where, command))
+    return out
+
+
+EXAMPLES = _once(ALL_EXAMPLES)
 
 
 def quick(argv: list[str]) -> list[str]:
@@ -131,15 +146,17 @@ def workdir(tmp_path, monkeypatch):
 
 
 def test_examples_were_found():
-    where = {w for w, _ in EXAMPLES}
+    where = {w for w, _ in ALL_EXAMPLES}
     assert len([1 for w, _ in EXAMPLES if w == "README"]) >= 20
+    assert len(EXAMPLES) < len(ALL_EXAMPLES)  # --help repeats README examples: each runs once
+    assert {tuple(split(c)) for _, c in EXAMPLES} == {tuple(split(c)) for _, c in ALL_EXAMPLES}
     assert {"matviz --help", "render --help", "show --help", "attention --help", "heads --help", "fit --help"} <= where
 
 
 @pytest.mark.parametrize("where,command", EXAMPLES, ids=[f"{w}: {c[:70]}" for w, c in EXAMPLES])
 def test_documented_example_runs(where, command, workdir, monkeypatch, capsys):
     if command.startswith("matviz fit ... "):  # "continue a run": the first fit example, then again with --resume
-        first = next(c for w, c in EXAMPLES if w == where and c.startswith("matviz fit ") and "..." not in c)
+        first = next(c for w, c in ALL_EXAMPLES if w == where and c.startswith("matviz fit ") and "..." not in c)
         assert cli.main(quick(split(first)[1:])) == 0
         command = command.replace("matviz fit ...", first.split(" -o ")[0])
     argv = split(command)[1:]
