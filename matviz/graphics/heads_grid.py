@@ -14,10 +14,9 @@ import re
 
 import numpy as np
 import pyvista as pv
-import vtk
 
 from matviz.graphics import colors
-from matviz.graphics.panels import _FlatMap, _rgb, add_rectangle, line_actor
+from matviz.graphics.panels import _FlatMap, _rgb, line_actor, set_rectangles
 from matviz.graphics.pen import MARGIN, Pen, fit
 from matviz.heads import SINK_SHARE, is_sink_note
 
@@ -157,23 +156,11 @@ class HeadGrid:
 
     def _frame_sinks(self, d: float) -> None:
         """A frame ``d`` pixels around each sink head's tile: in the gap, never over its cells."""
-        pts, lines = vtk.vtkPoints(), vtk.vtkCellArray()
-        for t in self.sinks:
-            x0, x1, y0, y1 = t.rect
-            add_rectangle(pts, lines, (x0 - d, x1 + d, y0 - d, y1 + d))
-        self.sink_poly.SetPoints(pts)
-        self.sink_poly.SetLines(lines)
-        self.sink_poly.Modified()
+        set_rectangles(self.sink_poly, [(x0 - d, x1 + d, y0 - d, y1 + d) for x0, x1, y0, y1 in (t.rect for t in self.sinks)])
 
     def _outline(self, row: int | None, side: float) -> None:
-        pts, lines = vtk.vtkPoints(), vtk.vtkCellArray()
-        if row is not None:
-            for t in self.tiles:
-                x0, x1, _, y1 = t.rect
-                add_rectangle(pts, lines, (x0, x1, y1 - (row + 1) * side, y1 - row * side))
-        self.outline_poly.SetPoints(pts)
-        self.outline_poly.SetLines(lines)
-        self.outline_poly.Modified()
+        rows = [] if row is None else [t.rect for t in self.tiles]
+        set_rectangles(self.outline_poly, [(x0, x1, y1 - (row + 1) * side, y1 - row * side) for x0, x1, _, y1 in rows])
 
 
 def _grid_title(tile_title: str, layers: int, heads: int) -> str:

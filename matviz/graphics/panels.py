@@ -164,8 +164,7 @@ class HeatmapPanel:
 
     def _outline(self, keep) -> None:
         """An orange box around the last row (column) already normalized: the one being swept."""
-        pts = vtk.vtkPoints()
-        lines = vtk.vtkCellArray()
+        boxes = []
         if keep is not None and self.rect is not None:
             rows = np.nonzero(keep.any(axis=1))[0]
             cols = np.nonzero(keep.any(axis=0))[0]
@@ -175,11 +174,8 @@ class HeatmapPanel:
             else:
                 c = cols.max()
                 box = (self.rect[0] + c * self.side, self.rect[0] + (c + 1) * self.side, self.rect[2], self.rect[3])
-            x0, x1, y0, y1 = box
-            add_rectangle(pts, lines, (x0, x1, y0, y1))
-        self.outline_poly.SetPoints(pts)
-        self.outline_poly.SetLines(lines)
-        self.outline_poly.Modified()
+            boxes.append(box)
+        set_rectangles(self.outline_poly, boxes)
 
     @property
     def values(self) -> np.ndarray:
@@ -212,22 +208,16 @@ class HeatmapPanel:
         ``index`` in orange, and draw its label bold in orange; ``None`` clears it. The panel's
         layout changes with every frame, so the owner calls this again after each ``reserve``.
         Returns the outline's box ``(x0, x1, y0, y1)`` in display pixels (None when cleared)."""
-        if getattr(self, "token_outline", None) is None:
-            self.token_outline, self.token_poly = vtk.vtkActor2D(), vtk.vtkPolyData()
-            mapper = vtk.vtkPolyDataMapper2D()
-            mapper.SetInputData(self.token_poly)
-            self.token_outline.SetMapper(mapper)
-            self.token_outline.GetProperty().SetColor(*_rgb(colors.HIGHLIGHT))
-            self.pen.renderer.AddActor(self.token_outline)
-            self.token_label = None
         pen = self.pen
+        if getattr(self, "token_outline", None) is None:
+            self.token_outline, self.token_poly = line_actor(pen, _rgb(colors.HIGHLIGHT), _token_line(pen))
+            self.token_label = None
         old = self.token_label
         if old is not None and old in pen.texts:  # the label drawn as the others again
             prop = pen.texts[old].actor.GetTextProperty()
             prop.SetColor(*_rgb(colors.TEXT))
             prop.SetBold(False)
         self.token_label = None
-        pts, lines = vtk.vtkPoints(), vtk.vtkCellArray()
         box = None
         if axis is not None and index is not None and self.rect is not None:
             er, ec = self.levels[0].edges  # panel cells may be blocks of the matrix
@@ -239,8 +229,6 @@ class HeatmapPanel:
             else:
                 c = int(np.clip(np.searchsorted(ec, index, side="right") - 1, 0, len(ec) - 2))
                 box = (gx0 + c * self.side - w, gx0 + (c + 1) * self.side + w, gy0 - w, gy1 + w)
-            x0, x1, y0, y1 = box
-            add_rectangle(pts, lines, (x0, x1, y0, y1))
             name = f"{self.name}-{axis}-{index:03d}"
             if name in pen.texts:
                 prop = pen.texts[name].actor.GetTextProperty()
@@ -248,9 +236,7 @@ class HeatmapPanel:
                 prop.SetBold(True)
                 self.token_label = name
         self.token_outline.GetProperty().SetLineWidth(_token_line(pen))
-        self.token_poly.SetPoints(pts)
-        self.token_poly.SetLines(lines)
-        self.token_poly.Modified()
+        set_rectangles(self.token_poly, [] if box is None else [box])
         return box
 
 
@@ -270,17 +256,21 @@ def line_actor(pen, color, width: float) -> tuple[vtk.vtkActor2D, vtk.vtkPolyDat
     return actor, poly
 
 
-def add_rectangle(pts: vtk.vtkPoints, lines: vtk.vtkCellArray, box) -> None:
-    """Append the outline of the display box ``(x0, x1, y0, y1)`` to ``pts``/``lines``."""
-    x0, x1, y0, y1 = box
-    base = pts.GetNumberOfPoints()
-    for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
-        pts.InsertNextPoint(x, y, 0)
-    for a in range(4):
-        line = vtk.vtkLine()
-        line.GetPointIds().SetId(0, base + a)
-        line.GetPointIds().SetId(1, base + (a + 1) % 4)
-        lines.InsertNextCell(line)
+def set_rectangles(poly: vtk.vtkPolyData, boxes) -> None:
+    """Make ``poly`` the outlines of the display boxes ``(x0, x1, y0, y1)`` (none: empty)."""
+    pts, lines = vtk.vtkPoints(), vtk.vtkCellArray()
+    for x0, x1, y0, y1 in boxes:
+        base = pts.GetNumberOfPoints()
+        for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
+            pts.InsertNextPoint(x, y, 0)
+        for a in range(4):
+            line = vtk.vtkLine()
+            line.GetPointIds().SetId(0, base + a)
+            line.GetPointIds().SetId(1, base + (a + 1) % 4)
+            lines.InsertNextCell(line)
+    poly.SetPoints(pts)
+    poly.SetLines(lines)
+    poly.Modified()
 
 
 def _keep(fv, shape) -> np.ndarray:
@@ -399,12 +389,17 @@ class _FlatMap:
         pen.faces[name] = dict(actor=self.actor, flat=True, panel=self, label=legend)
 
     def place(self, x0: float, y1: float, side: float) -> None:
+        """Square cells of ``side`` pixels, the top-left corner at ``(x0, y1)``."""
+        self.place_cells(x0, y1, side, side)
+
+    def place_cells(self, x0: float, y1: float, sx: float, sy: float) -> None:
+        """Cells ``sx`` wide and ``sy`` high, the top-left corner at ``(x0, y1)``."""
         rows, cols = self.shape
-        xs = np.tile(np.arange(cols + 1), rows + 1) * side + x0
-        ys = y1 - np.repeat(np.arange(rows + 1), cols + 1) * side
+        xs = np.tile(np.arange(cols + 1), rows + 1) * sx + x0
+        ys = y1 - np.repeat(np.arange(rows + 1), cols + 1) * sy
         self.poly.GetPoints().SetData(numpy_to_vtk(np.c_[xs, ys, np.zeros(xs.size)], deep=True))
         self.poly.Modified()
-        self.rect = np.array([x0, x0 + cols * side, y1 - rows * side, y1])
+        self.rect = np.array([x0, x0 + cols * sx, y1 - rows * sy, y1])
 
     def set_values(self, values: np.ndarray) -> None:
         self.values = values
