@@ -441,10 +441,11 @@ def _box(b) -> str:
     return f"x {b[0]:.0f}..{b[1]:.0f}, y {b[2]:.0f}..{b[3]:.0f}"
 
 
-def audit_frames(scene, states, size=(1280, 720), *, still=None) -> list[Report]:
+def audit_frames(scene, states, size=(1280, 720), *, still=None, make_view=None) -> list[Report]:
     """One Report per ViewState of ``states`` (None = the scene's default still), each measured
     on the real render. ``still`` (a bool, or one per state) marks default stills, which must also
-    show the scene's subject; by default a frame is a still when its state is None."""
+    show the scene's subject; by default a frame is a still when its state is None. ``make_view``
+    (plotter -> view): as in ``offscreen.frames``."""
     from matviz.graphics.offscreen import make_plotter
     from matviz.graphics.sceneview import SceneView
     from matviz.scene import as_chain
@@ -455,7 +456,7 @@ def audit_frames(scene, states, size=(1280, 720), *, still=None) -> list[Report]
     chain = as_chain(scene)
     plotter = make_plotter(tuple(size))
     try:
-        view = SceneView(plotter, chain)
+        view = make_view(plotter) if make_view is not None else SceneView(plotter, chain)
         reports = []
         for i, state in enumerate(states):
             is_still = (state is None) if still is None else (still[i] if isinstance(still, (list, tuple)) else still)

@@ -36,8 +36,11 @@ def frames(
     size: tuple[int, int] = (1280, 720),
     aa: bool = False,
     compact: bool = False,
+    make_view=None,
 ) -> Iterator[np.ndarray]:
-    """Render each state of ``states`` in turn, yielding (H, W, 3) uint8 frames."""
+    """Render each state of ``states`` in turn, yielding (H, W, 3) uint8 frames. ``make_view``
+    (plotter -> view) draws something other than a plain SceneView of ``scene`` (e.g. one with
+    its own panel)."""
     from matviz.graphics.sceneview import SceneView
 
     plotter = make_plotter(size)
@@ -45,7 +48,7 @@ def frames(
         view = None
         for state in states:
             if view is None:
-                view = SceneView(plotter, scene, compact=compact)
+                view = make_view(plotter) if make_view is not None else SceneView(plotter, scene, compact=compact)
                 if aa:
                     smooth(plotter, view)
             view.apply(state)

@@ -36,20 +36,13 @@ def _fmt(v: float) -> str:
 
 
 class _Map(_FlatMap):
-    """A flat heatmap whose cells may be rectangles (a long vector drawn as a strip)."""
+    """A flat heatmap made with its values (its cells may be rectangles, ``place_cells``: a long
+    vector drawn as a strip)."""
 
     def __init__(self, pen, name, shape, lut, legend, matrix, values):
         super().__init__(pen, name, shape, lut, legend)
         self.matrix = matrix
         self.set_values(np.asarray(values, dtype=np.float64).reshape(shape))
-
-    def place_cells(self, x0: float, y1: float, sx: float, sy: float) -> None:
-        rows, cols = self.shape
-        xs = np.tile(np.arange(cols + 1), rows + 1) * sx + x0
-        ys = y1 - np.repeat(np.arange(rows + 1), cols + 1) * sy
-        self.poly.GetPoints().SetData(numpy_to_vtk(np.c_[xs, ys, np.zeros(xs.size)], deep=True))
-        self.poly.Modified()
-        self.rect = np.array([x0, x0 + cols * sx, y1 - rows * sy, y1])
 
 
 class _Bars:
@@ -258,33 +251,20 @@ class SubspaceView(SceneView):
 
 def frames(chain, sub, states, size=(1280, 720), *, image_shape=None, x=None, aa=False):
     """Render each state in turn as (H, W, 3) uint8 frames."""
-    from matviz.graphics.offscreen import make_plotter, screenshot, smooth
+    from matviz.graphics.offscreen import frames as render_frames
 
-    plotter = make_plotter(tuple(size))
-    try:
-        view = None
-        for state in states:
-            if view is None:
-                view = SubspaceView(plotter, chain, sub, image_shape=image_shape, x=x)
-                if aa:
-                    smooth(plotter, view)
-            view.apply(state)
-            yield screenshot(plotter)
-    finally:
-        plotter.close()
+    return render_frames(chain, states, tuple(size), aa=aa, make_view=_view_of(chain, sub, image_shape, x))
 
 
 def audit_still(chain, sub, size=(1280, 720), *, image_shape=None, x=None, state=None):
     """The audit Report of the still (``state``: default the chain's still) with the panel."""
-    from matviz.graphics.audit import measure
-    from matviz.graphics.offscreen import make_plotter
-    from matviz.story import still_state
+    from matviz.graphics.audit import audit_frames
 
-    plotter = make_plotter(tuple(size))
-    try:
-        view = SubspaceView(plotter, chain, sub, image_shape=image_shape, x=x)
-        state = state or still_state(chain)
-        view.apply(state)
-        return measure(view, state, size, still=True)
-    finally:
-        plotter.close()
+    report = audit_frames(chain, [state], tuple(size), still=True, make_view=_view_of(chain, sub, image_shape, x))[0]
+    report.frame = None
+    return report
+
+
+def _view_of(chain, sub, image_shape, x):
+    """plotter -> the SubspaceView of ``chain`` (what ``offscreen.frames`` and the audit draw)."""
+    return lambda plotter: SubspaceView(plotter, chain, sub, image_shape=image_shape, x=x)
