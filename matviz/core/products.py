@@ -129,19 +129,27 @@ def _chunked_block_sums(x: np.ndarray, row_edges: np.ndarray, col_edges: np.ndar
     (row blocks × columns), 96 MiB of temporaries for an 8192² matrix drawn on a 512² face. Each
     block's sum depends on its own rows only, so the result is the same bit for bit."""
     x = np.asarray(x)
-    n_blocks = len(row_edges) - 1
-    if x.ndim != 2 or n_blocks < 1:
+    starts = np.asarray(row_edges[:-1], dtype=np.int64)
+    if not _vectorizable(x, starts):
         return np.add.reduceat(row_block_sums(x, row_edges), col_edges[:-1], axis=1)
-    per = max(1, CHUNK_ELEMENTS // max(1, x.shape[1]))
-    if per >= n_blocks:
-        return np.add.reduceat(row_block_sums(x, row_edges), col_edges[:-1], axis=1)
-    parts = []
-    for b0 in range(0, n_blocks, per):
-        b1 = min(b0 + per, n_blocks)
-        r0 = int(row_edges[b0])
-        r1 = int(row_edges[b1]) if b1 < n_blocks else x.shape[0]  # reduceat: the last block runs to the end
-        parts.append(np.add.reduceat(row_block_sums(x[r0:r1], row_edges[b0:b1 + 1] - r0), col_edges[:-1], axis=1))
-    return np.concatenate(parts, axis=0)
+    parts = [np.add.reduceat(row_block_sums(x[r0:r1], np.append(starts[b0:b1] - r0, r1 - r0)), col_edges[:-1], axis=1)
+             for b0, b1, r0, r1 in _row_chunks(starts, x.shape)]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+
+
+def _vectorizable(x: np.ndarray, starts: np.ndarray) -> bool:
+    """Whether ``row_block_sums`` can sum these blocks as whole rows (else reduceat itself does)."""
+    return bool(x.ndim == 2 and x.dtype.kind == "f" and len(starts) and starts[0] >= 0
+                and not np.any(np.diff(starts) <= 0) and starts[-1] < x.shape[0])
+
+
+def _row_chunks(starts: np.ndarray, shape: tuple[int, int]):
+    """``(b0, b1, r0, r1)``: blocks ``b0:b1`` cover rows ``r0:r1`` (the last block runs to the end,
+    as in reduceat), about ``CHUNK_ELEMENTS`` row sums at a time."""
+    per = max(1, CHUNK_ELEMENTS // max(1, shape[1]))
+    for b0 in range(0, len(starts), per):
+        b1 = min(b0 + per, len(starts))
+        yield b0, b1, int(starts[b0]), int(starts[b1]) if b1 < len(starts) else shape[0]
 
 
 def row_block_sums(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -154,15 +162,12 @@ def row_block_sums(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     floating-point result."""
     x = np.asarray(x)
     starts = np.asarray(edges[:-1], dtype=np.int64)
-    if x.ndim != 2 or x.dtype.kind != "f" or len(starts) == 0 or starts[0] < 0 or np.any(np.diff(starts) <= 0) \
-            or starts[-1] >= x.shape[0]:
+    if not _vectorizable(x, starts):
         return np.add.reduceat(x, edges[:-1], axis=0)
-    per = max(1, CHUNK_ELEMENTS // max(1, x.shape[1]))
-    if len(starts) > per:  # a few blocks at a time: the pairwise sum keeps up to 8 partial sums of each
+    chunks = list(_row_chunks(starts, x.shape))
+    if len(chunks) > 1:  # a few blocks at a time: the pairwise sum keeps up to 8 partial sums of each
         out = np.empty((len(starts), x.shape[1]), dtype=x.dtype)
-        for b0 in range(0, len(starts), per):
-            b1 = min(b0 + per, len(starts))
-            r0, r1 = int(starts[b0]), int(starts[b1]) if b1 < len(starts) else x.shape[0]
+        for b0, b1, r0, r1 in chunks:
             out[b0:b1] = row_block_sums(x[r0:r1], np.append(starts[b0:b1] - r0, r1 - r0))
         return out
     sizes = np.diff(np.append(starts, x.shape[0]))  # reduceat: the last block runs to the end
