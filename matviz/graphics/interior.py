@@ -64,24 +64,12 @@ class CubesInterior:
         self.slices: list = []
         self.boxes: list[np.ndarray] = []  # per k-block: (gm*gn, 6) local boxes as drawn
         # a mirrored placement (a chain's linked cube) turns the cubes' faces inside out
-        culling = "front" if np.linalg.det(cube.placement.matrix[:3, :3]) < 0 else "back"
+        self.culling = "front" if np.linalg.det(cube.placement.matrix[:3, :3]) < 0 else "back"
+        self.cp = cp
         for b in range(gk):
             lo, hi = cp.layout.block_boxes(cube.blocks, b)  # (gm*gn, 3) each, i slow, j fast
             f = fraction[:, b, :].ravel()
-            mesh = cubes(lo, hi, f)
-            mesh.cell_data["values"] = cube.interior[:, b, :].ravel()
-            actor = cp.add_mesh(
-                mesh,
-                scalars="values",
-                cmap=colors.cmap(self.kind),
-                clim=self.clim,
-                show_scalar_bar=False,
-                ambient=0.45,
-                diffuse=0.6,
-                specular=0.0,  # shaded enough to read as cubes, colours stay true
-                culling=culling,  # closed cubes: their back faces are never seen
-                name=cp.name(f"interior-{b}"),
-            )
+            actor = self._add(lo, hi, f, cube.interior[:, b, :].ravel(), f"interior-{b}")
             self.slices.append(actor)
             centre, half = (lo + hi) / 2, (hi - lo) / 2 * f[:, None]
             local = np.column_stack([centre - half, centre + half])[:, [0, 3, 1, 4, 2, 5]]
@@ -91,10 +79,27 @@ class CubesInterior:
         self.volume = None
         self.lut = self.slices[0].mapper.lookup_table if self.slices else None
         self.title = interior_title(cube, self.sized)
-        self.cp, self.shown = cp, [False] * gk
+        self.shown = [False] * gk
         self.coarse: list | None = None  # the moving camera's cubes, per group of k-blocks (made when first asked for)
         self.groups: list[list[int]] = []  # the k-blocks each of those merges
         self.moving = False
+
+    def _add(self, lo, hi, fraction, values, name: str):
+        """One actor of cubes ``lo..hi`` shrunk by ``fraction``, coloured by ``values``."""
+        mesh = cubes(lo, hi, fraction)
+        mesh.cell_data["values"] = values
+        return self.cp.add_mesh(
+            mesh,
+            scalars="values",
+            cmap=colors.cmap(self.kind),
+            clim=self.clim,
+            show_scalar_bar=False,
+            ambient=0.45,
+            diffuse=0.6,
+            specular=0.0,  # shaded enough to read as cubes, colours stay true
+            culling=self.culling,  # closed cubes: their back faces are never seen
+            name=self.cp.name(name),
+        )
 
     def show(self, k_done: int, visible: bool) -> None:
         self.shown = [visible and b < k_done for b in range(len(self.slices))]
@@ -103,12 +108,11 @@ class CubesInterior:
     def _draw(self) -> None:
         """Show the k-blocks in ``shown``: the exact cubes, or while moving the merged cubes of
         every group of k-blocks shown in full (and the exact cubes of a group shown in part)."""
-        groups = self.groups if (self.moving and self.coarse is not None) else []
-        whole = [all(self.shown[b] for b in g) for g in groups]
-        merged = {b for g, w in zip(groups, whole) if w for b in g}
+        whole = [self.moving and all(self.shown[b] for b in g) for g in self.groups]
+        merged = {b for g, w in zip(self.groups, whole) if w for b in g}
         for b, actor in enumerate(self.slices):
             actor.SetVisibility(self.shown[b] and b not in merged)
-        for actor, w in zip(self.coarse or [], whole or [False] * len(self.coarse or [])):
+        for actor, w in zip(self.coarse or [], whole):
             actor.SetVisibility(w)
 
     def set_moving(self, moving: bool) -> None:
@@ -129,10 +133,9 @@ class CubesInterior:
         if f <= 1:
             return [], []  # few enough: the exact cubes are the moving ones
         ri, rj = np.arange(0, gm, f), np.arange(0, gn, f)
-        culling = "front" if np.linalg.det(cube.placement.matrix[:3, :3]) < 0 else "back"
 
-        def merge(x, how, axes=(0, 1)):
-            return how.reduceat(how.reduceat(x, ri, axis=axes[0]), rj, axis=axes[1])
+        def merge(x, how):  # f × f groups of (i, j) blocks, combined by the ufunc ``how``
+            return how.reduceat(how.reduceat(x, ri, axis=0), rj, axis=1)
 
         groups, actors = [], []
         for k0 in range(0, gk, f):
@@ -144,11 +147,7 @@ class CubesInterior:
             count = np.outer(np.diff(np.r_[ri, gm]), np.diff(np.r_[rj, gn])) * len(blocks)
             values = (merge(cube.interior[:, blocks, :].sum(axis=1), np.add) / count).ravel()
             fraction = (merge(self.fraction[:, blocks, :].sum(axis=1), np.add) / count).ravel()
-            mesh = cubes(lo, hi, fraction)
-            mesh.cell_data["values"] = values
-            actor = cp.add_mesh(mesh, scalars="values", cmap=colors.cmap(self.kind), clim=self.clim,
-                                show_scalar_bar=False, ambient=0.45, diffuse=0.6, specular=0.0, culling=culling,
-                                name=cp.name(f"interior-moving-{k0}"))
+            actor = self._add(lo, hi, fraction, values, f"interior-moving-{k0}")
             actor.SetVisibility(False)
             groups.append(blocks)
             actors.append(actor)

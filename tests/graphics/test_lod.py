@@ -65,10 +65,8 @@ def test_window_draws_coarser_while_the_mouse_moves_and_full_when_it_stops(volum
         w.plotter.close()
 
 
-def test_exported_frames_are_never_coarse(volume_scene, monkeypatch):
-    """Even a render window told to hurry (as an interactor would) draws export frames in full."""
-    states = make_timeline("orbit", volume_scene).sample(3)
-    full = list(offscreen.frames(volume_scene, states, SIZE, aa=False))
+def hurry(monkeypatch) -> None:
+    """Export plotters whose render window asks for 30 fps, as an interactor does while dragging."""
     original = offscreen.make_plotter
 
     def hurried(*args, **kwargs):
@@ -77,6 +75,13 @@ def test_exported_frames_are_never_coarse(volume_scene, monkeypatch):
         return p
 
     monkeypatch.setattr(offscreen, "make_plotter", hurried)
+
+
+def test_exported_frames_are_never_coarse(volume_scene, monkeypatch):
+    """Even a render window told to hurry (as an interactor would) draws export frames in full."""
+    states = make_timeline("orbit", volume_scene).sample(3)
+    full = list(offscreen.frames(volume_scene, states, SIZE, aa=False))
+    hurry(monkeypatch)
     rushed = list(offscreen.frames(volume_scene, states, SIZE, aa=False))
     assert all(np.array_equal(a, b) for a, b in zip(full, rushed))
 
@@ -88,18 +93,13 @@ def test_the_negative_control_sees_a_coarse_export(volume_scene, monkeypatch):
 
     states = make_timeline("orbit", volume_scene).sample(2)
     full = list(offscreen.frames(volume_scene, states, SIZE, aa=False))
-    original, init = offscreen.make_plotter, SceneView.__init__
-
-    def hurried(*args, **kwargs):
-        p = original(*args, **kwargs)
-        p.render_window.SetDesiredUpdateRate(30.0)
-        return p
+    init = SceneView.__init__
 
     def init_lod(self, *args, **kwargs):
         init(self, *args, **kwargs)
         self.level_of_detail(True)
 
-    monkeypatch.setattr(offscreen, "make_plotter", hurried)
+    hurry(monkeypatch)
     monkeypatch.setattr(SceneView, "__init__", init_lod)
     rushed = list(offscreen.frames(volume_scene, states, SIZE, aa=False))
     assert any(_changed(a, b) > 0.05 for a, b in zip(full, rushed))
