@@ -143,22 +143,10 @@ def _check_run_dir(out: Path, resume: bool, force: bool) -> None:
         raise OutputError(f"run directory {existing} is not writable ({exc.strerror or exc}): choose another -o") from None
 
 
-def _temp(path: Path) -> Path:
-    """A new, empty temp file beside ``path``: an unpredictable name created exclusively (mkstemp),
-    so a symlink planted under a guessable name is never followed."""
-    import tempfile
-
-    from matviz.animate.writers import _umask
-
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.partial-{os.getpid()}-", suffix=path.suffix, dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it 0600; results get the usual mode
-    finally:
-        os.close(fd)
-    return Path(name)
-
-
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    """``write(tmp)`` to a temp file beside ``path`` (the writers' ``_temp``), renamed to ``path``."""
+    from matviz.animate.writers import LIVE_TEMPS, _temp
+
     tmp = _temp(path)
     try:
         write(tmp)
@@ -166,6 +154,8 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        LIVE_TEMPS.discard(tmp)
     return path
 
 

@@ -386,20 +386,25 @@ def test_termination_leaves_nothing(tmp_path, name, sig, extra):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_signal_just_after_a_temp_file_is_made_leaves_nothing(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("recorded", [True, False], ids=["in-the-writer", "not-yet-recorded"])
+def test_a_signal_just_after_a_temp_file_is_made_leaves_nothing(tmp_path, monkeypatch, capsys, recorded):
     """The race a SIGTERM once hit in CI (a PNG sequence left ``.x_0006.partial-….png``): the
-    signal lands after the temp file exists but before its writer has recorded it. Here the
-    interrupt is raised at that very point, in process, right after ``_temp`` returns (``_temp``
-    itself holds the signals back until the file is registered)."""
+    signal landed after the temp file existed but before its writer had recorded it. ``_temp`` now
+    records it in the writer's own list (and in ``LIVE_TEMPS``) with the signals held back, so the
+    writer's abort removes it; a temp file no writer has recorded yet (``not-yet-recorded``, like
+    fit's checkpoints between ``_temp`` and their ``try``) is removed by the CLI's interrupt path
+    from ``LIVE_TEMPS``. The interrupt is raised right after ``_temp`` returns."""
     original = writers._temp
     calls = []
 
-    def interrupted(path):
-        tmp = original(path)
+    def interrupted(path, pairs=None):
+        tmp = original(path, pairs if recorded else None)
         calls.append(tmp)
         if len(calls) == 3:
             assert tmp in writers.LIVE_TEMPS  # registered before anything could interrupt
             raise cli.Terminated(signal.SIGTERM)
+        if not recorded and pairs is not None:
+            pairs.append((tmp, path))
         return tmp
 
     monkeypatch.setattr(writers, "_temp", interrupted)

@@ -176,16 +176,19 @@ def discard_live_temps() -> None:
 _STOPPING = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
 
 
-def _temp(path: Path) -> Path:
+def _temp(path: Path, pairs: list | None = None) -> Path:
     """A new, empty temp file beside ``path``: unpredictable name, created with O_EXCL (mkstemp),
-    and in ``LIVE_TEMPS`` before a Ctrl-C or SIGTERM can interrupt (those wait, blocked, until it
-    is: a signal between the file's creation and its registration would leave it behind)."""
+    and in ``LIVE_TEMPS`` (and ``pairs``, as ``(temp, path)``: a writer's own list) before a Ctrl-C
+    or SIGTERM can interrupt (those wait, blocked, until it is: a signal between the file's
+    creation and its registration would leave it behind)."""
     mask = hasattr(signal, "pthread_sigmask")
     if mask:
         signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
     try:
         fd, name = tempfile.mkstemp(prefix=f".{path.stem}.partial-{os.getpid()}-", suffix=path.suffix, dir=path.parent)
         LIVE_TEMPS.add(Path(name))
+        if pairs is not None:
+            pairs.append((Path(name), path))
     finally:
         if mask:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
@@ -252,8 +255,7 @@ class _Atomic:
     def _write_bytes(self, final: Path, data: bytes) -> None:
         """``data`` into a fresh temp file for ``final`` (renamed on ``close``; never through a
         symlink planted at the temp's name)."""
-        tmp = _temp(final)
-        self.pairs.append((tmp, final))
+        tmp = _temp(final, self.pairs)
         fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0))
         try:
             view = memoryview(data)
@@ -287,8 +289,7 @@ class _ImageioStream(_Atomic):
 
         super().__init__()
         remove_stale_partials(path)
-        tmp = _temp(path)
-        self.pairs.append((tmp, path))
+        tmp = _temp(path, self.pairs)
         try:
             self._w = iio2.get_writer(tmp, **kwargs)
         except BaseException:
