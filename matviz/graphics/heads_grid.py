@@ -82,7 +82,7 @@ class HeadGrid:
         self.title = title or _grid_title(chains[0].title, len(self.layers), len(self.heads))
         self.sinks = [t for t, c in zip(self.tiles, chains) if any(is_sink_note(n) for n in c.notes)]
         self.outline, self.outline_poly = line_actor(pen, _rgb(colors.HIGHLIGHT), 2)
-        self.sink_frames, self.sink_poly = line_actor(pen, SINK_FRAME, 3)
+        self.sink_frames, self.sink_poly = line_actor(pen, SINK_FRAME, 2)
         self.row: int | None = None
         self.apply(None)
 
@@ -151,7 +151,9 @@ class HeadGrid:
         else:
             pen.hide("notes", "off")
         self._outline(row, side)
-        self.sink_gap = min(gap, pad) / 2  # between the tile and its neighbours' (and its tokens')
+        # a third of the way into the gap: two sink neighbours' frames stay two lines, and a tile
+        # between two sinks is not boxed in by theirs
+        self.sink_gap = min(gap, pad) / 3
         self._frame_sinks(self.sink_gap)
 
     def _frame_sinks(self, d: float) -> None:
