@@ -277,10 +277,49 @@ def vtksz(plotter) -> bytes:
     for entry in extract_array_hash(scene):
         key = entry["hash"]
         hashes[key] = dict(**entry, content=context.get_cached_data_array(key, False))
+    return _zip_index(json.dumps({"hashes": hashes, "scene": scene}))
+
+
+def _zip_index(text: str) -> bytes:
+    """``index.json`` in a zip, dated 1980-01-01: the same scene gives the same bytes."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:
-        z.writestr("index.json", json.dumps({"hashes": hashes, "scene": scene}), compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr(zipfile.ZipInfo("index.json", date_time=(1980, 1, 1, 0, 0, 0)), text,
+                   compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
+
+
+def reproducible(data: bytes) -> bytes:
+    """The export ``data`` with the serializer's object ids (VTK objects' memory addresses, new in
+    every process) renumbered 1, 2, … in order of first appearance and its modification times
+    replaced by their ranks, so a page is reproducible.
+    (``_prop_order`` reads the addresses: call this after it.)"""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        text = z.read("index.json").decode()
+    scene = json.loads(text)["scene"]
+    ids = set()
+
+    def collect(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("id", "parent", "vtkRefId", "camera") and isinstance(value, str):
+                    ids.add(value)
+                else:
+                    collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(scene)
+    ids = {i for i in ids if re.fullmatch(r"[0-9a-f]{16}", i)}
+    if ids:
+        order: dict[str, str] = {}
+        pattern = re.compile(r"(?<![0-9a-f])(" + "|".join(map(re.escape, sorted(ids))) + r")(?![0-9a-f])")
+        text = pattern.sub(lambda m: order.setdefault(m.group(1), f"{len(order) + 1:016x}"), text)
+    # VTK's modification times count every change the process ever made: keep only their order
+    rank = {t: i + 1 for i, t in enumerate(sorted({int(t) for t in re.findall(r'"mtime": (\d+)', text)}))}
+    text = re.sub(r'"mtime": (\d+)', lambda m: f'"mtime": {rank[int(m.group(1))]}', text)
+    return _zip_index(text)
 
 
 def scene_html(scene, size: tuple[int, int] = (1280, 720)) -> str:
@@ -305,6 +344,7 @@ def scene_html(scene, size: tuple[int, int] = (1280, 720)) -> str:
         highlight = [n for n in plotter.renderer.actors if re.match(r"c\d+-highlight", n) or n == view.TOKEN_ACTOR]
         data = vtksz(plotter)
         position = {address: i for i, address in enumerate(_prop_order(data))}
+        data = reproducible(data)
         actors = plotter.renderer.actors
 
         def index(name: str) -> int:

@@ -95,6 +95,19 @@ def test_export_writes_one_offline_page_without_touching_the_network(tmp_path, m
         np.testing.assert_allclose(np.sort(drawn), np.sort((A[:, :k] @ B[:k, :]).ravel()))
 
 
+def test_the_same_scene_gives_the_same_page(tmp_path):
+    """A page carries no memory addresses and no time stamp: exporting a scene twice gives the same
+    bytes (so the gallery's page is what ``matviz gallery`` makes, not a new file each run)."""
+    a, b = (mv.export(textbook(), tmp_path / f"{n}.html")[0].read_bytes() for n in "ab")
+    assert a == b
+    page = a.decode()
+    ids = set(re.findall(r'"(?:id|parent)": "([0-9a-f]{16})"', json.dumps(embedded(page))))
+    assert ids and max(int(i, 16) for i in ids) <= len(ids) + 1, sorted(ids)[:5]  # renumbered 1, 2, …
+    data = base64.b64decode(re.search(r'const base64Str = "([^"]+)"', page).group(1))
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
 def test_cli_writes_html_and_says_so(capsys, tmp_path):
     code, _, err = run_cli(capsys, "render", TEXTBOOK, "-o", tmp_path / "sub" / "t.html")
     assert code == 0, err
