@@ -26,7 +26,7 @@ import imageio_ffmpeg  # noqa: E402
 import matviz  # noqa: E402
 from matviz.animate.export import sample_states  # noqa: E402
 from matviz.graphics import offscreen  # noqa: E402
-from matviz.scripts import load_scene  # noqa: E402
+from matviz.outputs import load_scene  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = (1280, 720)
@@ -44,7 +44,7 @@ def run(quick: bool = False) -> list[Target]:
     n = 30 if quick else 60
     reps = 2 if quick else 3
     rows = []
-    scenes = {"textbook 2x3@3x2": load_scene(ROOT / "scenes" / "textbook.py"), "cubes 32³": random_cube(32)}
+    scenes = {"textbook 2x3@3x2": load_scene(ROOT / "matviz" / "scenes" / "textbook.py"), "cubes 32³": random_cube(32)}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         bare_export(scenes["textbook 2x3@3x2"], tmp / "warm.mp4", 2)  # EGL, pipelines, the ffmpeg binary

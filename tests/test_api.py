@@ -87,17 +87,17 @@ def test_repository_scenes_build(request):
     from pathlib import Path
 
     from matviz.scene import as_chain
-    from matviz.scripts import load_scene
+    from matviz.outputs import load_scene
 
     root = Path(request.config.rootpath)
-    scripts = sorted((root / "scenes").glob("*.py"))
+    scripts = sorted((root / "matviz" / "scenes").glob("*.py"))
     assert [s.stem for s in scripts] == [
         "attention_grid", "attention_head", "attention_vcols", "digits", "fit", "mishka_poster", "mishka_softmax",
         "mishka_temperature", "subspaces_query", "textbook",
     ]
-    from matviz.fit import FitSpec
-    from matviz.poster import Poster, Sweep
-    from matviz.scripts import GalleryJob
+    from matviz.learning.fit import FitSpec
+    from matviz.paper.poster import Poster, Sweep
+    from matviz.outputs import GalleryJob
 
     for script in scripts:
         built = load_scene(script)
@@ -106,9 +106,9 @@ def test_repository_scenes_build(request):
         for chain in built if isinstance(built, list) else [as_chain(built)]:  # a grid is a list of heads
             for cube in chain.cubes:  # every cube's result face is its operands' product
                 np.testing.assert_allclose(cube.result.values, cube.left.values @ cube.right.values, rtol=1e-9)
-    grid = load_scene(root / "scenes" / "attention_grid.py")
+    grid = load_scene(root / "matviz" / "scenes" / "attention_grid.py")
     assert len(grid) == 6 * 12  # all-MiniLM-L6-v2: every layer and head
-    vcols = as_chain(load_scene(root / "scenes" / "attention_vcols.py"))
+    vcols = as_chain(load_scene(root / "matviz" / "scenes" / "attention_vcols.py"))
     assert len(vcols.cubes) == 4 and vcols.steps == [0, 1, 0, 1]
     np.testing.assert_allclose(vcols.cubes[3].right.values.sum(axis=0), 1.0)  # softmax over V's columns
 
@@ -143,7 +143,7 @@ def test_cube_is_exported_and_scene_is_its_old_name():
 
 
 def test_a_scene_script_written_against_the_old_names_still_loads(tmp_path, capsys):
-    from matviz.scripts import load_scene
+    from matviz.outputs import load_scene
 
     path = tmp_path / "old_names.py"
     path.write_text(OLD_SCRIPT)
@@ -156,7 +156,7 @@ def test_a_scene_script_written_against_the_old_names_still_loads(tmp_path, caps
 
 def test_a_script_returning_something_else_names_both_kinds(tmp_path):
     from matviz.errors import MatvizError
-    from matviz.scripts import load_scene
+    from matviz.outputs import load_scene
 
     path = tmp_path / "bad.py"
     path.write_text("def build():\n    return 42\n")

@@ -237,11 +237,11 @@ def test_render_scene_script(capsys, tmp_path):
 
 
 def test_render_repo_textbook_script(capsys, tmp_path):
-    from matviz.scripts import load_scene
+    from matviz.outputs import load_scene
 
-    scene = load_scene(REPO / "scenes" / "textbook.py")
+    scene = load_scene(REPO / "matviz" / "scenes" / "textbook.py")
     assert np.allclose(scene.result.values, scene.left.values @ scene.right.values)
-    render_ok(capsys, tmp_path, REPO / "scenes" / "textbook.py")
+    render_ok(capsys, tmp_path, REPO / "matviz" / "scenes" / "textbook.py")
 
 
 def test_highlight_changes_the_picture(capsys, tmp_path):
@@ -826,7 +826,7 @@ def test_error_torch_not_installed(tmp_path):
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("matviz: error:"), proc.stderr
-    assert "torch" in lines[0] and "matviz[models]" in lines[0]
+    assert "torch" in lines[0] and "matviz3d[models]" in lines[0]
     assert listing(tmp_path) == []
 
 
@@ -841,7 +841,7 @@ def test_error_show_attention_grid(capsys, tmp_path, monkeypatch):
 # ---------------------------------------------------------------- flags a mode ignores are errors
 
 
-SCRIPT = str(REPO / "scenes" / "textbook.py")
+SCRIPT = str(REPO / "matviz" / "scenes" / "textbook.py")
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
-from matviz import digits  # noqa: E402
+from matviz.learning import digits  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_one_layer_net_reaches_90_percent_on_held_out_digits(ex, data):
 
 
 def test_same_seed_same_weights():
-    from matviz import fit_digits
+    from matviz.learning import fit_digits
 
     Xtr, _, ytr, _ = digits.load(0)
     a = fit_digits.train("linear", Xtr, ytr, seed=3, epochs=5).dense_layers()[0][0]
@@ -128,8 +128,8 @@ def test_refinement_lowers_the_loss_of_every_starting_image(ex):
 
 
 def test_figures_pass_the_flat_audit_and_are_not_blank(ex):
-    from matviz.poster import audit_sheet
-    from matviz.sheets import draw
+    from matviz.paper.poster import audit_sheet
+    from matviz.learning.sheets import draw
 
     figs = digits.figures(ex)
     assert list(figs) == list(digits.FIGURES)
@@ -156,7 +156,7 @@ def test_cli_writes_the_figures_and_json(tmp_path, capsys, monkeypatch):
 
     from _helpers import run_cli
 
-    from matviz import fit_digits
+    from matviz.learning import fit_digits
 
     monkeypatch.setattr(fit_digits, "EPOCHS", {"linear": 30, "selu": 20, "cnn": 10})
     out = tmp_path / "run"
@@ -197,12 +197,12 @@ def test_gallery_writes_and_audits_the_digits_entry(tmp_path, capsys, monkeypatc
 
     from _helpers import listing, run_cli
 
-    from matviz import fit_digits
+    from matviz.learning import fit_digits
 
     monkeypatch.setattr(fit_digits, "EPOCHS", {"linear": 30, "selu": 20, "cnn": 10})
     scenes = tmp_path / "scenes"
     scenes.mkdir()
-    shutil.copy(digits.__file__.replace("matviz/digits.py", "scenes/digits.py"), scenes / "digits.py")
+    shutil.copy(digits.__file__.replace("learning/digits.py", "scenes/digits.py"), scenes / "digits.py")
     code, _, err = run_cli(capsys, "gallery", "--scenes", scenes, "-o", tmp_path / "out")
     assert code == 0, err
     assert {f"digits/{n}.png" for n in digits.FIGURES} <= set(listing(tmp_path / "out"))

@@ -16,7 +16,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from matviz.core.expr import evaluate  # noqa: E402
-from matviz.fit_torch import evaluate_torch  # noqa: E402
+from matviz.learning.fit_torch import evaluate_torch  # noqa: E402
 
 POSTER = 'let X = normalize(norm(A, "y+1", cols)) in normalize(X.T @ X)'
 rng = np.random.default_rng(3)
@@ -217,10 +217,10 @@ def test_gallery_fit_scene_runs_into_its_folder(tmp_path):
     import dataclasses
     from pathlib import Path
 
-    from matviz.fit import FitSpec
-    from matviz.scripts import load_scene
+    from matviz.learning.fit import FitSpec
+    from matviz.outputs import load_scene
 
-    spec = load_scene(Path(__file__).resolve().parent.parent / "scenes" / "fit.py")
+    spec = load_scene(Path(__file__).resolve().parent.parent / "matviz" / "scenes" / "fit.py")
     assert isinstance(spec, FitSpec)
     small = dataclasses.replace(spec, resize=(16, 16), steps=40)
     result = small.run(tmp_path / "fit")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from matviz.cli import main
 
-SCENES = Path(__file__).resolve().parent.parent / "scenes"
+SCENES = Path(__file__).resolve().parent.parent / "matviz" / "scenes"
 
 
 def test_gallery_passes_the_frame_audit(capsys, tmp_path, monkeypatch):
@@ -28,7 +28,7 @@ def test_grid_of_72_heads_is_readable_at_1080p():
     from matviz.graphics.audit import audit_frames
     from matviz.graphics.heads_grid import HeadGrid
     from matviz.graphics.offscreen import make_plotter
-    from matviz.scripts import load_scene
+    from matviz.outputs import load_scene
 
     chains = load_scene(SCENES / "attention_grid.py")
     assert len(chains) == 72

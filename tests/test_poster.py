@@ -9,8 +9,8 @@ import pytest
 import matviz as mv
 from matviz.cli import main
 from matviz.core.expr import evaluate
-from matviz.flat import gray
-from matviz.poster import draw_poster, draw_sweep, poster, sweep
+from matviz.paper.flat import gray
+from matviz.paper.poster import draw_poster, draw_sweep, poster, sweep
 
 BOTH = "softmax(A, rows, temperature=T) @ softmax(B, cols, temperature=T)"
 RNG = np.random.default_rng(0)
@@ -164,12 +164,12 @@ def test_gallery_writes_and_audits_flat_specs(tmp_path, capsys):
     scenes = tmp_path / "scenes"
     scenes.mkdir()
     (scenes / "sheet.py").write_text(
-        "from matviz.poster import poster\n"
+        "from matviz.paper.poster import poster\n"
         "def build():\n"
         "    return poster('softmax(A, rows, temperature=T) @ A', vary=['temperature=0.1,1'], A='random:8x8')\n"
     )
     (scenes / "video.py").write_text(
-        "from matviz.poster import sweep\n"
+        "from matviz.paper.poster import sweep\n"
         "def build():\n"
         "    return sweep('softmax(A, rows, temperature=T) @ A', 'T=1:0.1', frames=4, A='random:8x8')\n"
     )
@@ -184,12 +184,12 @@ def test_gallery_writes_and_audits_flat_specs(tmp_path, capsys):
 def test_repository_posters_seven_experiments():
     from pathlib import Path
 
-    from matviz.poster import Poster, Sweep
-    from matviz.scripts import load_scene
+    from matviz.paper.poster import Poster, Sweep
+    from matviz.outputs import load_scene
 
     root = Path(__file__).resolve().parent.parent
-    sheet = load_scene(root / "scenes" / "mishka_poster.py")
+    sheet = load_scene(root / "matviz" / "scenes" / "mishka_poster.py")
     assert isinstance(sheet, Poster) and len(sheet.tiles) == 9  # plain, 3 temperatures, 5 more
     values = sheet.values()
     assert len({v.tobytes() for v in values}) == 9
-    assert isinstance(load_scene(root / "scenes" / "mishka_temperature.py"), Sweep)
+    assert isinstance(load_scene(root / "matviz" / "scenes" / "mishka_temperature.py"), Sweep)

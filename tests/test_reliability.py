@@ -140,7 +140,7 @@ def workdir(tmp_path, monkeypatch):
     np.save(tmp_path / "target.npy", rng.normal(size=(16, 16)))
     np.save(tmp_path / "W.npy", rng.normal(size=(10, 64)))  # weights of 8x8 images
     np.save(tmp_path / "x.npy", rng.normal(size=(8, 8)))
-    shutil.copytree(ROOT / "scenes", tmp_path / "scenes")
+    shutil.copytree(ROOT / "matviz" / "scenes", tmp_path / "scenes")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

@@ -18,7 +18,7 @@ import pyvista as pv
 from matviz.graphics import colors
 from matviz.graphics.panels import _FlatMap, _rgb, line_actor, set_rectangles
 from matviz.graphics.pen import MARGIN, Pen, fit
-from matviz.heads import SINK_SHARE, is_sink_note
+from matviz.sources.heads import SINK_SHARE, is_sink_note
 
 TILE_GAP = 0.12  # of a tile's side, between tiles
 SINK_FRAME = (0.45, 0.45, 0.45)  # the frame around a sink head's tile

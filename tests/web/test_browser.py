@@ -26,7 +26,7 @@ def pages(tmp_path_factory, executed):
     """The textbook page as ``matviz render -o`` writes it; the image product and the attention
     head as the example notebook embeds them (the same page ``mv.export`` writes)."""
     out = tmp_path_factory.mktemp("pages")
-    assert main(["render", str(ROOT / "scenes" / "textbook.py"), "-o", str(out / "textbook.html")]) == 0
+    assert main(["render", str(ROOT / "matviz" / "scenes" / "textbook.py"), "-o", str(out / "textbook.html")]) == 0
     nb, _ = executed
     for name, output in zip(("image", "head"), scene_outputs(nb)[1:]):
         (out / f"{name}.html").write_text(embedded_page(output), encoding="utf-8")

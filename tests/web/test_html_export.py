@@ -21,7 +21,7 @@ from matviz.errors import BudgetError, MissingDependency, OutputError
 from matviz.graphics import html as H
 
 ROOT = Path(__file__).resolve().parents[2]
-TEXTBOOK = ROOT / "scenes" / "textbook.py"
+TEXTBOOK = ROOT / "matviz" / "scenes" / "textbook.py"
 
 
 def textbook() -> mv.Cube:
@@ -187,7 +187,7 @@ def test_without_the_web_extra_export_says_what_to_install_and_a_notebook_falls_
     picture = iio.imread(io.BytesIO(bundle["image/png"]))[..., :3]
     assert picture.std() > 20 and (picture < 245).any(axis=2).mean() > 0.03, "the still looks blank"
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "matviz: note: showing a still" in err and "matviz[web]" in err
+    assert err.count("\n") == 1 and "matviz: note: showing a still" in err and "matviz3d[web]" in err
 
 
 def test_show_in_a_notebook_displays_inline(monkeypatch):

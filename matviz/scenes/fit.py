@@ -5,7 +5,7 @@ gallery/fit/ (summary.png: init, warped source, learned A and their values; fit.
 value, the target and the loss curve; loss.csv; A.npy). As on the poster, the learned A is not the
 warped image, but its value matches the target. About 10 s on 2 cores."""
 
-from matviz.fit import FitSpec
+from matviz.learning.fit import FitSpec
 
 
 def build():

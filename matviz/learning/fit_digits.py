@@ -8,15 +8,15 @@ and refine inputs with frozen weights (Adam, as fit mode does).
 * ``"cnn"``: conv 3×3 (1 → ``CNN_CHANNELS`` channels, padding 1), ReLU, 2×2 max-pool, 64·… → 10.
 
 Everything runs in float64, on one thread, with torch's deterministic algorithms and a fixed seed
-(``matviz.fit._deterministic``): the same seed gives the same weights. The numpy side
-(``matviz.digits``) gets the weights as arrays and does the linear algebra.
+(``matviz.learning.fit._deterministic``): the same seed gives the same weights. The numpy side
+(``matviz.learning.digits``) gets the weights as arrays and does the linear algebra.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from matviz.fit import _deterministic
+from matviz.learning.fit import _deterministic
 
 KINDS = ("linear", "selu", "cnn")
 HIDDEN = 4  # square SELU layers before the 64 → 10 output layer

@@ -1,5 +1,5 @@
 """Scene scripts: a ``.py`` file with ``build() -> Cube | Chain`` (see ``scenes/``), or a flat
-spec, ``build() -> matviz.poster.Poster | Sweep`` (a contact sheet or a temperature sweep)."""
+spec, ``build() -> matviz.paper.poster.Poster | Sweep`` (a contact sheet or a temperature sweep)."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ class GalleryJob:
 def load_scene(path: str | Path):
     """Run the script at ``path`` and return what its ``build()`` returns: a Cube, a Chain, a list
     of Chains (a grid), or a flat ``Poster`` or ``Sweep``."""
-    from matviz.fit import FitSpec
-    from matviz.poster import Poster, Sweep
+    from matviz.learning.fit import FitSpec
+    from matviz.paper.poster import Poster, Sweep
 
     path = Path(path)
     if path.suffix != ".py":

@@ -3,7 +3,7 @@ that ships offline), drawn as the chain U @ diag(S) @ Vt whose last face is W ag
 its 384 singular values and the condition number sigma_1/sigma_r beside it (issue 12).
 Same as: matviz subspaces --model --layer 0 --matrix query -o subspaces_query.png"""
 
-from matviz.subspace_gallery import SubspacesSpec
+from matviz.interpret.subspaces import SubspacesSpec
 
 
 def build():

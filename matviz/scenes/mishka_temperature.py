@@ -5,7 +5,7 @@ the product sharpens and gains contrast as T falls; right: each frame's own min-
 """
 
 import matviz as mv
-from matviz.poster import sweep
+from matviz.paper.poster import sweep
 
 
 def build():

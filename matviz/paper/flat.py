@@ -101,7 +101,7 @@ def flat(
 
 
 class _CallableModule(__import__("types").ModuleType):
-    """``mv.flat(value, path, bits)``: the module ``matviz.flat`` is callable (like ``mv.fit``)."""
+    """``mv.flat(value, path, bits)``: the module ``matviz.paper.flat`` is callable (like ``mv.fit``)."""
 
     def __call__(self, *args, **kwargs) -> Path:
         return flat(*args, **kwargs)

@@ -1,5 +1,5 @@
 """Figure sheets: small images in a table (rows × columns) with headers, captions, row labels and a
-legend per colour scale, drawn with PIL like the posters (``matviz.poster``), so the posters' flat
+legend per colour scale, drawn with PIL like the posters (``matviz.paper.poster``), so the posters' flat
 audit (text size, inside the image, no overlaps) measures them too.
 
 A cell is a matrix and the key of its scale; a scale is gray (lo black, hi white) or signed (a
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matviz.poster import GAP, INK, MARGIN, MIN_TEXT_PX, PAPER, Sheet, _font, _lines, _text_box
+from matviz.paper.poster import GAP, INK, MARGIN, MIN_TEXT_PX, PAPER, Sheet, _font, _lines, _text_box
 
 LABEL_PX = 13
 TITLE_PX = 17

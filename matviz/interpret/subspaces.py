@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from matviz.scripts import GalleryJob
+from matviz.outputs import GalleryJob
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ oscillatory warp and a flip. ``matviz gallery`` writes it to gallery/mishka_post
 """
 
 import matviz as mv
-from matviz.poster import Poster, Tile
+from matviz.paper.poster import Poster, Tile
 
 BOTH = "softmax(A, rows, temperature=T) @ softmax(B, cols, temperature=T)"
 

@@ -6,7 +6,7 @@ the attention of "it" to "cat" — the pronoun finds its referent — and it is 
 before, layer 3 head 5, is a sink: 77% of its attention goes to [CLS]).
 Q (tokens × 32) and Kᵀ make the scores; they are scaled by 1/√32 and softmaxed row by row on the
 shared face (the model's own probabilities); the second cube multiplies them with V.
-Needs ``pip install 'matviz[models]'``."""
+Needs ``pip install 'matviz3d[models]'``."""
 
 import matviz as mv
 

@@ -1,7 +1,7 @@
 """Posters: contact sheets of flat results over a grid of settings, and temperature sweeps.
 
 A flat 2-D product, not a 3-D scene: every tile is the result matrix of one setting drawn as
-:mod:`matviz.flat` draws it (its own min-max gray, one entry = ``scale``×``scale`` pixels, row 0 on
+:mod:`matviz.paper.flat` draws it (its own min-max gray, one entry = ``scale``×``scale`` pixels, row 0 on
 top), with the setting written above it (DejaVu Sans, 15 px, at least 11 px tall on the sheet).
 
 What ``--vary`` (``vary=``) can vary, one axis per ``--vary``; the grid is every combination, the
@@ -386,11 +386,11 @@ def _text_box(draw, xy, text, font) -> tuple[int, int, int, int]:
 
 
 def draw_poster(spec: Poster, note: Callable[[str], None] | None = None) -> Sheet:
-    """The sheet of ``spec``: each tile its flat gray picture (``matviz.flat.gray``), upscaled
+    """The sheet of ``spec``: each tile its flat gray picture (``matviz.paper.flat.gray``), upscaled
     ``scale``× by whole pixels, under its label."""
     from PIL import Image, ImageDraw
 
-    from matviz.flat import gray
+    from matviz.paper.flat import gray
 
     values = spec.values()
     scale = _auto_scale([v.shape for v in values], spec.scale)
@@ -459,7 +459,7 @@ def draw_sweep(spec: Sweep, note: Callable[[str], None] | None = None) -> list[S
     picture); ``"sweep"`` or ``"frame"`` draws that panel alone. Sizes are even (for H.264)."""
     from PIL import Image, ImageDraw
 
-    from matviz.flat import gray
+    from matviz.paper.flat import gray
 
     values = spec.values()
     h, w = values[0].shape
@@ -576,7 +576,7 @@ def audit(spec: Poster | Sweep) -> list:
 
 
 def audit_sheet(sheet: Sheet, frame: int | None = None):
-    """The flat rules on one drawn sheet (any ``Sheet``: posters, sweeps, ``matviz.sheets``)."""
+    """The flat rules on one drawn sheet (any ``Sheet``: posters, sweeps, ``matviz.learning.sheets``)."""
     from matviz.graphics.audit import Report, Violation
 
     h, w = sheet.image.shape[:2]
@@ -597,7 +597,7 @@ def audit_sheet(sheet: Sheet, frame: int | None = None):
 
 
 class _CallableModule(__import__("types").ModuleType):
-    """``mv.poster(expr, vary=[...], A=...)``: the module ``matviz.poster`` is callable (like ``mv.fit``)."""
+    """``mv.poster(expr, vary=[...], A=...)``: the module ``matviz.paper.poster`` is callable (like ``mv.fit``)."""
 
     def __call__(self, *args, **kwargs) -> Poster:
         return poster(*args, **kwargs)

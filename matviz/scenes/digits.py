@@ -4,7 +4,7 @@ trained on the CPU in seconds; gallery/digits/ gets weights.png, signal_space.pn
 conv_kernels.png, ideal_inputs.png (the paper's Fig. 3) and digits.json (accuracies, condition
 numbers, losses). Same as: matviz digits -o gallery/digits"""
 
-from matviz.digits import DigitsSpec
+from matviz.learning.digits import DigitsSpec
 
 
 def build():

@@ -5,7 +5,7 @@
            steps=300, lr=0.01, out="run/")
 
 minimizes ``loss(A) = ‖EXPR(A) − target‖`` (Frobenius) with Adam on the entries of A, the expression
-evaluated in torch (``matviz.fit_torch``: the same parsed tree as ``matviz.core.expr``). The target
+evaluated in torch (``matviz.learning.fit_torch``: the same parsed tree as ``matviz.core.expr``). The target
 is an operand (``target=``) or the value of the expression at another operand, optionally warped
 first (``target_of=`` with ``warp=(amplitude, wavelength[, axis])``: Mishka's inverse problem).
 
@@ -302,7 +302,7 @@ def fit(
     # ---- torch from here on
     import torch
 
-    from matviz.fit_torch import TorchExpression
+    from matviz.learning.fit_torch import TorchExpression
 
     texpr = TorchExpression(expr)
     tenv = {k: (v if isinstance(v, float) else torch.from_numpy(v.copy())) for k, v in env.items()}
@@ -571,8 +571,8 @@ def _summary(path, expr, param, init, init_label, source, target_label, target, 
 
 
 class _CallableModule(types.ModuleType):
-    """``matviz.fit`` is this module and the function at once: importing the submodule rebinds the
-    package attribute ``matviz.fit`` to the module, so the module itself calls :func:`fit`."""
+    """``matviz.learning.fit`` is this module and the function at once: importing the submodule rebinds the
+    package attribute ``matviz.learning.fit`` to the module, so the module itself calls :func:`fit`."""
 
     def __call__(self, *args, **kwargs) -> FitResult:
         return fit(*args, **kwargs)

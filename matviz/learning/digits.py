@@ -2,7 +2,7 @@
 Spaces", issue 12 §3–4) on scikit-learn's 8×8 digits, offline: ``matviz digits -o DIR``.
 
 Data: ``sklearn.datasets.load_digits`` (1,797 images, pixels 0..16 scaled to [0, 1]), split 75/25
-stratified with the seed. Three networks are trained on the CPU in seconds (``matviz.fit_digits``):
+stratified with the seed. Three networks are trained on the CPU in seconds (``matviz.learning.fit_digits``):
 one fully connected layer 64 → 10, five layers with SELU (four square 64 → 64, then 64 → 10) and a
 small CNN. Then, in numpy (``matviz.core.subspaces``):
 
@@ -20,7 +20,7 @@ small CNN. Then, in numpy (``matviz.core.subspaces``):
   last layer, then SELU⁻¹ and the inverse of each square layer.
 
 ``DIR`` gets weights.png, signal_space.png, residuals.png, conv_kernels.png, ideal_inputs.png
-(sheets drawn by ``matviz.sheets``) and digits.json (the numbers), each written atomically.
+(sheets drawn by ``matviz.learning.sheets``) and digits.json (the numbers), each written atomically.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from typing import Callable
 
 import numpy as np
 
-from matviz.errors import MatvizError, MissingDependency, OutputError
-from matviz.scripts import GalleryJob
+from matviz.errors import MatvizError, MissingDependency, OutputError, install_hint
+from matviz.outputs import GalleryJob
 
 SELU_LAMBDA = 1.0507009873554804934193349852946
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -57,7 +57,7 @@ def load(seed: int = 0):
         from sklearn.model_selection import train_test_split
     except ImportError:
         raise MissingDependency(
-            "matviz digits needs scikit-learn (its 8x8 digits ship offline): pip install 'matviz[digits]'"
+            f"matviz digits needs scikit-learn (its 8x8 digits ship offline): {install_hint('digits')}"
         ) from None
     d = load_digits()
     X = d.data.astype(np.float64) / 16.0
@@ -189,9 +189,9 @@ def experiment(seed: int = 0, steps: int = STEPS, epochs: dict | None = None) ->
     """Train the three nets and compute everything the figures show."""
     import importlib.util
 
-    if importlib.util.find_spec("torch") is None:  # torch itself is imported in matviz.fit_digits only
-        raise MissingDependency("matviz digits needs torch: pip install 'matviz[digits]'")
-    from matviz import fit_digits
+    if importlib.util.find_spec("torch") is None:  # torch itself is imported in matviz.learning.fit_digits only
+        raise MissingDependency(f"matviz digits needs torch: {install_hint('digits')}")
+    from matviz.learning import fit_digits
 
     started = time.perf_counter()
     Xtr, Xte, ytr, yte = load(seed)
@@ -228,7 +228,7 @@ def _pct(v: float) -> str:
 def figures(ex: Experiment) -> dict:
     """name -> ``sheets.Figure`` of each picture."""
     from matviz.core.subspaces import subspaces
-    from matviz.sheets import Cell, Figure, Scale
+    from matviz.learning.sheets import Cell, Figure, Scale
 
     acc = ex.accuracy
     W1, _, _ = ex.layers["linear"][0]
@@ -368,8 +368,8 @@ def check_dir(out: Path) -> None:
 def run(out, seed: int = 0, steps: int = STEPS, note: Callable[[str], None] | None = None,
         epochs: dict | None = None) -> tuple[Experiment, list[Path]]:
     """Train, analyse and write the figures and digits.json into ``out``."""
-    from matviz import sheets
-    from matviz.fit import _atomic_write
+    from matviz.learning import sheets
+    from matviz.learning.fit import _atomic_write
 
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise MatvizError(f"seed must be a whole number >= 0, got {seed!r}")
@@ -407,8 +407,8 @@ class DigitsSpec(GalleryJob):
         return run(Path(out) / stem, self.seed, self.steps, note)[1]
 
     def audit(self, sizes=None) -> list:
-        from matviz.poster import audit_sheet
-        from matviz.sheets import draw
+        from matviz.paper.poster import audit_sheet
+        from matviz.learning.sheets import draw
 
         figs = figures(experiment(self.seed, self.steps))
         return [audit_sheet(draw(figs[name])) for name in FIGURES]
