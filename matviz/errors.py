@@ -10,7 +10,9 @@ Python user passed); the CLI says ``--frames`` (its one table maps parameter nam
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 from typing import Callable
 
 _MARK = "\x1f"  # the ASCII unit separator: never typed by a user, never in a path matviz prints
@@ -87,3 +89,36 @@ def install_hint(extra: str) -> str:
     if extra in ("models", "digits", "fit"):
         hint += f" (for the CPU-only torch, first: {CPU_TORCH})"
     return hint
+
+
+# ---- notes: what a user should know about a result that is not an error (logger "matviz") ----
+
+LOG = logging.getLogger("matviz")
+
+
+class _NoteHandler(logging.StreamHandler):
+    """The default: ``matviz: note: ...`` on the stderr of the moment (pytest and notebooks swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("matviz: note: %(message)s"))
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ sets it; the property always reads sys.stderr
+        pass
+
+
+NOTES = _NoteHandler()
+LOG.addHandler(NOTES)  # remove it (LOG.removeHandler(NOTES)) or raise the level to silence or redirect notes
+LOG.setLevel(logging.INFO)
+LOG.propagate = False  # a user's root handler would print every note twice
+
+
+def note(text: str) -> None:
+    """Tell the user something about a result (``d was not set, so d = 4``), at level INFO of the logger
+    ``matviz``: ``logging.getLogger("matviz").setLevel(logging.WARNING)`` silences notes."""
+    LOG.info(text)

@@ -39,18 +39,18 @@ def test_top_level_import_does_not_load_pyvista():
 def test_demo_scenes_are_listed_once_and_build_frozen_models():
     from dataclasses import FrozenInstanceError
 
-    from matviz.demo import SCENES
+    from matviz.outputs import DEMO, load_scene
 
-    assert list(SCENES) == ["textbook", "images", "attention"]
-    for name, build in SCENES.items():
-        scene = build()
+    assert DEMO == ("textbook", "mishka_softmax", "attention_causal")  # the demo's scenes are gallery scenes
+    for name in DEMO:
+        scene = load_scene(f"scene:{name}")
         assert isinstance(scene, (mv.Cube, mv.Chain)), name
         with pytest.raises(FrozenInstanceError):
             scene.title = "changed"
 
 
 def test_demo_renders_every_builtin_scene(tmp_path, capsys):
-    from matviz.demo import SCENES
+    from matviz.outputs import DEMO as SCENES
 
     assert main(["demo", "-o", str(tmp_path), "--size", "160x120", "--fps", "4", "--duration", "1"]) == 0
     for name in SCENES:
@@ -92,17 +92,15 @@ def test_repository_scenes_build(request):
     root = Path(request.config.rootpath)
     scripts = sorted((root / "matviz" / "scenes").glob("*.py"))
     assert [s.stem for s in scripts] == [
-        "attention_grid", "attention_head", "attention_vcols", "digits", "fit", "mishka_poster", "mishka_softmax",
+        "attention_causal", "attention_grid", "attention_head", "attention_vcols", "digits", "fit", "mishka_poster", "mishka_softmax",
         "mishka_temperature", "subspaces_query", "textbook",
     ]
-    from matviz.learning.fit import FitSpec
-    from matviz.paper.poster import Poster, Sweep
-    from matviz.outputs import GalleryJob
+    from matviz.outputs import is_scene
 
     for script in scripts:
         built = load_scene(script)
-        if isinstance(built, (Poster, Sweep, FitSpec, GalleryJob)):  # flat specs: tests/test_poster.py; fits:
-            continue  # tests/test_fit.py; gallery jobs: tests/test_digits.py, tests/test_subspaces_cli.py
+        if not is_scene(built):  # other outputs: tests/test_poster.py, test_fit.py, test_digits.py,
+            continue  # tests/test_subspaces_cli.py
         for chain in built if isinstance(built, list) else [as_chain(built)]:  # a grid is a list of heads
             for cube in chain.cubes:  # every cube's result face is its operands' product
                 np.testing.assert_allclose(cube.result.values, cube.left.values @ cube.right.values, rtol=1e-9)
@@ -160,5 +158,5 @@ def test_a_script_returning_something_else_names_both_kinds(tmp_path):
 
     path = tmp_path / "bad.py"
     path.write_text("def build():\n    return 42\n")
-    with pytest.raises(MatvizError, match="build\\(\\) returned int, not a matviz Cube, Chain, list of Chains \\(a grid\\), Poster, Sweep, FitSpec or GalleryJob"):
+    with pytest.raises(MatvizError, match="build\\(\\) returned int, not a matviz Cube, Chain, list of Chains \\(a grid\\) or Output"):
         load_scene(path)

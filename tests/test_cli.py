@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import matviz.graphics.offscreen as offscreen
-from matviz.cli import build_parser, main, scene_from_args
+from matviz.cli import build_parser, main
+from matviz.cli.common import scene_from_args
 from _helpers import listing, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
@@ -531,12 +532,12 @@ def test_keyboard_interrupt_returns_130_and_leaves_nothing(capsys, tmp_path, mon
 
 
 def test_keyboard_interrupt_from_export_returns_130(capsys, tmp_path, monkeypatch):
-    import matviz
+    from matviz.animate import export
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(matviz, "export", interrupted)
+    monkeypatch.setattr(export, "export", interrupted)
     code, _, err = run(capsys, "render", "--left", A_LIT, "--right", B_LIT, "-o", tmp_path / "x.mp4", *SMALL)
     assert code == 130
     assert listing(tmp_path) == []
@@ -908,7 +909,7 @@ def test_error_show_model_flags_without_attention(capsys, tmp_path, monkeypatch)
 
 def test_the_allow_list_covers_every_scene_flag():
     """Each scene or model flag of ``render``/``show`` is in the table, so none can be silently ignored."""
-    from matviz.cli import MODES, SCENE_FLAGS
+    from matviz.cli.common import MODES, SCENE_FLAGS
 
     parser = build_parser()
     show = parser._subparsers._group_actions[0].choices["show"]  # argparse keeps subparsers here
@@ -943,10 +944,14 @@ def test_output_options_are_shared(command):
 
 
 def test_error_frames_names_the_flag(capsys, tmp_path, monkeypatch):
-    """The library says ``frames``; the CLI tells the user the flag they typed."""
-    from matviz.cli import _in_flags
+    """The library names a parameter as data (``frames``); the CLI tells the user the flag they typed."""
+    from matviz.cli import flag
+    from matviz.errors import OptionError, param
 
-    assert _in_flags("frames must be >= 1, got 0") == "--frames must be >= 1, got 0"
+    exc = OptionError(f"{param('frames')} must be >= 1, got 0; choose another {param('out')}")
+    assert str(exc) == "frames must be >= 1, got 0; choose another out" and exc.params == ("frames", "out")
+    assert exc.say(flag) == "--frames must be >= 1, got 0; choose another -o"
+    assert flag("max_side") == "--max-side" and flag("from_token") == "--from"
     (tmp_path / "file.txt").write_text("x")
     line = assert_fails(capsys, tmp_path, monkeypatch, "--left", A_LIT, "--right", B_LIT, output="file.txt/out.png")
     assert line.endswith("choose another -o")

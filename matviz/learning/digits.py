@@ -35,7 +35,6 @@ from typing import Callable
 import numpy as np
 
 from matviz.errors import MatvizError, MissingDependency, OutputError, install_hint
-from matviz.outputs import GalleryJob
 
 SELU_LAMBDA = 1.0507009873554804934193349852946
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -396,14 +395,15 @@ def run(out, seed: int = 0, steps: int = STEPS, note: Callable[[str], None] | No
 
 
 @dataclass(frozen=True)
-class DigitsSpec(GalleryJob):
-    """``matviz digits`` as a gallery entry: ``gallery`` writes ``OUT/STEM/``; ``audit`` checks
+class DigitsSpec:
+    """``matviz digits`` as an ``Output``: ``write`` writes ``OUT/STEM/``; ``audit`` checks
     the figures' sheets with the posters' flat rules (sizes do not apply), writing nothing."""
 
     seed: int = 0
     steps: int = STEPS
+    suffixes = ("/",)  # a folder of figures and digits.json
 
-    def gallery(self, out, stem: str, note=None) -> list[Path]:
+    def write(self, out, stem: str, note=None, progress=None) -> list[Path]:
         return run(Path(out) / stem, self.seed, self.steps, note)[1]
 
     def audit(self, sizes=None) -> list:

@@ -599,6 +599,18 @@ class FitSpec:
     tol: float = 0.0
     resize: object = None
 
+    suffixes = ("/",)  # a run folder: summary.png, fit.mp4, loss.csv, the learned operand, fit.json
+
+    def write(self, out, stem: str, note=None, progress=None) -> list[Path]:  # the Output protocol
+        """Run the fit into ``out/stem/`` and return what it holds."""
+        folder = Path(out) / stem
+        self.run(folder, note)
+        return sorted(folder.iterdir())
+
+    def audit(self, sizes=None) -> list:
+        """Nothing to audit: a fit's pictures are matplotlib figures of its results, not frames of a scene."""
+        return []
+
     def run(self, out, note=None) -> FitResult:
         """Run the fit into ``out`` from scratch and drop its checkpoint (a gallery keeps results)."""
         result = fit(

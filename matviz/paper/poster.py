@@ -70,9 +70,17 @@ class Poster:
     title: str = ""
     scale: int | None = None  # pixels per entry; None: the smallest that makes tiles >= MIN_PICTURE
 
+    suffixes = (".png",)
+
     def values(self) -> list[np.ndarray]:
         """Each tile's result matrix, in tile order."""
         return [_evaluate(t.expression, {**self.operands, **t.numbers}, t.label) for t in self.tiles]
+
+    def write(self, out, stem: str, note=None, progress=None) -> list[Path]:  # the Output protocol
+        return write(self, out, stem, note)
+
+    def audit(self, sizes=None) -> list:  # a sheet has its own size: ``sizes`` do not apply
+        return audit(self)
 
 
 @dataclass(frozen=True)
@@ -91,8 +99,16 @@ class Sweep:
     range: str = "both"  # panels: "sweep" (one gray scale for all frames), "frame" (own min-max), or both
     scale: int | None = None
 
+    suffixes = (".mp4", ".gif")
+
     def settings(self) -> np.ndarray:
         return np.geomspace(self.start, self.stop, self.frames)
+
+    def write(self, out, stem: str, note=None, progress=None) -> list[Path]:  # the Output protocol
+        return write(self, out, stem, note)
+
+    def audit(self, sizes=None) -> list:  # the sweep's first and last sheets, at their own size
+        return audit(self)
 
     def values(self) -> list[np.ndarray]:
         return [
