@@ -52,6 +52,7 @@ __all__ = [
     "flat",
     "load",
     "matmul",
+    "poster",
     "render",
     "show",
     "subspaces",
@@ -59,13 +60,33 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """``mv.fit``, loaded on first use (fit mode; torch is imported only when a fit runs). The
-    module ``matviz.learning.fit`` is callable: ``mv.fit(expr, param="A", init=..., target=..., ...)``."""
-    if name in ("fit", "flat", "poster"):  # callable modules: mv.flat(value, path), mv.poster(expr, vary=...)
-        import importlib
+def fit(*args, **kwargs):
+    """Learn an operand so that an expression of it matches a target (Adam, torch autograd):
+    ``mv.fit(expr, param="A", init=..., target=..., out="run/")``; see ``matviz.learning.fit.fit``.
+    torch is imported only when a fit runs."""
+    from matviz.learning.fit import fit as _fit
 
-        return importlib.import_module({"fit": "matviz.learning.fit"}.get(name, f"matviz.paper.{name}"))
+    return _fit(*args, **kwargs)
+
+
+def flat(*args, **kwargs) -> Path:
+    """The result matrix alone as a full-resolution gray PNG: ``mv.flat(value, path, bits=16)``;
+    see ``matviz.paper.flat.flat``."""
+    from matviz.paper.flat import flat as _flat
+
+    return _flat(*args, **kwargs)
+
+
+def poster(*args, **kwargs):
+    """A contact sheet of one expression over a grid of settings: ``mv.poster(expr, vary=[...], A=a)``;
+    see ``matviz.paper.poster.poster``."""
+    from matviz.paper.poster import poster as _poster
+
+    return _poster(*args, **kwargs)
+
+
+def __getattr__(name: str):
+    """The paper wing's names, loaded on first use."""
     if name in ("sweep", "Poster", "Sweep", "write_poster", "write_sweep"):
         from matviz.paper import poster as _poster
 
