@@ -31,7 +31,7 @@ print(len(out.attentions), out.attentions[0].shape[1])
 
 
 def run() -> list[Target]:
-    cli = ["-m", "matviz.cli"]  # what the `matviz` script runs
+    cli = ["-m", "matviz"]  # what the `matviz` script runs
     with tempfile.TemporaryDirectory() as tmp:
         t_model, rss_model, out = run_measured(["-c", MODEL_ALONE, SENTENCE])
         layers, heads = map(int, out.split()[:2])
