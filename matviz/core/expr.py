@@ -86,7 +86,7 @@ from typing import Callable, Mapping, Union
 import numpy as np
 
 from matviz.core import transforms as _tf
-from matviz.core.operand import MAX_ELEMENTS, Stage  # one Stage type for expressions and cubes (label, values, kind, rowwise)
+from matviz.core.values import MAX_ELEMENTS, Stage  # one Stage type for expressions and cubes (label, values, kind, rowwise)
 from matviz.core.ops import (
     axis_number,
     causal_keep,
