@@ -1,21 +1,22 @@
 """The operand vocabulary: a named matrix and how to colour it, its transforms, and the stages a
 product's result face goes through.
 
-Pure numpy. ``sources/`` turns the outside world into these, ``core/expr`` records ``Stage``s, and
-the model (``matviz.scene``) builds cubes from them; all three import this module, so there is one
-word for each idea. The named transforms (``TRANSFORMS``) are shorthands for expressions and are
-evaluated by ``core/expr`` (imported lazily, as it imports this module), so there is also one
-implementation of each.
+Pure numpy. ``sources/`` turns the outside world into these and the model (``matviz.scene``)
+builds cubes from them; both import this module, so there is one word for each idea. ``Kind``,
+``MAX_ELEMENTS`` and ``Stage`` live in ``core/values`` (``core/expr`` records stages too) and are
+re-exported here. The named transforms (``TRANSFORMS``) are shorthands for expressions and are
+evaluated by ``core/expr``, so there is also one implementation of each; the arrow runs one way,
+operand → expr → values.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
 
 import numpy as np
 
-from matviz.core import ops
+from matviz.core import expr, ops
+from matviz.core.values import MAX_ELEMENTS, Kind, Stage, stage_kind, value_kind
 from matviz.errors import BudgetError, ExpressionError, OptionError, ShapeError, ValueProblem
 
 __all__ = [
@@ -30,10 +31,6 @@ __all__ = [
     "transform_expression",
     "value_kind",
 ]
-
-Kind = Literal["image", "signed", "nonneg"]
-MAX_ELEMENTS = 2**26  # per matrix (512 MiB of float64); larger inputs must be resized first
-
 
 @dataclass(frozen=True)
 class Operand:
@@ -66,11 +63,6 @@ class Operand:
         )
 
 
-def value_kind(values: np.ndarray) -> Kind:
-    """``"signed"`` if any value is negative, else ``"nonneg"``."""
-    return "signed" if float(values.min()) < 0 else "nonneg"
-
-
 def operand(values, name: str, kind: Kind | None = None) -> Operand:
     """Validate ``values`` (finite, non-empty 2-D) and wrap them; ``kind`` defaults from the data."""
     if isinstance(values, Operand):
@@ -82,32 +74,6 @@ def operand(values, name: str, kind: Kind | None = None) -> Operand:
             "resize it first, e.g. matviz.load(..., max_side=1024)"
         )
     return Operand(name, a, kind or value_kind(a))
-
-
-def stage_kind(values: np.ndarray) -> Kind:
-    """The colour kind of a stage's matrix: by its finite entries (masked -inf ones left out)."""
-    finite = values[np.isfinite(values)]
-    return value_kind(finite) if finite.size else "nonneg"
-
-
-@dataclass(frozen=True)
-class Stage:
-    """A step the result face goes through after the sum over k (scale, mask, softmax...).
-
-    ``values`` is the matrix AFTER the step, with masked entries as -inf (drawn in gray);
-    ``kind`` says how to colour it (``stage_kind``). ``rowwise`` ("rows"/"cols") marks a step that
-    normalizes each row/column: the animation applies it one row (column) at a time.
-    """
-
-    label: str  # e.g. "/ sqrt(d)", "causal mask", "softmax(rows)", "* 2", "normalize"
-    values: np.ndarray  # (m, n) float64
-    kind: Kind
-    rowwise: str | None = None
-
-    @classmethod
-    def of(cls, label: str, values: np.ndarray, rowwise: str | None = None) -> Stage:
-        """A stage whose ``kind`` comes from its values."""
-        return cls(label, values, stage_kind(values), rowwise)
 
 
 TRANSFORMS = ("none", "minmax", "signed", "softmax-rows", "softmax-cols", "ynorm-rows", "ynorm-cols")
@@ -157,10 +123,8 @@ def transform(op: Operand, how: str = "none", temperature: float = 1.0) -> Opera
         return op
     if how.startswith("softmax-") and not (temperature > 0 and np.isfinite(temperature)):
         raise ValueProblem(f"softmax temperature must be a finite number > 0, got {temperature}")
-    from matviz.core.expr import evaluate  # lazily: expr imports this module (Stage)
-
     try:
-        values = evaluate(text, {"X": op.values, "T": temperature}).value
+        values = expr.evaluate(text, {"X": op.values, "T": temperature}).value
     except ExpressionError as err:
         # the expression is ours, not the user's: report the problem against the transform they named
         problem = str(err).split("\n", 1)[0].removeprefix(f"{text}: ")

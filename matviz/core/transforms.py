@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SELU_ALPHA", "SELU_SCALE", "blur", "flip", "relu", "resize", "roll", "rot90", "selu", "tanh", "warp"]
+__all__ = ["SELU_ALPHA", "SELU_SCALE", "blur", "flip", "gaussian_kernel", "relu", "resize", "roll", "rot90", "selu", "tanh", "warp"]
 
 # torch.nn.SELU's constants (Klambauer et al. 2017)
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -64,8 +64,9 @@ def roll(x: np.ndarray, shift: int, axis: str = "rows") -> np.ndarray:
     return np.roll(np.asarray(x, dtype=np.float64), int(shift), axis=1 if axis == "rows" else 0)
 
 
-def _gaussian_kernel(sigma: float) -> np.ndarray:
-    """``exp(−t²/(2σ²))`` for t = −r..r, r = ⌊4σ + 0.5⌋ (scipy's truncate=4), summing to 1."""
+def gaussian_kernel(sigma: float) -> np.ndarray:
+    """``exp(−t²/(2σ²))`` for t = −r..r, r = ⌊4σ + 0.5⌋ (scipy's truncate=4), summing to 1: the
+    kernel of ``blur``, public so the torch twin (``matviz.learning.fit_torch``) uses the same one."""
     r = int(4.0 * sigma + 0.5)
     t = np.arange(-r, r + 1, dtype=np.float64)
     g = np.exp(-0.5 * (t / sigma) ** 2)
@@ -74,10 +75,10 @@ def _gaussian_kernel(sigma: float) -> np.ndarray:
 
 def blur(x: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian blur with standard deviation ``sigma`` pixels (sigma > 0): the separable kernel of
-    ``_gaussian_kernel`` along columns then rows, edges clamped (as
+    ``gaussian_kernel`` along columns then rows, edges clamped (as
     ``scipy.ndimage.gaussian_filter(x, sigma, mode="nearest")``)."""
     out = np.asarray(x, dtype=np.float64)
-    g = _gaussian_kernel(sigma)
+    g = gaussian_kernel(sigma)
     r = (len(g) - 1) // 2
     for ax in (0, 1):
         n = out.shape[ax]

@@ -1,8 +1,10 @@
 """The expression language (``matviz.core.expr``) evaluated in torch, so gradients flow (fit mode).
 
-There is one parser: :func:`matviz.core.expr.parse` checks the text and builds the tree, and its
-evaluator's node keys decide which sub-expressions are one node. :class:`TorchExpression` walks that
-same tree with torch twins of every operation:
+There is one parser: :func:`matviz.core.expr.parse` checks the text and builds the tree, and one
+walker: :class:`TorchExpression` subclasses :class:`matviz.core.expr.Walker`, as the numpy evaluator
+does, so the node keys that decide which sub-expressions are one node, the bindings and the reading
+of arguments and words are the numpy evaluator's own. It walks that same tree with torch twins of
+every operation:
 
 * ``@ + - * /``, unary minus, ``.T``, ``let`` / ``X = ...;`` bindings, numbers (``sqrt(d)`` ...);
 * ``sqrt exp relu tanh selu`` (entrywise), ``normalize`` / ``signed`` (min-max; a constant matrix
@@ -38,18 +40,7 @@ import numpy as np
 import torch
 
 from matviz.core import transforms as _tf
-from matviz.core.expr import (
-    _ARITHMETIC,
-    _Evaluator,
-    _axis_word,
-    _bind,
-    _causal_flag,
-    _flip_direction,
-    _norm_f,
-    _program,
-    _source,
-    parse,
-)
+from matviz.core.expr import ARITHMETIC, Walker, parse, slice_parts
 
 __all__ = ["TorchExpression", "evaluate_torch"]
 
@@ -106,7 +97,7 @@ def warp(x: torch.Tensor, amplitude: float, wavelength: float, axis: str = "rows
 
 def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """``matviz.core.transforms.blur`` in torch: the same kernel, clamped edges, same summation order."""
-    g = _tf._gaussian_kernel(sigma)
+    g = _tf.gaussian_kernel(sigma)
     r = (len(g) - 1) // 2
     out = x
     for ax in (0, 1):
@@ -142,7 +133,7 @@ def resize(x: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
     return r_rows @ x @ r_cols.T
 
 
-class TorchExpression:
+class TorchExpression(Walker):
     """A parsed, checked expression evaluated in torch: ``TorchExpression(text)(env)``.
 
     ``env`` maps names to tensors (2-D) or numbers; bind ``d`` when the expression defaults it (the
@@ -151,60 +142,48 @@ class TorchExpression:
     """
 
     def __init__(self, text: str):
-        self.text = text
-        self.tree = parse(text)
-        self.bindings, self.body = _program(self.tree)
-        self._keys = _Evaluator(text, self.tree, {})  # only its node keys (shared nodes) are used
+        super().__init__(text, parse(text))
         self.notes: list[str] = []
 
     def __call__(self, env: Mapping[str, TValue]) -> TValue:
         self.env = env
-        self.memo: dict[tuple, TValue] = {}
+        self.memo = {}  # one evaluation: the node keys stay, the values do not
         return self.eval(self.body)
 
-    # ------------------------------------------------ walking the tree
+    # ------------------------------------------------ the walker's handlers
 
-    def eval(self, node: ast.AST) -> TValue:
-        key = self._keys.key(node)
-        if key not in self.memo:
-            self.memo[key] = self.dispatch(node)
-        return self.memo[key]
+    def constant(self, node: ast.Constant) -> float:
+        return float(node.value)
 
-    def dispatch(self, node: ast.AST) -> TValue:
-        if isinstance(node, ast.Constant):
-            return float(node.value)
-        if isinstance(node, ast.Name):
-            if node.id in self.bindings:
-                return self.eval(self.bindings[node.id])
-            value = self.env[node.id]
-            return value if isinstance(value, torch.Tensor) else float(value)
-        if isinstance(node, ast.UnaryOp):
-            return -self.eval(node.operand)
-        if isinstance(node, ast.Attribute):
-            return self.eval(node.value).T
-        if isinstance(node, ast.BinOp):
-            left, right = self.eval(node.left), self.eval(node.right)
-            if isinstance(node.op, ast.MatMult):
-                return left @ right
-            symbol = _ARITHMETIC[type(node.op)][0]
-            if isinstance(left, float) and isinstance(right, float):
-                return float(_ARITHMETIC[type(node.op)][1](left, right))
-            if isinstance(left, float):
-                left = torch.as_tensor(left, dtype=right.dtype)
-            return _OPS[symbol](left, right)
-        if isinstance(node, ast.Subscript):
-            return self.subscript(node)
-        if isinstance(node, ast.Call):
-            return self.call(node)
-        raise TypeError(f"unexpected node {type(node).__name__}")  # the parser rejects it first
+    def name(self, node: ast.Name) -> TValue:
+        if node.id in self.bindings:
+            return self.eval(self.bindings[node.id])
+        value = self.env[node.id]
+        return value if isinstance(value, torch.Tensor) else float(value)
+
+    def negate(self, node: ast.UnaryOp) -> TValue:
+        return -self.eval(node.operand)
+
+    def transpose(self, node: ast.Attribute) -> torch.Tensor:
+        return self.eval(node.value).T
+
+    def binary(self, node: ast.BinOp) -> TValue:
+        left, right = self.eval(node.left), self.eval(node.right)
+        if isinstance(node.op, ast.MatMult):
+            return left @ right
+        symbol, numpy_fn = ARITHMETIC[type(node.op)]
+        if isinstance(left, float) and isinstance(right, float):
+            return float(numpy_fn(left, right))
+        if isinstance(left, float):
+            left = torch.as_tensor(left, dtype=right.dtype)
+        return _OPS[symbol](left, right)
 
     def number(self, node: ast.AST) -> float:
         return float(self.eval(node))
 
     def subscript(self, node: ast.Subscript) -> torch.Tensor:
         x = self.eval(node.value)
-        parts = list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
-        for ax, part in enumerate(parts):
+        for ax, part in enumerate(slice_parts(node)):
             bounds = [None if b is None else int(self.number(b)) for b in (part.lower, part.upper, part.step)]
             idx = range(*slice(*bounds).indices(x.shape[ax]))
             x = x.index_select(ax, torch.tensor(list(idx), dtype=torch.int64))
@@ -212,7 +191,7 @@ class TorchExpression:
 
     def note_constant(self, node: ast.AST) -> None:
         note = (
-            f"{_source(self.text, node)} min-max normalizes a constant matrix (max = min, so it would divide "
+            f"{self.src(node)} min-max normalizes a constant matrix (max = min, so it would divide "
             "by zero): it is taken as 0 everywhere, and no gradient flows through it"
         )
         if note not in self.notes:
@@ -220,7 +199,7 @@ class TorchExpression:
 
     def call(self, node: ast.Call) -> TValue:
         fname = node.func.id
-        params = _bind(self.text, node)
+        params = self.arguments(node)
         x = self.eval(params["x"])
         if fname in ("sqrt", "exp", "relu", "tanh", "selu") and isinstance(x, float):
             return float({"sqrt": math.sqrt, "exp": math.exp, "relu": lambda v: max(v, 0.0), "tanh": math.tanh,
@@ -242,19 +221,16 @@ class TorchExpression:
             if constant:
                 self.note_constant(node)
             return 2.0 * out - 1.0 if fname == "signed" else out
-        axis = _axis_word(self.text, params["axis"], fname) if "axis" in params else "rows"
+        axis = self.word(params, "axis", fname)
         if fname == "softmax":
             t = self.number(params["temperature"]) if "temperature" in params else 1.0
-            causal = _causal_flag(self.text, params["causal"]) if "causal" in params else False
-            return softmax(x, axis, t, causal)
+            return softmax(x, axis, t, self.word(params, "causal", fname))
         if fname == "norm":
-            f = _norm_f(self.text, params["f"]) if "f" in params else "y+1"
-            causal = _causal_flag(self.text, params["causal"]) if "causal" in params else False
-            return norm(x, f, axis, causal)
+            return norm(x, self.word(params, "f", fname), axis, self.word(params, "causal", fname))
         if fname == "warp":
             return warp(x, self.number(params["amplitude"]), self.number(params["wavelength"]), axis)
         if fname == "flip":
-            return torch.flip(x, dims=(1,) if _flip_direction(self.text, params["direction"]) == "h" else (0,))
+            return torch.flip(x, dims=(1,) if self.word(params, "direction", fname) == "h" else (0,))
         if fname == "rot90":
             k = int(self.number(params["k"])) if "k" in params else 1
             return torch.rot90(x, k, dims=(0, 1))
