@@ -361,7 +361,7 @@ def _hold_if_asked(k: int) -> None:
     """The ``HOLD_AFTER_CHECKPOINT`` hook, after the checkpoint at step ``k`` is written."""
     step, _, marker = os.environ.get(HOLD_AFTER_CHECKPOINT, "").partition(":")
     if marker and step.strip().isdigit() and int(step) == k:
-        Path(marker).write_text(f"{k}\n")
+        atomic_write(Path(marker), lambda tmp: tmp.write_text(f"{k}\n"))  # whole when it appears
         while True:
             time.sleep(60)
 
