@@ -390,7 +390,8 @@ class _Adam:
         state = self.torch.load(self.ckpt, weights_only=False)
         if state["settings"] != self.settings:
             diff = [k for k in self.settings if state["settings"].get(k) != self.settings[k]]
-            shown = ", ".join(named(k) if k in ("steps", "lr", "seed", "tol", "checkpoint_every") else k for k in diff)
+            own = ("steps", "lr", "seed", "tol", "checkpoint_every")  # settings that are parameters as they are
+            shown = ", ".join(named(k) if k in own else k for k in diff)
             raise MatvizError(
                 f"the run in {self.out} was made with other settings ({shown} differ): "
                 f"resume with the same command, or {named('force')} to start over"
@@ -404,6 +405,7 @@ class _Adam:
         say(f"resuming from the checkpoint at step {self.k} of {self.settings['steps']}")
 
     def checkpoint(self) -> None:
+        """The parameter, Adam's state, the losses and the frames at this step, written atomically."""
         state = {
             "settings": self.settings,
             "step": self.k,
