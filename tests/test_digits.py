@@ -190,6 +190,29 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys, case):
     assert listing(tmp_path) == before
 
 
+def test_library_errors_name_the_parameters_not_the_flags(tmp_path):
+    """``run`` says the keyword a Python user passed and carries it as data; the CLI maps it to a flag."""
+    from _helpers import listing
+
+    from matviz.errors import MatvizError
+
+    blocker = tmp_path / "f.txt"
+    blocker.write_text("x")
+    cases = [
+        (dict(out=tmp_path / "run", seed=-1), "seed must be a whole number >= 0, got -1", ("seed",)),
+        (dict(out=tmp_path / "run", steps=0), "steps must be a whole number >= 1, got 0", ("steps",)),
+        (dict(out=blocker), "output directory", ("out",)),
+        (dict(out=blocker / "run"), "is a file; choose another out", ("out",)),
+    ]
+    for kw, words, params in cases:
+        with pytest.raises(MatvizError) as info:
+            digits.run(**kw)
+        text = str(info.value)
+        assert words in text and " -o" not in text and "--" not in text, (kw, text)
+        assert info.value.params == params
+    assert listing(tmp_path) == ["f.txt"]
+
+
 def test_gallery_writes_and_audits_the_digits_entry(tmp_path, capsys, monkeypatch):
     """scenes/digits.py is a GalleryJob: matviz gallery writes gallery/digits/ and --audit checks its
     five sheets with the flat rules, writing nothing."""

@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from matviz.animate.writers import _Atomic, check_output, check_size, remove_stale_partials
+from matviz.animate.writers import AtomicFiles, check_output, check_size, remove_stale_partials
 from matviz.errors import OutputError
 
 SUFFIX = ".html"
 
 
-class HtmlWriter(_Atomic):
+class HtmlWriter(AtomicFiles):
     """One page → ``path``, through a temp file renamed on success."""
 
     def __init__(self, path: Path) -> None:
@@ -24,7 +24,7 @@ class HtmlWriter(_Atomic):
         remove_stale_partials(path)
 
     def write(self, data: bytes) -> None:
-        self._write_bytes(self.path, data)
+        self.write_bytes(self.path, data)
 
 
 def export_html(scene, path: str | os.PathLike, *, size: tuple[int, int] = (1280, 720)) -> Path:

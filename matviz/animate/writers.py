@@ -6,6 +6,10 @@ never leaves a partial output file. Temp files are made by ``tempfile.mkstemp`` 
 directory: an unpredictable name (``.STEM.partial-PID-RANDOM.EXT``), created exclusively, so a
 symlink planted there is never followed. A run removes the stale partials of its own output left by
 a process that no longer exists (SIGKILL, power loss); live runs' partials are left alone.
+
+The same bookkeeping is public for any file a command writes: ``AtomicFiles`` (a context manager
+whose ``temp(path)`` makes the temp file and which renames every temp onto its target when the block
+ends without error) and ``atomic_write(path, write)``, its one-file form.
 """
 
 from __future__ import annotations
@@ -18,11 +22,11 @@ import shutil
 import signal
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 
-from matviz.errors import OutputError
+from matviz.errors import OutputError, param
 
 SUFFIXES = (".png", ".gif", ".mp4", ".html")  # .html: one interactive page (matviz.animate.html)
 FPS_RANGE = (0.1, 240.0)  # frames per second a writer accepts (ffmpeg rounds tiny rates to 0)
@@ -57,14 +61,14 @@ def check_output(path: str | os.PathLike, create: bool = True) -> Path:
     existing = next((p for p in (parent, *parent.parents) if p.exists()), Path("."))
     if not existing.is_dir():
         raise OutputError(
-            f"cannot create output directory {parent}: {existing} is a file, not a directory; choose another path"
+            f"cannot create output directory {parent}: {existing} is a file, not a directory; choose another {param('path')}"
         )
     if create:
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(
-                f"cannot create output directory {parent}: {exc.strerror or exc}; choose another path"
+                f"cannot create output directory {parent}: {exc.strerror or exc}; choose another {param('path')}"
             ) from None
         existing = parent
     try:
@@ -75,7 +79,7 @@ def check_output(path: str | os.PathLike, create: bool = True) -> Path:
     if len(os.fsencode(longest)) > name_max:
         raise OutputError(
             f"output name {path.name[:40]}... is too long: its temporary file name would exceed the "
-            f"{name_max}-byte limit of file names; use a name of at most {max(1, name_max - len(longest) + len(path.stem))} characters before the extension; choose another path"
+            f"{name_max}-byte limit of file names; use a name of at most {max(1, name_max - len(longest) + len(path.stem))} characters before the extension; choose another {param('path')}"
         )
     try:
         fd, probe = tempfile.mkstemp(prefix=f".{path.stem[:20]}.probe-", dir=existing)
@@ -83,9 +87,31 @@ def check_output(path: str | os.PathLike, create: bool = True) -> Path:
         os.unlink(probe)
     except OSError as exc:
         raise OutputError(
-            f"output directory {existing} is not writable ({exc.strerror or exc}); choose another path"
+            f"output directory {existing} is not writable ({exc.strerror or exc}); choose another {param('path')}"
         ) from None
     return path
+
+
+def check_output_dir(path: str | os.PathLike, what: str = "output directory", name: str = "out") -> Path:
+    """Validate a directory a command writes several files into, before anything is computed or
+    written: not a file, not under a file, writable (probed with an mkstemp file). Nothing is
+    created; ``what`` is how messages call it, ``name`` the parameter they mark."""
+    out = Path(path).expanduser()
+    again = f"choose another {param(name)}"
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{what} {out} is a file: {again}")
+    existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise OutputError(f"cannot create {what} {out}: {existing} is a file; {again}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"{what} {existing} is not writable: {again}")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".probe-", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"{what} {existing} is not writable ({exc.strerror or exc}): {again}") from None
+    return out
 
 
 def check_fps(fps) -> float:
@@ -93,10 +119,10 @@ def check_fps(fps) -> float:
     try:
         value = float(fps)
     except (TypeError, ValueError):
-        raise OutputError(f"fps must be a number, got {fps!r}") from None
+        raise OutputError(f"{param('fps')} must be a number, got {fps!r}") from None
     lo, hi = FPS_RANGE
     if not (math.isfinite(value) and lo <= value <= hi):
-        raise OutputError(f"fps must be between {lo:g} and {hi:g}, got {fps}")
+        raise OutputError(f"{param('fps')} must be between {lo:g} and {hi:g}, got {fps}")
     return value
 
 
@@ -108,10 +134,10 @@ def check_size(size) -> tuple[int, int]:
             raise ValueError
         width, height = int(width), int(height)
     except (TypeError, ValueError, OverflowError):
-        raise OutputError(f"size must be (width, height) in whole pixels, e.g. (1280, 720), got {size!r}") from None
+        raise OutputError(f"{param('size')} must be (width, height) in whole pixels, e.g. (1280, 720), got {size!r}") from None
     if not (1 <= width <= MAX_SIZE[0] and 1 <= height <= MAX_SIZE[1]):
         raise OutputError(
-            f"size {width}x{height} is out of range: width and height must be between 1 and "
+            f"{param('size')} {width}x{height} is out of range: width and height must be between 1 and "
             f"{MAX_SIZE[0]}x{MAX_SIZE[1]}"
         )
     return width, height
@@ -124,7 +150,7 @@ def check_gif_memory(n_frames: int, size: tuple[int, int]) -> None:
         raise OutputError(
             f"a GIF of {n_frames} frames at {size[0]}x{size[1]} needs about {need / 2**30:.1f} GiB of memory "
             f"(every frame is held until the GIF is encoded; the limit is {GIF_MEMORY_LIMIT / 2**30:g} GiB): "
-            "write .mp4 instead, or use a smaller --size or fewer --frames/--duration"
+            f"write .mp4 instead, or use a smaller {param('size')} or fewer {param('frames')}/{param('duration')}"
         )
 
 
@@ -208,18 +234,33 @@ def _umask() -> int:
 def _write_error(exc: OSError, path: Path) -> OutputError:
     text = str(exc).strip()
     if exc.errno == errno.ENOSPC or "No space left" in text:
-        why, fix = "no space left on the device", "free some space or choose another path"
+        why, fix = "no space left on the device", f"free some space or choose another {param('path')}"
     else:
-        why, fix = exc.strerror or (text.splitlines()[0] if text else type(exc).__name__), "choose another path"
+        why, fix = exc.strerror or (text.splitlines()[0] if text else type(exc).__name__), f"choose another {param('path')}"
     return OutputError(f"could not write {path}: {why}; nothing was left behind: {fix}")
 
 
-class _Atomic:
-    """Temp-file bookkeeping shared by the writers: ``pairs`` of (temp, final)."""
+class AtomicFiles:
+    """Files that appear whole or not at all, renamed onto their targets together::
+
+        with AtomicFiles() as files:
+            np.save(files.temp(out / "a.npy"), a)
+            np.save(files.temp(out / "b.npy"), b)
+
+    ``temp(final)`` makes a new, empty temp file beside ``final`` (mkstemp: an unpredictable name,
+    created exclusively) and registers it for signal cleanup (``LIVE_TEMPS``, with SIGINT, SIGTERM
+    and SIGHUP held back meanwhile). Leaving the block without error renames every temp onto its
+    target (``close``); an error removes them all (``abort``), and an OSError becomes a one-line
+    OutputError. Every frame writer is one: ``pairs`` are its (temp, final), ``paths`` what
+    ``close`` wrote."""
 
     def __init__(self) -> None:
         self.pairs: list[tuple[Path, Path]] = []
         self.paths: list[Path] = []
+
+    def temp(self, final: str | os.PathLike) -> Path:
+        """A new temp file beside ``final``, renamed onto it on ``close``."""
+        return _temp(Path(final), self.pairs)
 
     def _commit(self) -> None:
         for tmp, final in self.pairs:
@@ -252,10 +293,10 @@ class _Atomic:
     def close(self) -> None:
         self._commit()
 
-    def _write_bytes(self, final: Path, data: bytes) -> None:
+    def write_bytes(self, final: Path, data: bytes) -> None:
         """``data`` into a fresh temp file for ``final`` (renamed on ``close``; never through a
         symlink planted at the temp's name)."""
-        tmp = _temp(final, self.pairs)
+        tmp = self.temp(final)
         fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0))
         try:
             view = memoryview(data)
@@ -265,7 +306,16 @@ class _Atomic:
             os.close(fd)
 
 
-class PngWriter(_Atomic):
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """``write(temp)`` into a temp file beside ``path``, then renamed onto it: ``AtomicFiles`` for
+    one file. Returns ``path``."""
+    path = Path(path)
+    with AtomicFiles() as files:
+        write(files.temp(path))
+    return path
+
+
+class PngWriter(AtomicFiles):
     """One frame → ``path``; several → ``stem_0000.png, stem_0001.png, …`` beside it."""
 
     def __init__(self, path: Path, n_frames: int) -> None:
@@ -277,11 +327,11 @@ class PngWriter(_Atomic):
         import imageio.v3 as iio
 
         final = self.path if self.n_frames == 1 else self.path.with_name(f"{self.path.stem}_{self.count:04d}.png")
-        self._write_bytes(final, iio.imwrite("<bytes>", frame, extension=".png"))
+        self.write_bytes(final, iio.imwrite("<bytes>", frame, extension=".png"))
         self.count += 1
 
 
-class _ImageioStream(_Atomic):
+class _ImageioStream(AtomicFiles):
     """A streaming imageio writer to one temp file (GIF through Pillow, MP4 through ffmpeg)."""
 
     def __init__(self, path: Path, **kwargs) -> None:
@@ -289,7 +339,7 @@ class _ImageioStream(_Atomic):
 
         super().__init__()
         remove_stale_partials(path)
-        tmp = _temp(path, self.pairs)
+        tmp = self.temp(path)
         try:
             self._w = iio2.get_writer(tmp, **kwargs)
         except BaseException:

@@ -26,7 +26,6 @@ small CNN. Then, in numpy (``matviz.core.subspaces``):
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,8 @@ from typing import Callable
 
 import numpy as np
 
-from matviz.errors import MatvizError, MissingDependency, OutputError, install_hint
+from matviz.animate.writers import atomic_write, check_output_dir
+from matviz.errors import MatvizError, MissingDependency, install_hint, param
 
 SELU_LAMBDA = 1.0507009873554804934193349852946
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -225,32 +225,41 @@ def _pct(v: float) -> str:
 
 
 def figures(ex: Experiment) -> dict:
-    """name -> ``sheets.Figure`` of each picture."""
-    from matviz.core.subspaces import subspaces
+    """name -> ``sheets.Figure`` of each picture (in ``FIGURES`` order)."""
+    draws = (_weights, _signal_space, _residuals, _conv_kernels, _ideal_inputs)
+    return {name: draw(ex) for name, draw in zip(FIGURES, draws)}
+
+
+def _test_accuracy(ex: Experiment, kind: str) -> str:
+    return f"{100 * ex.accuracy[kind]['test']:.1f}%"
+
+
+def _weights(ex: Experiment):
+    """The weight rows of the 1-layer net and of the SELU net's first layer, as 8x8 images."""
     from matviz.learning.sheets import Cell, Figure, Scale
 
-    acc = ex.accuracy
-    W1, _, _ = ex.layers["linear"][0]
-    s1 = subspaces(W1)
-    S1 = subspaces(ex.layers["selu"][0][0])
-    figs = {}
-    a1, a5, ac = (f"{100 * acc[k]['test']:.1f}%" for k in ("linear", "selu", "cnn"))
-
-    # weights
+    W1 = ex.layers["linear"][0][0]
     selu_rows = ex.layers["selu"][0][0][:10]
-    figs["weights"] = Figure(
+    return Figure(
         title=f"Weight rows as 8x8 images (digits, seed {ex.seed}). Row c of the 1-layer net's W scores class c: red pixels "
               "raise it, blue lower it; the SELU net's layer-1 rows feed hidden units.",
         headers=[f"row {c}" for c in range(10)],
         rows=[
-            (f"1-layer net W (10x64), test accuracy {a1}", [Cell(_img(w), "w1") for w in W1]),
-            (f"5-layer SELU net, layer 1 (64x64): rows 0-9, test acc. {a5}", [Cell(_img(w), "w5") for w in selu_rows]),
+            (f"1-layer net W (10x64), test accuracy {_test_accuracy(ex, 'linear')}", [Cell(_img(w), "w1") for w in W1]),
+            (f"5-layer SELU net, layer 1 (64x64): rows 0-9, test acc. {_test_accuracy(ex, 'selu')}",
+             [Cell(_img(w), "w5") for w in selu_rows]),
         ],
         scales={"w1": Scale.signed("1-layer W: one scale for its 10 rows", W1),
                 "w5": Scale.signed("SELU layer 1: one scale for the 10 rows", selu_rows)},
     )
 
-    # signal space
+
+def _signal_space(ex: Experiment):
+    """Right singular vectors of the 1-layer net and of the SELU net's first layer, and condition numbers."""
+    from matviz.core.subspaces import subspaces
+    from matviz.learning.sheets import Cell, Figure, Scale
+
+    s1, S1 = subspaces(ex.layers["linear"][0][0]), subspaces(ex.layers["selu"][0][0])
     conds = "; ".join(
         f"layer {i + 1} ({W.shape[0]}x{W.shape[1]}) {subspaces(W).condition_number:.3g}" for i, (W, _, _) in enumerate(ex.layers["selu"])
     )
@@ -259,7 +268,7 @@ def figures(ex: Experiment) -> dict:
     def _vec(sub, i):  # right singular vector i as an image, captioned with its index and sigma
         return Cell(_img(sub.Vt[i]), "v", f"v{i + 1}: {sub.singular_values[i]:.2g}")
 
-    figs["signal_space"] = Figure(
+    return Figure(
         title="Signal space: right singular vectors v_i (rows of Vt) as 8x8 images, captioned v_i: sigma_i. "
               "An input is seen by a layer only through its projection on these.",
         headers=[],
@@ -274,11 +283,17 @@ def figures(ex: Experiment) -> dict:
         ],
     )
 
-    # residuals of the class averages under the 1-layer net
+
+def _residuals(ex: Experiment):
+    """Each class's average digit split by the 1-layer net's projector: what it sees and what it ignores."""
+    from matviz.core.subspaces import subspaces
+    from matviz.learning.sheets import Cell, Figure, Scale
+
+    s1 = subspaces(ex.layers["linear"][0][0])
     proj = s1.project(ex.class_means.T)  # columns
     parts = (ex.class_means.T, proj.signal, proj.residual)
     scale = Scale.signed("x, P x and x - P x: one scale for all", *parts)
-    figs["residuals"] = Figure(
+    return Figure(
         title=f"What the 1-layer net ignores: each class's average digit x = P x + (x - P x), P the projector on the "
               f"signal space of W (rank {s1.rank}); W (x - P x) = 0. Under x - P x: its share of |x|^2.",
         headers=[f"class {c}" for c in range(10)],
@@ -290,12 +305,17 @@ def figures(ex: Experiment) -> dict:
         scales={"xr": scale},
     )
 
-    # conv kernels
+
+def _conv_kernels(ex: Experiment):
+    """The small CNN's first-layer 3x3 kernels, its signal kernels and the patterns it rejects."""
+    from matviz.core.subspaces import subspaces
+    from matviz.learning.sheets import Cell, Figure, Scale
+
     K = ex.nets["cnn"].conv_kernels()
     k = subspaces(K.reshape(len(K), 9))
     null = k.null_space.T
-    figs["conv_kernels"] = Figure(
-        title=f"Small CNN (test accuracy {ac}): its first convolution's {len(K)} kernels (3x3) read as the rows of a "
+    return Figure(
+        title=f"Small CNN (test accuracy {_test_accuracy(ex, 'cnn')}): its first convolution's {len(K)} kernels (3x3) read as the rows of a "
               f"{len(K)}x9 matrix: signal kernels (rows of Vt, with sigma) and the 3x3 patterns it rejects (null space).",
         headers=[f"{i + 1}" for i in range(max(len(K), 9 - k.rank))],
         rows=[
@@ -309,7 +329,11 @@ def figures(ex: Experiment) -> dict:
         pixels=16,
     )
 
-    # ideal inputs (Fig. 3)
+
+def _ideal_inputs(ex: Experiment):
+    """Fig. 3: the starting images for ideal outputs, refined, and y* inverted layer by layer."""
+    from matviz.learning.sheets import Cell, Figure, Scale
+
     cols = []
     for kind in KINDS:
         cols += [(kind, ex.starts[kind], ex.losses[kind][0]), (f"{kind}, refined", ex.refined[kind], ex.losses[kind][-1])]
@@ -317,8 +341,8 @@ def figures(ex: Experiment) -> dict:
     scales = {}
     for i, (name, imgs, _) in enumerate(cols):
         scales[f"c{i}"] = Scale.gray(f"{name}: its column", imgs)
-    figs["ideal_inputs"] = Figure(
-        title=f"Inputs for ideal outputs, 5-layer SELU net (test accuracy {a5}). Under each image: |f(x) - y*| "
+    return Figure(
+        title=f"Inputs for ideal outputs, 5-layer SELU net (test accuracy {_test_accuracy(ex, 'selu')}). Under each image: |f(x) - y*| "
               f"(refined: {ex.steps} Adam steps on the input, weights frozen).",
         headers=["avg-img", "refined", "min-img", "refined", "avg-min-img", "refined", "y* inverted"],
         rows=[(f"class {c}", [Cell(_img(imgs[c]), f"c{i}", f"{loss[c]:.3g}") for i, (_, imgs, loss) in enumerate(cols)])
@@ -339,43 +363,21 @@ def figures(ex: Experiment) -> dict:
         row_label_width=70,
         pixels=10,
     )
-    return figs
 
 
 # ---------------------------------------------------------------- writing
-
-
-def check_dir(out: Path) -> None:
-    """Fail before anything is computed or written: a file, under a file, not writable."""
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"output directory {out} is a file: choose another -o")
-    existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
-    if not existing.is_dir():
-        raise OutputError(f"cannot create output directory {out}: {existing} is a file; choose another -o")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputError(f"output directory {existing} is not writable: choose another -o")
-    import tempfile
-
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".digits.probe-", dir=existing)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise OutputError(f"output directory {existing} is not writable ({exc.strerror or exc}): choose another -o") from None
 
 
 def run(out, seed: int = 0, steps: int = STEPS, note: Callable[[str], None] | None = None,
         epochs: dict | None = None) -> tuple[Experiment, list[Path]]:
     """Train, analyse and write the figures and digits.json into ``out``."""
     from matviz.learning import sheets
-    from matviz.learning.fit import _atomic_write
 
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise MatvizError(f"seed must be a whole number >= 0, got {seed!r}")
+        raise MatvizError(f"{param('seed')} must be a whole number >= 0, got {seed!r}")
     if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
-        raise MatvizError(f"steps must be a whole number >= 1, got {steps!r}")
-    out = Path(out).expanduser()
-    check_dir(out)
+        raise MatvizError(f"{param('steps')} must be a whole number >= 1, got {steps!r}")
+    out = check_output_dir(out)  # before anything is computed or written
     load(seed)  # scikit-learn is there (one line if not) before anything is created
     ex = experiment(int(seed), int(steps), epochs)
     figs = figures(ex)
@@ -386,7 +388,7 @@ def run(out, seed: int = 0, steps: int = STEPS, note: Callable[[str], None] | No
         sheets.write(figs[name], path)
         paths.append(path)
     info = ex.summary()
-    paths.append(_atomic_write(out / "digits.json", lambda tmp: tmp.write_text(json.dumps(info, indent=1) + "\n")))
+    paths.append(atomic_write(out / "digits.json", lambda tmp: tmp.write_text(json.dumps(info, indent=1) + "\n")))
     if note is not None:
         a = ex.accuracy
         note("test accuracy: " + ", ".join(f"{k} {100 * a[k]['test']:.1f}%" for k in ("linear", "selu", "cnn"))

@@ -20,6 +20,9 @@ The run directory gets, each file written to a hidden temporary file and renamed
 
 Deterministic: float64, one torch thread, ``torch.use_deterministic_algorithms``; a resumed run
 ends bit-identical to an uninterrupted one with the same settings.
+
+``fit`` reads as its steps: check the arguments, build the problem in numpy (``_problem``), check
+the run directory, run Adam in torch (``_train``: resume, the loop, checkpoints), write the outputs.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
-import io
+import importlib.util
 import json
 import os
 import sys
@@ -39,14 +42,19 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from matviz.errors import ExpressionError, MatvizError, OutputError
+from matviz.animate.writers import atomic_write, check_output_dir
+from matviz.errors import ExpressionError, MatvizError, MissingDependency, OutputError, install_hint
+from matviz.errors import param as named  # ``param`` is fit's own keyword: the operand to learn
 
-__all__ = ["FitResult", "fit", "FRAMES", "CHECKPOINT"]
+__all__ = ["FitResult", "fit", "deterministic", "FRAMES", "CHECKPOINT"]
 
 CHECKPOINT = "checkpoint.pt"
 FRAMES = 96  # snapshots of A kept for fit.mp4 (evenly spaced steps)
 FPS = 24.0
 PANEL = 224  # pixels per image panel in fit.mp4
+# A test's hook: MATVIZ_FIT_HOLD_AFTER_CHECKPOINT=N:PATH makes a fit that has just written its
+# checkpoint at step N create PATH and wait there until it is killed, so a kill lands at step N.
+HOLD_AFTER_CHECKPOINT = "MATVIZ_FIT_HOLD_AFTER_CHECKPOINT"
 
 
 class FitDiverged(MatvizError):
@@ -80,6 +88,16 @@ def _one_line(err: ExpressionError) -> MatvizError:
     return MatvizError(str(err).split("\n")[0])
 
 
+def _evaluate(expr: str, env: dict):
+    """The numpy evaluation of ``expr``; an expression error as one line."""
+    from matviz.core.expr import evaluate
+
+    try:
+        return evaluate(expr, env)
+    except ExpressionError as err:
+        raise _one_line(err) from None
+
+
 def _load(spec, name: str, resize):
     """``(values, label)`` of an operand spec, array or number."""
     from matviz.sources import load
@@ -111,52 +129,121 @@ def _parse_warp(warp) -> tuple[float, float, str]:
             raise ValueError
     except (TypeError, ValueError, IndexError):
         raise MatvizError(
-            f"warp {warp!r} is not AMPLITUDE,WAVELENGTH[,AXIS]: write e.g. 8,24 (pixels) or 8,24,cols"
+            f"{named('warp')} {warp!r} is not AMPLITUDE,WAVELENGTH[,AXIS]: write e.g. 8,24 (pixels) or 8,24,cols"
         ) from None
     if not wavelength > 0:
-        raise MatvizError(f"the wavelength of the warp must be > 0 pixels (got {wavelength:g}): e.g. 8,24")
+        raise MatvizError(f"the wavelength of {named('warp')} must be > 0 pixels (got {wavelength:g}): e.g. 8,24")
     if axis not in ("rows", "cols"):
-        raise MatvizError(f"the axis of the warp is {axis!r}: use rows or cols")
+        raise MatvizError(f"the axis of {named('warp')} is {axis!r}: use rows or cols")
     return amplitude, wavelength, axis
+
+
+def _require_torch() -> None:
+    """One line, before anything imports torch, when it is not installed."""
+    if importlib.util.find_spec("torch") is None:
+        raise MissingDependency(f"fit mode needs torch (autodiff): {install_hint('models')}")
+
+
+def _check_arguments(param, init, target, target_of, warp, steps, lr, checkpoint_every, tol) -> None:
+    """The arguments that need no loading: names, one target, the numbers of the run."""
+    if not isinstance(param, str) or not param.isidentifier():
+        raise MatvizError(f"{named('param')} {param!r} is not a name: e.g. A")
+    if init is None:
+        raise MatvizError(f"missing the initial value of {param}: give {named('init')} (e.g. sample:astronaut)")
+    if (target is None) == (target_of is None):
+        raise MatvizError(
+            f"give one target: {named('target')} (the values to match) or {named('target_of')} (EXPR's value at an operand)"
+        )
+    if warp is not None and target_of is None:
+        raise MatvizError(f"{named('warp')} warps the operand of {named('target_of')}: give {named('target_of')} too")
+    for what, v, ok in (
+        ("steps", steps, isinstance(steps, (int, np.integer)) and steps >= 1),
+        ("lr", lr, isinstance(lr, (int, float)) and np.isfinite(lr) and lr > 0),
+        ("checkpoint_every", checkpoint_every, isinstance(checkpoint_every, (int, np.integer)) and checkpoint_every >= 1),
+        ("tol", tol, isinstance(tol, (int, float)) and np.isfinite(tol) and tol >= 0),
+    ):
+        if not ok:
+            whole = " (a whole number)" if what in ("steps", "checkpoint_every") else ""
+            raise MatvizError(f"{named(what)} must be {'>= 0' if what == 'tol' else '> 0'}{whole}, got {v!r}")
+
+
+@dataclass
+class _Problem:
+    """A fit's checked inputs, in numpy: the expression, the parameter's start and the target."""
+
+    expr: str
+    param: str
+    a0: np.ndarray
+    init_label: str
+    env: dict  # the expression's other names: arrays or numbers
+    ev0: object  # the numpy evaluation at a0
+    target: np.ndarray
+    target_label: str
+    source: np.ndarray | None = None  # the operand (warped) whose value is the target, with target_of
+    warp: tuple[float, float, str] | None = None
+
+
+def _problem(expr, param, init, target, target_of, warp, others, resize) -> _Problem:
+    """Load the operands, evaluate the expression at the init and build the target; every shape checked."""
+    others = dict(others or {})
+    if param in others:
+        raise MatvizError(
+            f"{param} is the parameter and also in {named('others')}: give it once, as {named('init')}"
+        )
+    a0, init_label = _load(init, param, resize)
+    if isinstance(a0, float):
+        raise MatvizError(f"the parameter {param} must be a matrix, but its initial value {init!r} is a number")
+    env = {name: _load(spec, name, resize)[0] for name, spec in others.items()}
+    ev0 = _evaluate(expr, {**env, param: a0})
+    if param not in ev0.names:
+        raise MatvizError(f"the expression does not use {param}: nothing to fit; name the operand to learn with {named('param')}")
+    if isinstance(ev0.value, float):
+        raise MatvizError("the expression's value is a number, not a matrix: fit mode matches a matrix to a target")
+    p = _Problem(expr, param, a0, init_label, env, ev0, None, "")
+    if target_of is not None:
+        _target_of(p, target_of, warp, resize)
+    else:
+        p.target, p.target_label = _load(target, "target", resize)
+        if isinstance(p.target, float):
+            raise MatvizError(f"{named('target')} {target!r} is a number: give a matrix (a file, sample:NAME, ...)")
+    out_shape = np.shape(ev0.value)
+    if p.target.shape != out_shape:
+        raise MatvizError(
+            f"the target is {_dims(p.target.shape)} but {expr} is {_dims(out_shape)} at {param} ({_dims(a0.shape)}): "
+            f"give a target of the expression's shape (e.g. {named('resize')}, or {named('target_of')} an operand like the init)"
+        )
+    return p
+
+
+def _target_of(p: _Problem, target_of, warp, resize) -> None:
+    """The target as the expression's value at ``target_of`` (warped first if asked), into ``p``."""
+    from matviz.core import transforms
+
+    source, source_label = _load(target_of, p.param, resize)
+    if isinstance(source, float) or source.shape != p.a0.shape:
+        got = "a number" if isinstance(source, float) else _dims(source.shape)
+        raise MatvizError(
+            f"{named('target_of')} {source_label} is {got} but {p.param} is {_dims(p.a0.shape)}: "
+            f"EXPR is evaluated at it in {p.param}'s place, so give the same shape (e.g. {named('resize')})"
+        )
+    if warp is not None:
+        p.warp = _parse_warp(warp)
+        source = transforms.warp(source, *p.warp)
+    p.source = source
+    p.target = np.asarray(_evaluate(p.expr, {**p.env, p.param: source}).value, dtype=np.float64)
+    p.target_label = f"value({source_label}{' warped' if p.warp else ''})"
 
 
 def _check_run_dir(out: Path, resume: bool, force: bool) -> None:
     """Fail before anything is written: a file, a non-empty dir without resume/force, unwritable."""
     if resume and force:
-        raise MatvizError("--resume continues the run in the directory and --force starts it over: give one")
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"run directory {out} is a file: choose another -o")
+        raise MatvizError(f"{named('resume')} continues the run in the directory and {named('force')} starts it over: give one")
     if out.is_dir() and any(out.iterdir()) and not (resume or force):
         raise OutputError(
-            f"run directory {out} is not empty: --resume to continue its run, --force to start over, or choose another -o"
+            f"run directory {out} is not empty: {named('resume')} to continue its run, {named('force')} to start over, "
+            f"or choose another {named('out')}"
         )
-    existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
-    if not existing.is_dir():
-        raise OutputError(f"cannot create run directory {out}: {existing} is a file; choose another -o")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputError(f"run directory {existing} is not writable: choose another -o")
-    probe = existing / f".fit.probe-{os.getpid()}"
-    try:
-        probe.touch()
-        probe.unlink()
-    except OSError as exc:
-        raise OutputError(f"run directory {existing} is not writable ({exc.strerror or exc}): choose another -o") from None
-
-
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """``write(tmp)`` to a temp file beside ``path`` (the writers' ``_temp``), renamed to ``path``."""
-    from matviz.animate.writers import LIVE_TEMPS, _temp
-
-    tmp = _temp(path)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    finally:
-        LIVE_TEMPS.discard(tmp)
-    return path
+    check_output_dir(out, "run directory")
 
 
 def _clean_partials(out: Path) -> None:
@@ -175,9 +262,26 @@ def _digest(*arrays) -> str:
     return h.hexdigest()[:16]
 
 
+def _settings(p: _Problem, steps: int, lr: float, seed: int, tol: float, checkpoint_every: int) -> dict:
+    """What a checkpoint must agree with to be resumed."""
+    return {
+        "expr": p.expr,
+        "param": p.param,
+        "shape": list(p.a0.shape),
+        "init": _digest(p.a0),
+        "target": _digest(p.target),
+        "others": _digest(*[p.env[k] for k in sorted(p.env)]) + ",".join(sorted(p.env)),
+        "steps": steps,
+        "lr": float(lr),
+        "seed": int(seed),
+        "tol": float(tol),
+        "checkpoint_every": checkpoint_every,
+    }
+
+
 @contextlib.contextmanager
-def _deterministic(torch, seed: int):
-    """One thread, deterministic algorithms, seeded; restored afterwards."""
+def deterministic(torch, seed: int):
+    """One thread, deterministic algorithms, seeded; restored afterwards (fit and the digits nets)."""
     threads, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     # torch.use_deterministic_algorithms imports torch._inductor (3 s); its C switch is the same flag
     set_deterministic = getattr(torch._C, "_set_deterministic_algorithms", torch.use_deterministic_algorithms)
@@ -222,10 +326,8 @@ def fit(
     target; ``others``: the expression's other names (specs, arrays or numbers); ``resize``: ROWSxCOLS
     for every operand; ``tol``: stop once the loss is at most this; ``progress(step, steps, loss)``
     after each step; ``note(text)`` for remarks (default: collected in ``FitResult.notes``).
-    Bad input raises a one-line MatvizError before anything is written."""
-    from matviz.core.expr import evaluate
-    from matviz.core import transforms as _tf
-
+    Bad input raises a one-line MatvizError before anything is written; without torch, a
+    MissingDependency before anything else."""
     started = time.perf_counter()
     notes: list[str] = []
 
@@ -235,216 +337,199 @@ def fit(
             if note is not None:
                 note(text)
 
-    # ---- validate everything before touching the disk
-    if not isinstance(param, str) or not param.isidentifier():
-        raise MatvizError(f"the parameter name {param!r} is not a name: e.g. param='A'")
-    if init is None:
-        raise MatvizError(f"missing the initial value of {param}: give --param {param}=SPEC (e.g. sample:astronaut)")
-    if (target is None) == (target_of is None):
-        raise MatvizError("give one target: --target SPEC (the values to match) or --target-of SPEC (EXPR's value at SPEC)")
-    if warp is not None and target_of is None:
-        raise MatvizError("--warp warps the operand of --target-of: give --target-of SPEC too")
-    for what, v, ok in (
-        ("steps", steps, isinstance(steps, (int, np.integer)) and steps >= 1),
-        ("lr", lr, isinstance(lr, (int, float)) and np.isfinite(lr) and lr > 0),
-        ("checkpoint_every", checkpoint_every, isinstance(checkpoint_every, (int, np.integer)) and checkpoint_every >= 1),
-        ("tol", tol, isinstance(tol, (int, float)) and np.isfinite(tol) and tol >= 0),
-    ):
-        if not ok:
-            raise MatvizError(f"{what} must be {'>= 0' if what == 'tol' else '> 0'}{' (a whole number)' if what in ('steps', 'checkpoint_every') else ''}, got {v!r}")
+    _require_torch()
+    _check_arguments(param, init, target, target_of, warp, steps, lr, checkpoint_every, tol)
     steps, checkpoint_every = int(steps), int(checkpoint_every)
-    others = dict(others or {})
-    if param in others:
-        raise MatvizError(f"{param} is the parameter and also given with --set: give it once, as --param {param}=SPEC")
-    a0, init_label = _load(init, param, resize)
-    if isinstance(a0, float):
-        raise MatvizError(f"the parameter {param} must be a matrix, but its initial value {init!r} is a number")
-    env = {name: _load(spec, name, resize)[0] for name, spec in others.items()}
-    try:
-        ev0 = evaluate(expr, {**env, param: a0})
-    except ExpressionError as err:
-        raise _one_line(err) from None
-    if param not in ev0.names:
-        raise MatvizError(f"the expression does not use {param}: nothing to fit; name the operand to learn with --param")
-    if isinstance(ev0.value, float):
-        raise MatvizError(f"the expression's value is a number, not a matrix: fit mode matches a matrix to a target")
-    source = None
-    warp_args = None
-    if target_of is not None:
-        source, source_label = _load(target_of, param, resize)
-        if isinstance(source, float) or source.shape != a0.shape:
-            got = "a number" if isinstance(source, float) else _dims(source.shape)
-            raise MatvizError(
-                f"--target-of {source_label} is {got} but {param} is {_dims(a0.shape)}: "
-                f"EXPR is evaluated at it in {param}'s place, so give the same shape (e.g. --resize)"
-            )
-        if warp is not None:
-            warp_args = _parse_warp(warp)
-            source = _tf.warp(source, *warp_args)
-        try:
-            target_values = np.asarray(evaluate(expr, {**env, param: source}).value, dtype=np.float64)
-        except ExpressionError as err:
-            raise _one_line(err) from None
-        target_label = f"value({source_label}{' warped' if warp_args else ''})"
-    else:
-        target_values, target_label = _load(target, "target", resize)
-        if isinstance(target_values, float):
-            raise MatvizError(f"--target {target!r} is a number: give a matrix (a file, sample:NAME, ...)")
-    out_shape = np.shape(ev0.value)
-    if target_values.shape != out_shape:
-        raise MatvizError(
-            f"the target is {_dims(target_values.shape)} but {expr} is {_dims(out_shape)} at {param} ({_dims(a0.shape)}): "
-            "give a target of the expression's shape (e.g. --resize, or --target-of an operand like the init)"
-        )
+    problem = _problem(expr, param, init, target, target_of, warp, others, resize)
     out = Path(out).expanduser()
     _check_run_dir(out, resume, force)
+    settings = _settings(problem, steps, lr, seed, tol, checkpoint_every)
+    run = _train(problem, settings, out, resume, progress, say)
+    if run.stopped == "tol":
+        say(f"stopped early at step {run.k}: the loss {run.losses[-1]:.4g} is at most --tol {tol:g}")
+    paths = _write_outputs(out, problem, settings, run, video)
+    return FitResult(
+        out=out, param=param, A=run.learned, losses=run.losses, steps=run.k, stopped=run.stopped,
+        resumed_from=run.resumed_from, notes=notes, paths=paths, seconds=time.perf_counter() - started,
+    )
 
-    # ---- torch from here on
+
+# ---------------------------------------------------------------- Adam in torch
+
+
+def _hold_if_asked(k: int) -> None:
+    """The ``HOLD_AFTER_CHECKPOINT`` hook, after the checkpoint at step ``k`` is written."""
+    step, _, marker = os.environ.get(HOLD_AFTER_CHECKPOINT, "").partition(":")
+    if marker and step.strip().isdigit() and int(step) == k:
+        atomic_write(Path(marker), lambda tmp: tmp.write_text(f"{k}\n"))  # whole when it appears
+        while True:
+            time.sleep(60)
+
+
+class _Adam:
+    """Adam on the parameter: its losses, the frames kept for the video, and the checkpoints."""
+
+    def __init__(self, torch, a0: np.ndarray, settings: dict, out: Path) -> None:
+        self.torch, self.settings, self.out = torch, settings, out
+        self.ckpt = out / CHECKPOINT
+        self.A = torch.from_numpy(a0.copy()).requires_grad_(True)
+        self.opt = torch.optim.Adam([self.A], lr=settings["lr"])
+        self.losses: list[float] = []
+        self.frames: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.k = 0  # the step: Adam steps taken
+        self.resumed_from: int | None = None
+        self.last_good: int | None = None  # the step of the last checkpoint written
+        self.stopped = "steps"
+        self.learned: np.ndarray | None = None
+
+    def resume(self, say) -> None:
+        """Continue from the run directory's checkpoint, which must have the same settings."""
+        if not self.ckpt.exists():
+            say(f"no checkpoint in {self.out}: starting from step 0")
+            return
+        state = self.torch.load(self.ckpt, weights_only=False)
+        if state["settings"] != self.settings:
+            diff = [k for k in self.settings if state["settings"].get(k) != self.settings[k]]
+            own = ("steps", "lr", "seed", "tol", "checkpoint_every")  # settings that are parameters as they are
+            shown = ", ".join(named(k) if k in own else k for k in diff)
+            raise MatvizError(
+                f"the run in {self.out} was made with other settings ({shown} differ): "
+                f"resume with the same command, or {named('force')} to start over"
+            )
+        with self.torch.no_grad():
+            self.A.copy_(state["A"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.losses = list(state["losses"])
+        self.frames = dict(state["frames"])
+        self.k = self.resumed_from = self.last_good = int(state["step"])
+        say(f"resuming from the checkpoint at step {self.k} of {self.settings['steps']}")
+
+    def checkpoint(self) -> None:
+        """The parameter, Adam's state, the losses and the frames at this step, written atomically."""
+        state = {
+            "settings": self.settings,
+            "step": self.k,
+            "A": self.A.detach().clone(),
+            "optimizer": self.opt.state_dict(),
+            "losses": list(self.losses),
+            "frames": dict(self.frames),
+        }
+        atomic_write(self.ckpt, lambda tmp: self.torch.save(state, tmp))
+        self.last_good = self.k
+        _hold_if_asked(self.k)
+
+    def run(self, value_of, target, progress, say, remarks=lambda: ()) -> None:
+        """Step until ``steps`` or ``tol``: row k of the losses is the loss after k steps;
+        ``remarks()``: the evaluator's notes, said after the first evaluation at step 0."""
+        torch, steps, tol = self.torch, self.settings["steps"], self.settings["tol"]
+        schedule = {round(i * steps / (FRAMES - 1)) for i in range(FRAMES)}
+        start = self.k
+        while True:
+            self.opt.zero_grad(set_to_none=True)
+            value = value_of(self.A)
+            loss = torch.sqrt(((value - target) ** 2).sum())
+            lv = float(loss.detach())
+            if self.k == 0:
+                for text in remarks():
+                    say(text)
+            if not np.isfinite(lv):
+                self._diverged(lv)
+            if self.k < len(self.losses):
+                self.losses[self.k] = lv
+            else:
+                self.losses.append(lv)
+            done = self.k == steps or lv <= tol
+            if self.k in schedule or done:
+                self.frames[self.k] = (self.A.detach().numpy().astype(np.float32), value.detach().numpy().astype(np.float32))
+            if done and self.k < steps:
+                self.stopped = "tol"
+            if self.k > start and (self.k % self.settings["checkpoint_every"] == 0 or done):
+                self.checkpoint()
+            if progress is not None:
+                progress(self.k, steps, lv)
+            if done:
+                break
+            loss.backward()
+            self.opt.step()
+            self.k += 1
+        if self.last_good != self.k:  # e.g. a resumed run that was already finished
+            self.checkpoint()
+        self.learned = self.A.detach().numpy().copy()
+
+    def _diverged(self, lv: float) -> None:
+        kept = (f"the last good checkpoint (step {self.last_good}) is kept in {self.ckpt}" if self.last_good is not None
+                else "no checkpoint was written yet")
+        raise FitDiverged(
+            f"the fit diverged: the loss is {lv} at step {self.k} (after {self.k} Adam steps); {kept}; "
+            f"lower {named('lr')} (now {self.settings['lr']:g})"
+        )
+
+
+def _train(p: _Problem, settings: dict, out: Path, resume: bool, progress, say) -> _Adam:
+    """Adam from the init (or the checkpoint, with ``resume``) to the end, deterministically."""
     import torch
 
     from matviz.learning.fit_torch import TorchExpression
 
-    texpr = TorchExpression(expr)
-    tenv = {k: (v if isinstance(v, float) else torch.from_numpy(v.copy())) for k, v in env.items()}
-    if ev0.d is not None:
-        tenv["d"] = ev0.d
-    target_t = torch.from_numpy(target_values.copy())
-    settings = {
-        "expr": expr,
-        "param": param,
-        "shape": list(a0.shape),
-        "init": _digest(a0),
-        "target": _digest(target_values),
-        "others": _digest(*[env[k] for k in sorted(env)]) + ",".join(sorted(env)),
-        "steps": steps,
-        "lr": float(lr),
-        "seed": int(seed),
-        "tol": float(tol),
-        "checkpoint_every": checkpoint_every,
-    }
-    schedule = sorted({round(i * steps / (FRAMES - 1)) for i in range(FRAMES)})
-    ckpt_path = out / CHECKPOINT
+    texpr = TorchExpression(p.expr)
+    tenv = {k: (v if isinstance(v, float) else torch.from_numpy(v.copy())) for k, v in p.env.items()}
+    if p.ev0.d is not None:
+        tenv["d"] = p.ev0.d
+    target = torch.from_numpy(p.target.copy())
 
-    with _deterministic(torch, int(seed)):
-        A = torch.from_numpy(a0.copy()).requires_grad_(True)
-        opt = torch.optim.Adam([A], lr=float(lr))
-        losses: list[float] = []
-        frames: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        start, resumed_from = 0, None
-        if resume and ckpt_path.exists():
-            state = torch.load(ckpt_path, weights_only=False)
-            if state["settings"] != settings:
-                diff = [k for k in settings if state["settings"].get(k) != settings[k]]
-                raise MatvizError(
-                    f"the run in {out} was made with other settings ({', '.join(diff)} differ): "
-                    "resume with the same command, or --force to start over"
-                )
-            with torch.no_grad():
-                A.copy_(state["A"])
-            opt.load_state_dict(state["optimizer"])
-            losses = list(state["losses"])
-            frames = dict(state["frames"])
-            start = resumed_from = int(state["step"])
-            say(f"resuming from the checkpoint at step {start} of {steps}")
-        elif resume:
-            say(f"no checkpoint in {out}: starting from step 0")
+    def value_of(A):
+        return texpr({**tenv, p.param: A})
+
+    with deterministic(torch, settings["seed"]):
+        run = _Adam(torch, p.a0, settings, out)
+        if resume:
+            run.resume(say)
         out.mkdir(parents=True, exist_ok=True)
         _clean_partials(out)
+        run.run(value_of, target, progress, say, lambda: texpr.notes)
+    return run
 
-        def save_checkpoint(k: int) -> None:
-            state = {
-                "settings": settings,
-                "step": k,
-                "A": A.detach().clone(),
-                "optimizer": opt.state_dict(),
-                "losses": list(losses),
-                "frames": dict(frames),
-            }
-            _atomic_write(ckpt_path, lambda tmp: torch.save(state, tmp))
 
-        last_good = resumed_from
-        stopped = "steps"
-        k = start
-        while True:
-            opt.zero_grad(set_to_none=True)
-            value = texpr({**tenv, param: A})
-            loss = torch.sqrt(((value - target_t) ** 2).sum())
-            lv = float(loss.detach())
-            if k == 0 and texpr.notes:
-                for text in texpr.notes:
-                    say(text)
-            if not np.isfinite(lv):
-                kept = f"the last good checkpoint (step {last_good}) is kept in {ckpt_path}" if last_good is not None else "no checkpoint was written yet"
-                raise FitDiverged(
-                    f"the fit diverged: the loss is {lv} at step {k} (after {k} Adam steps); {kept}; lower --lr (now {lr:g})"
-                )
-            if k < len(losses):
-                losses[k] = lv
-            else:
-                losses.append(lv)
-            if k in schedule or lv <= tol or k == steps:
-                frames[k] = (A.detach().numpy().astype(np.float32), value.detach().numpy().astype(np.float32))
-            done = k == steps or lv <= tol
-            if done and k < steps:
-                stopped = "tol"
-            if k > start and (k % checkpoint_every == 0 or done):
-                save_checkpoint(k)
-                last_good = k
-            if progress is not None:
-                progress(k, steps, lv)
-            if done:
-                break
-            loss.backward()
-            opt.step()
-            k += 1
-        if last_good != k:  # e.g. a resumed run that was already finished
-            save_checkpoint(k)
-        learned = A.detach().numpy().copy()
+# ---------------------------------------------------------------- outputs
 
-    if stopped == "tol":
-        say(f"stopped early at step {k}: the loss {losses[-1]:.4g} is at most --tol {tol:g}")
 
-    # ---- outputs
+def _write_outputs(out: Path, p: _Problem, settings: dict, run: _Adam, video: bool) -> list[Path]:
+    """loss.csv, PARAM.npy, summary.png, fit.mp4 (if ``video``) and fit.json, each atomically."""
     paths = [
-        _atomic_write(out / "loss.csv", lambda tmp: _write_losses(tmp, losses)),
-        _atomic_write(out / f"{param}.npy", lambda tmp: _save_npy(tmp, learned)),
+        atomic_write(out / "loss.csv", lambda tmp: _write_losses(tmp, run.losses)),
+        atomic_write(out / f"{p.param}.npy", lambda tmp: _save_npy(tmp, run.learned)),
     ]
+    from matviz.core.expr import evaluate
+
     try:
-        value_learned = np.asarray(evaluate(expr, {**env, param: learned}).value)
+        value_learned = np.asarray(evaluate(p.expr, {**p.env, p.param: run.learned}).value)
     except ExpressionError:  # out of a function's domain in numpy: use the torch value
-        value_learned = frames[k][1]
-    try:
-        value_init = ev0.value
-    except Exception:  # pragma: no cover
-        value_init = frames[0][1]
+        value_learned = run.frames[run.k][1]
     paths.append(
-        _atomic_write(
+        atomic_write(
             out / "summary.png",
             lambda tmp: _summary(
-                tmp, expr, param, a0, init_label, source, target_label, target_values, learned,
-                np.asarray(value_init), value_learned, losses, warp_args,
+                tmp, p.expr, p.param, p.a0, p.init_label, p.source, p.target_label, p.target, run.learned,
+                np.asarray(p.ev0.value), value_learned, run.losses, p.warp,
             ),
         )
     )
     if video:
-        paths.append(_video(out / "fit.mp4", expr, param, frames, target_values, losses, steps))
+        paths.append(_video(out / "fit.mp4", p.expr, p.param, run.frames, p.target, run.losses, settings["steps"]))
     info = {
-        "expr": expr,
-        "param": param,
-        "init": init_label,
-        "target": target_label,
-        "warp": list(warp_args) if warp_args else None,
-        "steps_run": k,
-        "stopped": stopped,
-        "loss_first": losses[0],
-        "loss_last": losses[-1],
+        "expr": p.expr,
+        "param": p.param,
+        "init": p.init_label,
+        "target": p.target_label,
+        "warp": list(p.warp) if p.warp else None,
+        "steps_run": run.k,
+        "stopped": run.stopped,
+        "loss_first": run.losses[0],
+        "loss_last": run.losses[-1],
         "settings": settings,
     }
-    paths.append(_atomic_write(out / "fit.json", lambda tmp: tmp.write_text(json.dumps(info, indent=1) + "\n")))
-    return FitResult(
-        out=out, param=param, A=learned, losses=losses, steps=k, stopped=stopped, resumed_from=resumed_from,
-        notes=notes, paths=paths, seconds=time.perf_counter() - started,
-    )
+    paths.append(atomic_write(out / "fit.json", lambda tmp: tmp.write_text(json.dumps(info, indent=1) + "\n")))
+    return paths
 
 
 def _write_losses(path: Path, losses: list[float]) -> None:

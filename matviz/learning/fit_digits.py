@@ -8,7 +8,7 @@ and refine inputs with frozen weights (Adam, as fit mode does).
 * ``"cnn"``: conv 3×3 (1 → ``CNN_CHANNELS`` channels, padding 1), ReLU, 2×2 max-pool, 64·… → 10.
 
 Everything runs in float64, on one thread, with torch's deterministic algorithms and a fixed seed
-(``matviz.learning.fit._deterministic``): the same seed gives the same weights. The numpy side
+(``matviz.learning.fit.deterministic``): the same seed gives the same weights. The numpy side
 (``matviz.learning.digits``) gets the weights as arrays and does the linear algebra.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matviz.learning.fit import _deterministic
+from matviz.learning.fit import deterministic
 
 KINDS = ("linear", "selu", "cnn")
 HIDDEN = 4  # square SELU layers before the 64 → 10 output layer
@@ -93,7 +93,7 @@ def train(kind: str, X: np.ndarray, y: np.ndarray, *, seed: int = 0, epochs: int
     import torch
 
     steps = EPOCHS[kind] if epochs is None else int(epochs)
-    with _deterministic(torch, seed):
+    with deterministic(torch, seed):
         net = _net(kind, torch).double()
         opt = torch.optim.Adam(net.parameters(), lr=LR[kind], weight_decay=WEIGHT_DECAY[kind])
         xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float64))
@@ -119,7 +119,7 @@ def refine(trained: Trained, x0: np.ndarray, targets: np.ndarray, *, steps: int 
     losses (steps + 1, N): row k after k steps."""
     import torch
 
-    with _deterministic(torch, seed):
+    with deterministic(torch, seed):
         x = torch.from_numpy(np.array(x0, dtype=np.float64)).requires_grad_(True)
         t = torch.from_numpy(np.asarray(targets, dtype=np.float64))
         opt = torch.optim.Adam([x], lr=lr)

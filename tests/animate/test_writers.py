@@ -8,7 +8,8 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from matviz.animate.writers import check_output, open_writer
+from matviz.animate import writers
+from matviz.animate.writers import AtomicFiles, atomic_write, check_output, check_output_dir, open_writer
 from matviz.errors import OutputError
 from _helpers import listing
 
@@ -206,6 +207,7 @@ def test_check_output_parent_is_a_regular_file(tmp_path, rel):
         check_output(tmp_path / rel)
     assert "file.txt" in str(info.value)
     assert str(info.value).endswith("choose another path")  # the parameter, not a CLI flag (-o)
+    assert info.value.params == ("path",)
     assert listing(tmp_path) == ["file.txt"]
     with pytest.raises(OutputError):
         open_writer(tmp_path / rel, 10, 2)
@@ -231,3 +233,58 @@ def test_open_writer_rejects_non_positive_fps(tmp_path, fps):
     with pytest.raises(OutputError, match="fps"):
         open_writer(tmp_path / "a.mp4", fps, 3)
     assert listing(tmp_path) == []
+
+
+def test_gif_memory_names_the_parameters_not_flags(tmp_path):
+    with pytest.raises(OutputError) as info:
+        writers.check_gif_memory(10_000, (4000, 4000))
+    assert "smaller size or fewer frames/duration" in str(info.value) and "--" not in str(info.value)
+    assert info.value.params == ("size", "frames", "duration")
+
+
+# ---------------------------------------------------------------- atomic files and output directories
+
+
+def test_atomic_files_appear_together_on_success(tmp_path):
+    with AtomicFiles() as files:
+        first, second = files.temp(tmp_path / "a.txt"), files.temp(tmp_path / "b.txt")
+        first.write_text("a")
+        second.write_text("b")
+        assert first.name.startswith(".a.partial-") and first.suffix == ".txt"
+        assert {first, second} <= writers.LIVE_TEMPS  # registered for signal cleanup
+        assert listing(tmp_path) == sorted([first.name, second.name])  # nothing under the final names yet
+    assert listing(tmp_path) == ["a.txt", "b.txt"]
+    assert (tmp_path / "a.txt").read_text() == "a" and files.paths == [tmp_path / "a.txt", tmp_path / "b.txt"]
+    assert not {first, second} & writers.LIVE_TEMPS
+
+
+def test_atomic_files_leave_nothing_on_error(tmp_path):
+    (tmp_path / "a.txt").write_text("old")
+    with pytest.raises(RuntimeError):
+        with AtomicFiles() as files:
+            files.temp(tmp_path / "a.txt").write_text("new")
+            raise RuntimeError("boom")
+    assert listing(tmp_path) == ["a.txt"] and (tmp_path / "a.txt").read_text() == "old"
+
+
+def test_atomic_write_turns_an_os_error_into_one_line(tmp_path):
+    def fails(tmp):
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OutputError) as info:
+        atomic_write(tmp_path / "x.json", fails)
+    assert "no space left" in str(info.value) and "\n" not in str(info.value)
+    assert listing(tmp_path) == []
+    assert atomic_write(tmp_path / "x.json", lambda tmp: tmp.write_text("{}")) == tmp_path / "x.json"
+    assert listing(tmp_path) == ["x.json"]
+
+
+def test_check_output_dir_creates_nothing_and_names_the_parameter(tmp_path):
+    assert check_output_dir(tmp_path / "new" / "run") == tmp_path / "new" / "run"
+    assert listing(tmp_path) == []  # checked, not created; the probe is gone
+    (tmp_path / "file").write_text("x")
+    for bad in (tmp_path / "file", tmp_path / "file" / "run"):
+        with pytest.raises(OutputError, match="is a file") as info:
+            check_output_dir(bad, "run directory")
+        assert str(info.value).endswith("choose another out") and info.value.params == ("out",)
+    assert listing(tmp_path) == ["file"]
