@@ -20,7 +20,10 @@ from matviz.errors import MatvizError
 SUBCOMMANDS = (render, show, attention, heads, demo, gallery, fit, poster, subspaces, digits)  # one line per subcommand
 
 # A parameter of the library as the flag a CLI user typed: --NAME with - for _, except these.
-FLAGS = {"out": "-o", "path": "-o", "output": "-o", "from_token": "--from", "to_token": "--to", "bindings": "--set"}
+FLAGS = {
+    "out": "-o", "path": "-o", "output": "-o", "from_token": "--from", "to_token": "--to", "bindings": "--set",
+    "others": "--set", "init": "--param", "operands": "--set", "expression": "EXPR",
+}
 
 
 def flag(name: str) -> str:
