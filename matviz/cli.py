@@ -1256,6 +1256,9 @@ FLAG_HINTS = (
 )
 
 
+PARAM_FLAGS = {"path": "-o", "out": "-o", "operands": "--set", "expression": "EXPR"}  # errors.param names; others: --name
+
+
 def _in_flags(message: str) -> str:
     for library, cli in FLAG_HINTS:
         message = message.replace(library, cli)
@@ -1270,7 +1273,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, console) or 0
     except MatvizError as exc:
-        sys.stderr.write(f"matviz: error: {_in_flags(str(exc))}\n")
+        sys.stderr.write(f"matviz: error: {_in_flags(exc.say(lambda n: PARAM_FLAGS.get(n, '--' + n.replace('_', '-'))))}\n")
         return 2
     except KeyboardInterrupt as exc:
         from matviz.animate.writers import discard_live_temps
