@@ -68,8 +68,11 @@ def text_width(text: str, px: float) -> float:
 
 
 def wrap(text: str, px: float, width: float) -> list[str]:
-    """``text`` in lines at most ``width`` pixels wide, broken after spaces and commas (inside a word
-    only when the word alone is wider); nothing is left out."""
+    """``text`` in lines at most ``width`` pixels wide, broken at its newlines, after spaces and commas
+    (inside a word only when the word alone is wider); nothing is left out."""
+    paragraphs = text.strip().split("\n")
+    if len(paragraphs) > 1:
+        return [line for p in paragraphs for line in wrap(p, px, width) if line]
     lines, line = [], ""
     for token in re.findall(r"[^ ,]*[ ,]*", text.strip()):
         if not token:

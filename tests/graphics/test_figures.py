@@ -49,6 +49,7 @@ def test_wrap_keeps_every_character_and_fits_the_width():
     assert len(lines) > 2 and all(text_width(ln, 15) <= 150 for ln in lines)
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
     assert wrap("short", 15, 150) == ["short"]
+    assert wrap("a title\nin two lines", 15, 300) == ["a title", "in two lines"]  # one text artist per line
 
 
 def test_a_good_figure_passes_every_rule_and_its_colour_bar_states_its_range():
