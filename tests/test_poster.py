@@ -111,6 +111,9 @@ def test_library_errors_name_parameters_and_the_cli_names_flags(tmp_path, capsys
         poster(BOTH, vary=["temp=0.1,1"], A=A[:20], B=B)
     assert str(err.value).startswith("unknown vary key temp") and err.value.params[0] == "vary"
     with pytest.raises(MatvizError) as err:
+        poster(BOTH, vary=["temperature=0,1"], A=A[:20], B=B)
+    assert str(err.value).startswith("vary temperature: temperature must be > 0") and err.value.params == ("vary", "vary")
+    with pytest.raises(MatvizError) as err:
         sweep(BOTH, "T=1:0.1", frames=1, A=A[:20], B=B)
     assert "use e.g. frames 48" in str(err.value) and err.value.params == ("frames",)
     with pytest.raises(MatvizError) as err:

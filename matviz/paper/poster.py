@@ -176,13 +176,13 @@ def parse_axis(items: str | Sequence[str], name: str = "vary") -> _Axis:
                 f"{flag} {' '.join(items)}: one axis varies one name, got {', '.join(sorted(keys))}: use one axis per name"
             )
         key = keys.pop()
-        name = TEMPERATURE if key == "temperature" else key
+        varied = TEMPERATURE if key == "temperature" else key
         if len(items) == 1:
             values = _numbers(keyed[0].group(2))
             if values is not None:
-                if name == TEMPERATURE:
+                if varied == TEMPERATURE:
                     _check_temperatures(key, values, name)
-                return _Axis("numbers", name, tuple(values))
+                return _Axis("numbers", varied, tuple(values))
         if key == "temperature":
             raise MatvizError(
                 f"{flag} {' '.join(items)}: temperatures are numbers > 0, comma-separated: write e.g. temperature=0.05,0.25,1"
