@@ -128,19 +128,33 @@ def test_refinement_lowers_the_loss_of_every_starting_image(ex):
 
 
 def test_figures_pass_the_flat_audit_and_are_not_blank(ex):
-    from matviz.paper.poster import audit_sheet
+    from matviz.graphics.figures import audit
     from matviz.learning.sheets import draw
 
     figs = digits.figures(ex)
     assert list(figs) == list(digits.FIGURES)
     for name, fig in figs.items():
         sheet = draw(fig)
-        report = audit_sheet(sheet)
+        report = audit(sheet)
         assert report.violations == [], (name, report.violations)
-        cells = sum(c is not None for _, cells in fig.rows for c in cells)
-        assert len(sheet.pictures) == cells + len({c.scale for _, cs in fig.rows for c in cs if c is not None})
+        cells = [c for _, cs in fig.rows for c in cs if c is not None]
+        scales = list(dict.fromkeys(c.scale for c in cells))
+        assert len(sheet.pictures) == len(cells) + len(scales)
         for x0, y0, x1, y1 in sheet.pictures:  # every picture shows more than one colour
             assert len(np.unique(sheet.image[y0:y1, x0:x1].reshape(-1, 3), axis=0)) > 1, (name, (x0, y0))
+        drawn = {t["text"] for t in sheet.texts}
+        for cell, stated in zip(cells, sorted(sheet.ranges, key=lambda r: r["picture"])):  # each cell: its scale's
+            scale = fig.scales[cell.scale]  # range, written at the ends of its colour bar
+            assert (stated["lo"], stated["hi"]) == (scale.lo, scale.hi)
+            assert stated["texts"][0] == f"{scale.lo:.3g}".replace("-", "−") and set(stated["texts"]) <= drawn
+        assert all(" ".join(w["drawn"]).replace(" ", "") == w["text"].replace(" ", "") for w in sheet.wholes)
+    # a broken sheet fails: labels too small to read, and row labels drawn over the pictures
+    import matviz.learning.sheets as sheets
+
+    fig = figs["weights"]
+    small = {v.rule for v in audit(_drawn_with(sheets, fig, LABEL_PX=9)).violations}
+    assert small == {"text-size"}, small
+    assert "overlap" in {v.rule for v in audit(_drawn_with(sheets, fig, LINE=6)).violations}
     # the weights sheet shows row 3 of the 1-layer W: its largest entry is the reddest cell
     fig = figs["weights"]
     cell = fig.rows[0][1][3]
@@ -149,6 +163,18 @@ def test_figures_pass_the_flat_audit_and_are_not_blank(ex):
     r, c = np.unravel_index(np.argmax(cell.values), (8, 8))
     px = sheet.image[y0 + r * fig.pixels + fig.pixels // 2, x0 + c * fig.pixels + fig.pixels // 2]
     assert px[0] > 150 and px[2] < 150, px
+
+
+def _drawn_with(module, fig, **constants):
+    """``module.draw(fig)`` with some of its layout constants changed (a broken sheet)."""
+    saved = {k: getattr(module, k) for k in constants}
+    try:
+        for k, v in constants.items():
+            setattr(module, k, v)
+        return module.draw(fig)
+    finally:
+        for k, v in saved.items():
+            setattr(module, k, v)
 
 
 def test_cli_writes_the_figures_and_json(tmp_path, capsys, monkeypatch):

@@ -74,6 +74,57 @@ def test_poster_tiles_differ_and_each_is_the_flat_result_of_its_setting(tmp_path
     assert not np.array_equal(crops[0], crops[1]) and not np.array_equal(crops[1], crops[2])
     assert all(t["px"] >= 11 and t["box"][3] - t["box"][1] >= 11 for t in sheet.texts)
     assert [t.label for t in spec.tiles] == ["T=0.05", "T=0.25", "T=1"]
+    drawn = [t["text"] for t in sheet.texts]
+    for i, (t, stated) in enumerate(zip((0.05, 0.25, 1.0), sheet.ranges)):  # under each tile: its min and max
+        value = evaluate(BOTH, dict(spec.operands, T=t)).value
+        assert stated["picture"] == i and (stated["lo"], stated["hi"]) == (value.min(), value.max())
+        assert set(stated["texts"]) <= set(drawn)  # in one or two lines, at most as wide as the tile
+        said = " ".join(stated["texts"])
+        assert said == f"{value.min():.3g}\u00a0(black) … {value.max():.3g}\u00a0(white)".replace("-", "−"), said
+    assert {"T=0.05", "T=0.25", "T=1"} <= set(drawn)
+    assert [" ".join(w["drawn"]) for w in sheet.wholes][0] == spec.title  # wrapped, whole
+
+
+def test_poster_audit_measures_the_drawn_sheet_and_fails_a_broken_one(monkeypatch):
+    import matviz.paper.poster as P
+
+    spec = poster(BOTH, vary=["temperature=0.05,1"], A=A[:20], B=B)
+    (report,) = P.audit(spec)
+    assert report.violations == [] and {"T=0.05", "T=1"} <= {t["text"] for t in report.texts}
+    monkeypatch.setattr(P, "GAP", -60)  # neighbours drawn over each other
+    assert "overlap" in {v.rule for v in P.audit(spec)[0].violations}
+    monkeypatch.setattr(P, "GAP", 12)
+    monkeypatch.setattr(P, "RANGE_PX", 9)  # ranges too small to read
+    assert {v.rule for v in P.audit(spec)[0].violations} == {"text-size"}
+    frames = P.audit(sweep(BOTH, "T=1:0.1", frames=3, A=A[:20], B=B))
+    assert [r.frame for r in frames] == [0, 2] and {v.rule for r in frames for v in r.violations} == {"text-size"}
+    monkeypatch.setattr(P, "RANGE_PX", 13)
+    assert all(r.violations == [] for r in P.audit(sweep(BOTH, "T=1:0.1", frames=3, A=A[:20], B=B)))
+    monkeypatch.setattr(P, "MARGIN", -30)  # the title and setting leave the frame
+    assert "outside" in {v.rule for r in P.audit(sweep(BOTH, "T=1:0.1", frames=3, A=A[:20], B=B)) for v in r.violations}
+
+
+def test_library_errors_name_parameters_and_the_cli_names_flags(tmp_path, capsys):
+    from matviz.errors import MatvizError
+
+    with pytest.raises(MatvizError) as err:
+        poster(BOTH, vary=["temp=0.1,1"], A=A[:20], B=B)
+    assert str(err.value).startswith("unknown vary key temp") and err.value.params[0] == "vary"
+    with pytest.raises(MatvizError) as err:
+        poster(BOTH, vary=["temperature=0,1"], A=A[:20], B=B)
+    assert str(err.value).startswith("vary temperature: temperature must be > 0") and err.value.params == ("vary", "vary")
+    with pytest.raises(MatvizError) as err:
+        sweep(BOTH, "T=1:0.1", frames=1, A=A[:20], B=B)
+    assert "use e.g. frames 48" in str(err.value) and err.value.params == ("frames",)
+    with pytest.raises(MatvizError) as err:
+        mv.write_poster(poster(BOTH, vary=["temperature=1"], A=A[:20], B=B), "sheet.gif")
+    assert str(err.value).endswith("choose another path") and err.value.params == ("path",)
+    args = ["poster", BOTH, "--set", "A=random:6x5", "--set", "B=random:5x4"]
+    assert main([*args, "--animate", "T=1:0.1", "--frames", "1", "-o", str(tmp_path / "x.mp4")]) == 2
+    assert main([*args, "--vary", "temperature=1", "-o", str(tmp_path / "x.gif")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and err[0].endswith("use e.g. --frames 48") and err[1].endswith("choose another -o"), err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_poster_grid_of_two_axes_and_whole_expressions():

@@ -1,11 +1,12 @@
 """Figure sheets: small images in a table (rows × columns) with headers, captions, row labels and a
-legend per colour scale, drawn with PIL like the posters (``matviz.paper.poster``), so the posters' flat
-audit (text size, inside the image, no overlaps) measures them too.
+colour bar per colour scale, drawn with matplotlib through :mod:`matviz.graphics.figures` like the
+posters, so the same flat audit (text size, inside the image, no overlaps, labels whole, every
+picture's range written) measures them.
 
 A cell is a matrix and the key of its scale; a scale is gray (lo black, hi white) or signed (a
-diverging map, blue −r, white 0, red +r). Every scale a cell uses gets a legend strip with its two
-end values written, so a reader can tell what a colour means; a scale's range is given by the
-caller (one scale shared by the cells that should be compared).
+diverging map, blue −r, white 0, red +r). Every scale a cell uses gets a colour bar with its end
+values (and 0 on a signed one) written as ticks, so a reader can tell what a colour means; a scale's
+range is given by the caller (one scale shared by the cells that should be compared).
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matviz.paper.poster import GAP, INK, MARGIN, MIN_TEXT_PX, PAPER, Sheet, _font, _lines, _text_box
+from matviz.graphics.figures import MIN_TEXT_PX, Canvas, Sheet, number, text_width, wrap
 
-LABEL_PX = 13
+LABEL_PX = 13  # font sizes in pixels
 TITLE_PX = 17
+MARGIN, GAP = 14, 12
+LINE = LABEL_PX + 4  # a line of labels
+LEGEND_W, BAR_H = 220, 12  # a colour bar's slot and the bar's height
 assert LABEL_PX >= MIN_TEXT_PX
 
 
@@ -47,8 +51,12 @@ class Scale:
         from matplotlib import colormaps
 
         unit = np.clip((np.asarray(values, dtype=np.float64) - self.lo) / (self.hi - self.lo), 0.0, 1.0)
-        cmap = colormaps["gray" if self.kind == "gray" else "RdBu_r"]
+        cmap = colormaps[self.cmap]
         return (cmap(unit)[..., :3] * 255).round().astype(np.uint8)
+
+    @property
+    def cmap(self) -> str:
+        return "gray" if self.kind == "gray" else "RdBu_r"
 
 
 @dataclass(frozen=True)
@@ -71,105 +79,108 @@ class Figure:
     row_label_width: int = 150
 
 
-def _fmt(v: float) -> str:
-    return f"{v:.3g}"
+@dataclass(frozen=True)
+class _Layout:
+    """Where everything of a Figure goes, in pixels."""
+
+    width: int
+    height: int
+    title: list[str]
+    headers: list[list[str]]
+    xs: list[int]  # each column's left
+    body_top: int  # the first row's top
+    row_labels: list[list[str]]
+    row_h: list[int]
+    pic_h: list[int]
+    used: list[str]  # the scales drawn, in order
+    per_row: int  # colour bars per row
+    legend_titles: list[list[str]]
+    legend_h: int  # one row of colour bars
+    notes: list[str]
 
 
-def draw(fig: Figure) -> Sheet:
-    """The sheet of ``fig``: title, column headers, rows of pictures with captions, the legends of
-    the scales used and the notes, as an RGB image with every text's and picture's box."""
-    from PIL import Image, ImageDraw
-
-    font, tfont = _font(LABEL_PX), _font(TITLE_PX)
-    probe = ImageDraw.Draw(Image.new("RGB", (8, 8)))
-    line_h = LABEL_PX + 4
+def _columns(fig: Figure) -> tuple[list[int], list[int]]:
+    """Each column's width and each row's picture height."""
     ncols = max(len(cells) for _, cells in fig.rows)
-    pic_w = [0] * ncols
-    pic_h = []
+    pic_w, caption_w, pic_h = [0] * ncols, [0.0] * ncols, []
     for _, cells in fig.rows:
         h = 0
         for c, cell in enumerate(cells):
             if cell is not None:
                 r, k = np.shape(cell.values)
                 pic_w[c] = max(pic_w[c], k * fig.pixels)
+                caption_w[c] = max(caption_w[c], text_width(cell.caption, LABEL_PX) if cell.caption else 0)
                 h = max(h, r * fig.pixels)
         pic_h.append(h)
-    caption_w = [max([int(probe.textlength(cell.caption, font=font)) for _, cells in fig.rows
-                      for c2, cell in enumerate(cells) if c2 == c and cell is not None and cell.caption] or [0])
-                 for c in range(ncols)]
-    col_w = [max(88, pic_w[c], caption_w[c]) for c in range(ncols)]  # "avg-min-img" fits on one line
-    header_lines = [_lines(probe, fig.headers[c] if c < len(fig.headers) else "", font, col_w[c], most=3)
-                    for c in range(ncols)]
-    header_h = max(len(h) for h in header_lines) * line_h + (4 if any(fig.headers) else 0)
-    row_lines = [_lines(probe, label, font, fig.row_label_width - 8, most=4) for label, _ in fig.rows]
+    return [max(88, pic_w[c], math.ceil(caption_w[c])) for c in range(ncols)], pic_h  # 88: "avg-min-img"
+
+
+def _layout(fig: Figure) -> _Layout:
+    col_w, pic_h = _columns(fig)
+    headers = [wrap(fig.headers[c] if c < len(fig.headers) else "", LABEL_PX, col_w[c]) for c in range(len(col_w))]
+    header_h = max(len(h) for h in headers) * LINE + 4 if any(fig.headers) else 0
+    row_labels = [wrap(label, LABEL_PX, fig.row_label_width - 8) for label, _ in fig.rows]
     has_caption = [any(cell is not None and cell.caption for cell in cells) for _, cells in fig.rows]
-    row_h = [max(pic_h[i] + (line_h + 2 if has_caption[i] else 0), len(row_lines[i]) * line_h)
-             for i in range(len(fig.rows))]
-    width = 2 * MARGIN + fig.row_label_width + sum(col_w) + (ncols - 1) * GAP
-    title_lines = _lines(probe, fig.title, tfont, width - 2 * MARGIN, most=3) if fig.title else []
+    row_h = [max(pic_h[i] + (LINE + 2 if has_caption[i] else 0), len(row_labels[i]) * LINE) for i in range(len(fig.rows))]
+    width = 2 * MARGIN + fig.row_label_width + sum(col_w) + (len(col_w) - 1) * GAP
+    title = wrap(fig.title, TITLE_PX, width - 2 * MARGIN) if fig.title else []
+    xs = [MARGIN + fig.row_label_width + sum(col_w[:c]) + c * GAP for c in range(len(col_w))]
     used = [k for k in fig.scales if any(cell is not None and cell.scale == k for _, cells in fig.rows for cell in cells)]
-    legend_w, legend_bar = 220, 12
-    per_row = max(1, (width - 2 * MARGIN + GAP) // (legend_w + GAP))
-    legend_rows = math.ceil(len(used) / per_row)
-    legend_h = legend_rows * (3 * line_h + legend_bar + 6)
-    note_lines = [ln for n in fig.notes for ln in _lines(probe, n, font, width - 2 * MARGIN, most=4)]
-    top = MARGIN + len(title_lines) * (TITLE_PX + 5) + (GAP if title_lines else 0)
-    body_top = top + header_h
-    height = body_top + sum(row_h) + GAP * len(fig.rows) + legend_h + len(note_lines) * line_h + 2 * MARGIN
-    img = Image.new("RGB", (width, height), PAPER)
-    d = ImageDraw.Draw(img)
-    texts, pictures = [], []
+    per_row = max(1, (width - 2 * MARGIN + GAP) // (LEGEND_W + GAP))
+    legend_titles = [wrap(fig.scales[k].title, LABEL_PX, LEGEND_W) for k in used]
+    legend_h = max([len(t) for t in legend_titles] or [0]) * LINE + 2 + BAR_H + 5 + LINE + 6
+    notes = [line for n in fig.notes for line in wrap(n, LABEL_PX, width - 2 * MARGIN)]
+    body_top = MARGIN + len(title) * (TITLE_PX + 5) + (GAP if title else 0) + header_h
+    legends = math.ceil(len(used) / per_row) * legend_h
+    height = body_top + sum(row_h) + GAP * len(fig.rows) + legends + len(notes) * LINE + 2 * MARGIN
+    return _Layout(width, height, title, headers, xs, body_top, row_labels, row_h, pic_h, used, per_row,
+                   legend_titles, legend_h, notes)
 
-    def text(xy, line, f=font, px=LABEL_PX):
-        d.text(xy, line, font=f, fill=INK)
-        texts.append({"text": line, "box": _text_box(d, xy, line, f), "px": px})
 
-    y = MARGIN
-    for line in title_lines:
-        text((MARGIN, y), line, tfont, TITLE_PX)
-        y += TITLE_PX + 5
-    xs = []
-    x = MARGIN + fig.row_label_width
-    for c in range(ncols):
-        xs.append(x)
-        for i, line in enumerate(header_lines[c]):
-            text((x, top + i * line_h), line)
-        x += col_w[c] + GAP
-    y = body_top
-    for (label, cells), lines, h, ph in zip(fig.rows, row_lines, row_h, pic_h):
-        for i, line in enumerate(lines):
-            text((MARGIN, y + i * line_h), line)
+def draw(fig: Figure) -> Sheet:
+    """The sheet of ``fig``: title, column headers, rows of pictures with captions, a colour bar per
+    scale used and the notes, with every text's and picture's box as the renderer measured them."""
+    lay = _layout(fig)
+    canvas = Canvas(lay.width, lay.height)
+    canvas.lines(MARGIN, MARGIN, lay.title, TITLE_PX, TITLE_PX + 5, whole=fig.title)
+    top = lay.body_top - (max(len(h) for h in lay.headers) * LINE + 4 if any(fig.headers) else 0)
+    for c, lines in enumerate(lay.headers):
+        canvas.lines(lay.xs[c], top, lines, LABEL_PX, LINE, whole=fig.headers[c] if c < len(fig.headers) else "")
+    y = lay.body_top
+    keyed = []  # (cell picture, its scale)
+    for (label, cells), lines, h, ph in zip(fig.rows, lay.row_labels, lay.row_h, lay.pic_h):
+        canvas.lines(MARGIN, y, lines, LABEL_PX, LINE, whole=label)
         for c, cell in enumerate(cells):
             if cell is None:
                 continue
-            scale = fig.scales[cell.scale]
-            rgb = scale.rgb(cell.values)
-            pic = np.kron(rgb, np.ones((fig.pixels, fig.pixels, 1), dtype=np.uint8))
-            img.paste(Image.fromarray(pic, mode="RGB"), (xs[c], y))
-            pictures.append((xs[c], y, xs[c] + pic.shape[1], y + pic.shape[0]))
+            rgb = fig.scales[cell.scale].rgb(cell.values)
+            keyed.append((canvas.image(np.kron(rgb, np.ones((fig.pixels, fig.pixels, 1), dtype=np.uint8)), lay.xs[c], y),
+                          cell.scale))
             if cell.caption:
-                text((xs[c], y + ph + 2), cell.caption)
+                canvas.lines(lay.xs[c], y + ph + 2, [cell.caption], LABEL_PX, LINE, whole=cell.caption)
         y += h + GAP
-    for n, key in enumerate(used):
+    bars = _legends(canvas, fig, lay, y)
+    for picture, key in keyed:
+        canvas.same_range(picture, bars[key])
+    y += math.ceil(len(lay.used) / lay.per_row) * lay.legend_h
+    canvas.lines(MARGIN, y, lay.notes, LABEL_PX, LINE)
+    return canvas.finish(fig.pixels)
+
+
+def _legends(canvas: Canvas, fig: Figure, lay: _Layout, y: int) -> dict[str, int]:
+    """A colour bar per scale used, ``per_row`` to a row from ``y``: scale key -> its picture."""
+    bars = {}
+    for n, (key, title) in enumerate(zip(lay.used, lay.legend_titles)):
         s = fig.scales[key]
-        r, c = divmod(n, per_row)
-        lx = MARGIN + c * (legend_w + GAP)
-        ly = y + r * (3 * line_h + legend_bar + 6)
-        title = _lines(probe, s.title, font, legend_w, most=2)
-        for i, line in enumerate(title):
-            text((lx, ly + i * line_h), line)
-        by = ly + 2 * line_h
-        ramp = np.linspace(s.lo, s.hi, legend_w)[None, :].repeat(legend_bar, axis=0)
-        img.paste(Image.fromarray(s.rgb(ramp), mode="RGB"), (lx, by))
-        pictures.append((lx, by, lx + legend_w, by + legend_bar))
-        lo, hi = _fmt(s.lo), _fmt(s.hi)
-        text((lx, by + legend_bar + 2), lo)
-        text((lx + legend_w - int(probe.textlength(hi, font=font)), by + legend_bar + 2), hi)
-    y += legend_h
-    for line in note_lines:
-        text((MARGIN, y), line)
-        y += line_h
-    return Sheet(np.asarray(img), pictures, texts, fig.pixels, [])
+        r, c = divmod(n, lay.per_row)
+        lx, ly = MARGIN + c * (LEGEND_W + GAP), y + r * lay.legend_h
+        by = ly + max(len(t) for t in lay.legend_titles) * LINE + 2
+        canvas.lines(lx, by - 2 - len(title) * LINE, title, LABEL_PX, LINE, whole=s.title)  # on its bar
+        # the end labels are centred on the bar's ends: inset the bar by half of each
+        left = math.ceil(text_width(number(s.lo), LABEL_PX) / 2) + 1
+        right = math.ceil(text_width(number(s.hi), LABEL_PX) / 2) + 1
+        bars[key] = canvas.colorbar(lx + left, by, LEGEND_W - left - right, BAR_H, s.cmap, s.lo, s.hi, LABEL_PX)
+    return bars
 
 
 def write(fig: Figure, path) -> "Sheet":

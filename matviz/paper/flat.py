@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from matviz.errors import MatvizError, OutputError
+from matviz.errors import MatvizError, OutputError, param
 
 BITS = (8, 16)
 
@@ -54,7 +54,7 @@ def gray(values, bits: int = 8) -> tuple[np.ndarray, str | None]:
     """``(picture, note)``: the min-max gray levels of ``values`` as uint8 (``bits=8``) or uint16
     (``bits=16``), and a note when the matrix is constant (drawn mid-gray), else None."""
     if bits not in BITS:
-        raise OutputError(f"bits must be 8 or 16, got {bits!r}")
+        raise OutputError(f"{param('bits')} must be 8 or 16, got {bits!r}")
     x = result_matrix(values)
     top = (1 << bits) - 1
     lo, hi = float(x.min()), float(x.max())
@@ -84,10 +84,10 @@ def flat(
     from matviz.animate.writers import PngWriter, check_output
 
     if bits not in BITS:
-        raise OutputError(f"bits must be 8 or 16, got {bits!r}")
+        raise OutputError(f"{param('bits')} must be 8 or 16, got {bits!r}")
     path = check_output(path, create=False)
     if path.suffix.lower() != ".png":
-        raise OutputError(f"a flat picture is a .png, got {path.name}: choose another path")
+        raise OutputError(f"a flat picture is a .png, got {path.name}: choose another {param('path')}")
     picture, said = gray(value, bits)
     path = check_output(path)
     with PngWriter(path, 1) as writer:

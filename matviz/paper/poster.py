@@ -2,9 +2,11 @@
 
 A flat 2-D product, not a 3-D scene: every tile is the result matrix of one setting drawn as
 :mod:`matviz.paper.flat` draws it (its own min-max gray, one entry = ``scale``×``scale`` pixels, row 0 on
-top), with the setting written above it (DejaVu Sans, 15 px, at least 11 px tall on the sheet).
+top), with the setting written above it (DejaVu Sans, 15 px) and its value range under it (which value
+is black, which white). Sheets and sweep frames are matplotlib figures drawn through
+:mod:`matviz.graphics.figures`, which measures every text for the flat audit.
 
-What ``--vary`` (``vary=``) can vary, one axis per ``--vary``; the grid is every combination, the
+What ``vary=`` (``--vary``) can vary, one axis per ``--vary``; the grid is every combination, the
 first axis across, the others down (one axis alone wraps into rows of at most five):
 
 * ``temperature=0.05,0.25,1``: the name ``T`` of the expression, one number per tile, each > 0
@@ -14,7 +16,7 @@ first axis across, the others down (one axis alone wraps into rows of at most fi
   of the expression (as if it were ``let L = ... in EXPR``): transforms, options, whole operands.
 * ``'A @ B' 'softmax(A, rows) @ B'``: whole expressions, one per tile; then give no EXPR.
 
-A sweep (``--animate T=1:0.02 --frames N``) evaluates the expression at N temperatures spaced
+A sweep (``animate="T=1:0.02"``, ``frames=N``) evaluates the expression at N temperatures spaced
 geometrically from the first to the second and writes one frame per temperature, labelled with
 it. All frames share one gray scale, the min-max of every frame's values together, so brightness
 means the same in each frame and the product visibly sharpens as T falls (``range="frame"``
@@ -30,21 +32,23 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 
-from matviz.errors import MatvizError, OutputError
+from matviz.errors import MatvizError, OutputError, param
 
-TEMPERATURE = "T"  # the name --vary temperature= binds
-LABEL_PX = 15  # font size of the labels; the audit wants text at least MIN_TEXT_PX tall
+if TYPE_CHECKING:
+    from matviz.graphics.figures import Sheet
+
+TEMPERATURE = "T"  # the name vary=["temperature=..."] binds
+LABEL_PX = 15  # font sizes in pixels; the audit wants text at least figures.MIN_TEXT_PX tall
 TITLE_PX = 18
-MIN_TEXT_PX = 11
+RANGE_PX = 13  # the value range under each picture
 MIN_PICTURE = 192  # tiles are scaled up (whole pixels per entry) until their longer side reaches this
 MIN_CELL_WIDTH = 200
 MAX_SHEET = 16384
 MARGIN, GAP = 14, 12
-INK, PAPER = (20, 20, 20), (255, 255, 255)
 _KEYED = re.compile(r"^\s*([A-Za-z_]\w*)\s*=(?!=)(.*)$", re.S)
 
 
@@ -117,17 +121,6 @@ class Sweep:
         ]
 
 
-@dataclass
-class Sheet:
-    """A drawn poster or sweep frame: the RGB image and where things are on it (pixels, x0 y0 x1 y1)."""
-
-    image: np.ndarray  # (H, W, 3) uint8
-    pictures: list[tuple[int, int, int, int]]  # each tile's picture
-    texts: list[dict]  # {"text", "box", "px"}: every label and title drawn
-    scale: int
-    notes: list[str]
-
-
 # ---------------------------------------------------------------- building specs from settings
 
 
@@ -168,11 +161,13 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
-def _check_temperatures(key: str, values: Sequence[float], flag: str) -> None:
+def _check_temperatures(key: str, values: Sequence[float], name: str) -> None:
     bad = [v for v in values if not v > 0]
     if bad:
-        example = f"{key}=1:0.02" if flag == "--animate" else f"{key}=0.05,0.25,1"
-        raise MatvizError(f"{flag} {key}: temperature must be > 0, got {_fmt(bad[0])}: use e.g. {flag} {example}")
+        example = f"{key}=1:0.02" if name == "animate" else f"{key}=0.05,0.25,1"
+        raise MatvizError(
+            f"{param(name)} {key}: temperature must be > 0, got {_fmt(bad[0])}: use e.g. {param(name)} {example}"
+        )
 
 
 @dataclass(frozen=True)
@@ -182,8 +177,10 @@ class _Axis:
     items: tuple  # numbers, or expression texts
 
 
-def parse_axis(items: str | Sequence[str], flag: str = "--vary") -> _Axis:
-    """One ``--vary``: ``KEY=v1,v2``, several ``KEY=EXPR``, or several whole expressions."""
+def parse_axis(items: str | Sequence[str], name: str = "vary") -> _Axis:
+    """One axis of ``vary``: ``KEY=v1,v2``, several ``KEY=EXPR``, or several whole expressions;
+    errors name the parameter ``name``."""
+    flag = param(name)
     items = [items] if isinstance(items, str) else list(items)
     if not items or any(not isinstance(i, str) or not i.strip() for i in items):
         raise MatvizError(f"{flag} needs settings: write e.g. {flag} temperature=0.05,0.25,1")
@@ -191,15 +188,17 @@ def parse_axis(items: str | Sequence[str], flag: str = "--vary") -> _Axis:
     if all(keyed):
         keys = {m.group(1) for m in keyed}
         if len(keys) > 1:
-            raise MatvizError(f"{flag} {' '.join(items)}: one axis varies one name, got {', '.join(sorted(keys))}: use one {flag} per name")
+            raise MatvizError(
+                f"{flag} {' '.join(items)}: one axis varies one name, got {', '.join(sorted(keys))}: use one axis per name"
+            )
         key = keys.pop()
-        name = TEMPERATURE if key == "temperature" else key
+        varied = TEMPERATURE if key == "temperature" else key
         if len(items) == 1:
             values = _numbers(keyed[0].group(2))
             if values is not None:
-                if name == TEMPERATURE:
-                    _check_temperatures(key, values, flag)
-                return _Axis("numbers", name, tuple(values))
+                if varied == TEMPERATURE:
+                    _check_temperatures(key, values, name)
+                return _Axis("numbers", varied, tuple(values))
         if key == "temperature":
             raise MatvizError(
                 f"{flag} {' '.join(items)}: temperatures are numbers > 0, comma-separated: write e.g. temperature=0.05,0.25,1"
@@ -245,14 +244,16 @@ def poster(
     ``"sample:moon"``, loaded at ``resize``, or numbers)."""
     axes = [parse_axis(v) for v in vary]
     if not axes:
-        raise MatvizError("a poster needs at least one --vary axis, e.g. --vary temperature=0.05,0.25,1")
+        raise MatvizError(f"a poster needs at least one {param('vary')} axis, e.g. {param('vary')} temperature=0.05,0.25,1")
     wholes = [a for a in axes if a.kind == "whole"]
     if len(wholes) > 1:
-        raise MatvizError("only one --vary may list whole expressions: put them all in one --vary")
+        raise MatvizError(f"only one {param('vary')} axis may list whole expressions: put them all in one")
     if wholes and expression:
-        raise MatvizError("give the expression either as EXPR or as a --vary list of whole expressions, not both")
+        raise MatvizError(
+            f"give the {param('expression')} either alone or as a {param('vary')} list of whole expressions, not both"
+        )
     if not wholes and not expression:
-        raise MatvizError("missing the expression: give EXPR, or a --vary list of whole expressions")
+        raise MatvizError(f"missing the {param('expression')}: give it, or a {param('vary')} list of whole expressions")
     env = _operands({**(operands or {}), **more}, resize)
     texts = list(wholes[0].items) if wholes else [expression]
     names = set().union(*(free_names(t) for t in texts))
@@ -261,17 +262,17 @@ def poster(
         if axis.key is None:
             continue
         if axis.key in seen:
-            raise MatvizError(f"--vary {axis.key}=... is given twice: list all its values in one --vary")
+            raise MatvizError(f"{param('vary')} {axis.key}=... is given twice: list all its values in one axis")
         seen.add(axis.key)
         if axis.key in env:
-            raise MatvizError(f"{axis.key} is bound by --set and varied by --vary: keep one")
+            raise MatvizError(f"{axis.key} is bound by {param('operands')} and varied by {param('vary')}: keep one")
         if axis.key not in names:
             shown = ", ".join(sorted(names - set(env))) or "none"
             what = "temperature= binds the name T: write e.g. softmax(A, rows, temperature=T)" if axis.key == TEMPERATURE else (
                 "vary a name the expression uses"
             )
             raise MatvizError(
-                f"unknown --vary key {axis.key}: the expression uses no name {axis.key} (names left to vary: {shown}); {what}"
+                f"unknown {param('vary')} key {axis.key}: the expression uses no name {axis.key} (names left to vary: {shown}); {what}"
             )
     for axis in axes:
         if axis.kind == "sub":  # each sub-expression must parse on its own
@@ -284,7 +285,7 @@ def poster(
     if columns is None:
         columns = n_first if len(axes) > 1 or n_first <= 5 else math.ceil(math.sqrt(n_first))
     if columns < 1:
-        raise MatvizError(f"columns must be >= 1, got {columns}")
+        raise MatvizError(f"{param('columns')} must be >= 1, got {columns}")
     if title is None:
         title = expression or ""
     spec = Poster(tiles, env, columns, title, scale)
@@ -309,35 +310,35 @@ def sweep(
     m = _KEYED.match(animate or "")
     ends = m.group(2).split(":") if m else []
     if not m or len(ends) != 2:
-        raise MatvizError(f"--animate {animate!r} is not NAME=START:STOP: write e.g. --animate T=1:0.02")
+        raise MatvizError(f"{param('animate')} {animate!r} is not NAME=START:STOP: write e.g. {param('animate')} T=1:0.02")
     key = m.group(1)
     name = TEMPERATURE if key == "temperature" else key
     try:
         start, stop = float(ends[0]), float(ends[1])
     except ValueError:
-        raise MatvizError(f"--animate {animate!r}: START and STOP must be numbers, e.g. T=1:0.02") from None
+        raise MatvizError(f"{param('animate')} {animate!r}: START and STOP must be numbers, e.g. T=1:0.02") from None
     if name == TEMPERATURE:
-        _check_temperatures(key, [start, stop], "--animate")
+        _check_temperatures(key, [start, stop], "animate")
     elif not (start > 0 and stop > 0 and math.isfinite(start) and math.isfinite(stop)):
-        raise MatvizError(f"--animate {animate}: geometric spacing needs two finite ends > 0")
+        raise MatvizError(f"{param('animate')} {animate}: geometric spacing needs two finite ends > 0")
     if not isinstance(frames, int) or frames < 2:
-        raise MatvizError(f"a sweep needs at least 2 frames, got {frames}: use e.g. --frames 48")
+        raise MatvizError(f"a sweep needs at least 2 frames, got {frames}: use e.g. {param('frames')} 48")
     if range not in RANGES:
-        raise MatvizError(f"range must be one of {', '.join(RANGES)}, got {range!r}")
+        raise MatvizError(f"{param('range')} must be one of {', '.join(RANGES)}, got {range!r}")
     env = _operands({**(operands or {}), **more}, resize)
     if name in env:
-        raise MatvizError(f"{name} is bound by --set and animated by --animate: keep one")
+        raise MatvizError(f"{name} is bound by {param('operands')} and animated by {param('animate')}: keep one")
     names = free_names(expression)
     if name not in names:
         raise MatvizError(
-            f"unknown --animate key {key}: the expression uses no name {name}; write e.g. softmax(A, rows, temperature={name})"
+            f"unknown {param('animate')} key {key}: the expression uses no name {name}; write e.g. softmax(A, rows, temperature={name})"
         )
     return Sweep(expression, env, name, start, stop, frames, float(fps), title if title is not None else expression, range, scale)
 
 
 def _operands(operands: Mapping, resize) -> dict:
-    import matviz as mv
     from matviz.scene import Operand
+    from matviz.sources import load
 
     env = {}
     for name, v in operands.items():
@@ -346,7 +347,7 @@ def _operands(operands: Mapping, resize) -> dict:
                 env[name] = float(v)
                 continue
             except ValueError:
-                v = mv.load(v, default_name=name, shape=resize)
+                v = load(v, default_name=name, shape=resize)
         if isinstance(v, Operand):
             v = v.values
         env[name] = float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64)
@@ -356,109 +357,74 @@ def _operands(operands: Mapping, resize) -> dict:
 # ---------------------------------------------------------------- drawing
 
 
-def _font(px: int):
-    from matplotlib import font_manager
-    from PIL import ImageFont
-
-    return ImageFont.truetype(font_manager.findfont("DejaVu Sans"), px)
-
-
-def _lines(draw, text: str, font, width: int, most: int = 3) -> list[str]:
-    """``text`` wrapped to ``width`` pixels, at most ``most`` lines (the last ends with … if cut)."""
-    def fits(s):
-        return draw.textlength(s, font=font) <= width
-
-    out, rest = [], text.strip()
-    while rest and len(out) < most:
-        cut = len(rest)
-        while cut > 1 and not fits(rest[:cut]):
-            cut -= 1
-        if cut < len(rest):  # prefer a break at a space or a comma
-            soft = max(rest.rfind(" ", 0, cut), rest.rfind(",", 0, cut) + 1 if rest.rfind(",", 0, cut) >= 0 else -1)
-            if soft > cut // 2:
-                cut = soft
-        out.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        last = out[-1]
-        while last and not fits(last + "…"):
-            last = last[:-1]
-        out[-1] = last + "…"
-    return out
-
-
 def _auto_scale(shapes: list[tuple[int, int]], scale: int | None, minimum: int = MIN_PICTURE) -> int:
     if scale is not None:
         if not isinstance(scale, int) or scale < 1:
-            raise MatvizError(f"scale must be a whole number >= 1, got {scale!r}")
+            raise MatvizError(f"{param('scale')} must be a whole number >= 1, got {scale!r}")
         return scale
     side = max(max(s) for s in shapes)
     return max(1, math.ceil(minimum / side))
 
 
-def _text_box(draw, xy, text, font) -> tuple[int, int, int, int]:
-    x0, y0, x1, y1 = draw.textbbox(xy, text, font=font)
-    return int(x0), int(y0), int(x1), int(y1)
+def _upscaled(g: np.ndarray, scale: int) -> np.ndarray:
+    return np.kron(g, np.ones((scale, scale), dtype=np.uint8)) if scale > 1 else g
+
+
+def range_text(lo: float, hi: float, what: str = "") -> str:
+    """The value range a min-max gray picture shows, as written under it."""
+    from matviz.graphics.figures import number
+
+    nb = "\u00a0"  # a number and its colour stay on one line
+    said = f"{number(lo)}{nb}(black) … {number(hi)}{nb}(white)" if hi > lo else f"{number(lo)} everywhere (mid-gray)"
+    return f"{said}{what}"
 
 
 def draw_poster(spec: Poster, note: Callable[[str], None] | None = None) -> Sheet:
     """The sheet of ``spec``: each tile its flat gray picture (``matviz.paper.flat.gray``), upscaled
-    ``scale``× by whole pixels, under its label."""
-    from PIL import Image, ImageDraw
-
+    ``scale``× by whole pixels, under its label and over its value range."""
+    from matviz.graphics.figures import QUIET, Canvas, wrap
     from matviz.paper.flat import gray
 
     values = spec.values()
     scale = _auto_scale([v.shape for v in values], spec.scale)
-    notes = []
-    pictures = []
+    notes, pictures = [], []
     for tile, v in zip(spec.tiles, values):
         g, said = gray(v, 8)
         if said:
             notes.append(f"tile {tile.label}: {said}")
-        pictures.append(np.kron(g, np.ones((scale, scale), dtype=np.uint8)) if scale > 1 else g)
+        pictures.append(_upscaled(g, scale))
     cols = min(spec.columns, len(pictures))
     rows = math.ceil(len(pictures) / cols)
     cell_w = max(MIN_CELL_WIDTH, max(p.shape[1] for p in pictures))
     pic_h = max(p.shape[0] for p in pictures)
-    font, tfont = _font(LABEL_PX), _font(TITLE_PX)
-    probe = ImageDraw.Draw(Image.new("RGB", (8, 8)))
-    wrapped = [_lines(probe, t.label, font, cell_w) for t in spec.tiles]
-    line_h = LABEL_PX + 5
-    label_h = max(len(w) for w in wrapped) * line_h + 4
+    labels = [wrap(t.label, LABEL_PX, cell_w) for t in spec.tiles]
+    ranges = [wrap(range_text(float(v.min()), float(v.max())), RANGE_PX, cell_w) for v in values]
+    line_h, range_h = LABEL_PX + 5, RANGE_PX + 4
+    label_h = max(len(w) for w in labels) * line_h + 4
+    cell_h = label_h + pic_h + 4 + max(len(r) for r in ranges) * range_h
     width = 2 * MARGIN + cols * cell_w + (cols - 1) * GAP
-    title_lines = _lines(probe, spec.title, tfont, width - 2 * MARGIN, most=2) if spec.title else []
+    title_lines = wrap(spec.title, TITLE_PX, width - 2 * MARGIN) if spec.title else []
     top = MARGIN + len(title_lines) * (TITLE_PX + 6) + (GAP if title_lines else 0)
-    height = top + rows * (label_h + pic_h) + (rows - 1) * GAP + MARGIN
+    height = top + rows * cell_h + (rows - 1) * GAP + MARGIN
     if width > MAX_SHEET or height > MAX_SHEET:
         raise MatvizError(
-            f"the sheet would be {width}x{height} pixels (at most {MAX_SHEET} a side): use a smaller --resize, --scale or fewer settings"
+            f"the sheet would be {width}x{height} pixels (at most {MAX_SHEET} a side): use a smaller "
+            f"{param('resize')}, {param('scale')} or fewer settings"
         )
-    img = Image.new("RGB", (width, height), PAPER)
-    draw = ImageDraw.Draw(img)
-    texts = []
-    y = MARGIN
-    for line in title_lines:
-        draw.text((MARGIN, y), line, font=tfont, fill=INK)
-        texts.append({"text": line, "box": _text_box(draw, (MARGIN, y), line, tfont), "px": TITLE_PX})
-        y += TITLE_PX + 6
-    rects = []
-    for n, (pic, lines) in enumerate(zip(pictures, wrapped)):
+    canvas = Canvas(width, height)
+    canvas.lines(MARGIN, MARGIN, title_lines, TITLE_PX, TITLE_PX + 6, whole=spec.title)
+    for n, (tile, v, pic) in enumerate(zip(spec.tiles, values, pictures)):
         r, c = divmod(n, cols)
-        x0 = MARGIN + c * (cell_w + GAP)
-        y0 = top + r * (label_h + pic_h + GAP)
-        for i, line in enumerate(lines):
-            xy = (x0, y0 + i * line_h)
-            draw.text(xy, line, font=font, fill=INK)
-            texts.append({"text": line, "box": _text_box(draw, xy, line, font), "px": LABEL_PX})
-        py = y0 + label_h
-        h, w = pic.shape
-        img.paste(Image.fromarray(pic, mode="L"), (x0, py))
-        rects.append((x0, py, x0 + w, py + h))
+        x0, y0 = MARGIN + c * (cell_w + GAP), top + r * (cell_h + GAP)
+        label_top = y0 + label_h - 4 - len(labels[n]) * line_h  # the label sits on its picture
+        canvas.lines(x0, label_top, labels[n], LABEL_PX, line_h, whole=tile.label)
+        index = canvas.image(pic, x0, y0 + label_h)
+        said = canvas.lines(x0, y0 + label_h + pic.shape[0] + 4, ranges[n], RANGE_PX, range_h, color=QUIET)
+        canvas.states(index, float(v.min()), float(v.max()), said)
     for n in notes:
         if note:
             note(n)
-    return Sheet(np.asarray(img), rects, texts, scale, notes)
+    return canvas.finish(scale, notes)
 
 
 PANELS = {
@@ -468,14 +434,40 @@ PANELS = {
 RANGES = ("both", "sweep", "frame")
 
 
+@dataclass(frozen=True)
+class _SweepLayout:
+    width: int
+    height: int
+    title: list[str]
+    captions: list[list[str]]
+    head: int  # the pictures' top
+    left: int  # the first picture's left
+    panel: tuple[int, int]  # a picture's (width, height)
+
+
+def _sweep_layout(spec: Sweep, kinds: list[str], panel: tuple[int, int], range_lines: int) -> _SweepLayout:
+    from matviz.graphics.figures import wrap
+
+    pw, ph = panel
+    width = max(len(kinds) * pw + (len(kinds) - 1) * GAP + 2 * MARGIN, 2 * MIN_CELL_WIDTH)
+    width += width % 2
+    title = wrap(spec.title, LABEL_PX, width - 2 * MARGIN) if spec.title else []
+    captions = [wrap(PANELS[k], LABEL_PX, pw) for k in kinds] if len(kinds) > 1 else []
+    caption_h = max(len(c) for c in captions) * (LABEL_PX + 5) + 1 if captions else 0
+    head = MARGIN + len(title) * (LABEL_PX + 5) + (LABEL_PX + 3) + 10 + caption_h
+    height = head + ph + 4 + range_lines * (RANGE_PX + 4) + MARGIN
+    height += height % 2
+    left = (width - (len(kinds) * pw + (len(kinds) - 1) * GAP)) // 2
+    return _SweepLayout(width, height, title, captions, head, left, panel)
+
+
 def draw_sweep(spec: Sweep, note: Callable[[str], None] | None = None) -> list[Sheet]:
     """One frame per setting of ``spec``, labelled ``T = ...``: with ``range="both"`` two panels,
     the value on one gray scale for the whole sweep (the min-max of all frames together: the
     product sharpens and its contrast grows as T falls) and on the frame's own min-max (its flat
-    picture); ``"sweep"`` or ``"frame"`` draws that panel alone. Sizes are even (for H.264)."""
-    from PIL import Image, ImageDraw
-
-    from matviz.paper.flat import gray
+    picture); ``"sweep"`` or ``"frame"`` draws that panel alone. Each panel writes its range under
+    it. Sizes are even (for H.264)."""
+    from matviz.graphics.figures import wrap
 
     values = spec.values()
     h, w = values[0].shape
@@ -491,45 +483,38 @@ def draw_sweep(spec: Sweep, note: Callable[[str], None] | None = None) -> list[S
     hi = max(float(v.max()) for v in values)
     if not hi > lo and note:
         note("every frame is the same constant: min-max has no range, so they are drawn mid-gray")
-    font, small = _font(LABEL_PX + 3), _font(LABEL_PX)
-    probe = ImageDraw.Draw(Image.new("RGB", (8, 8)))
-    pw, ph = w * scale, h * scale
-    width = max(len(kinds) * pw + (len(kinds) - 1) * GAP + 2 * MARGIN, 2 * MIN_CELL_WIDTH)
-    title_lines = _lines(probe, spec.title, small, width - 2 * MARGIN, most=2) if spec.title else []
-    captions = [_lines(probe, PANELS[k], small, pw, most=1)[0] for k in kinds] if len(kinds) > 1 else []
-    head = MARGIN + len(title_lines) * (LABEL_PX + 5) + (LABEL_PX + 3) + 10 + (LABEL_PX + 6 if captions else 0)
-    height = head + ph + MARGIN
-    width += width % 2
-    height += height % 2
-    left = (width - (len(kinds) * pw + (len(kinds) - 1) * GAP)) // 2
-    frames = []
-    for v, setting in zip(values, spec.settings()):
-        img = Image.new("RGB", (width, height), PAPER)
-        draw = ImageDraw.Draw(img)
-        texts, rects, y = [], [], MARGIN
+    panel = (w * scale, h * scale)
+    said = [[wrap(range_text(lo, hi, f", every {spec.name}") if k == "sweep" else
+                  range_text(float(v.min()), float(v.max())), RANGE_PX, panel[0]) for k in kinds] for v in values]
+    layout = _sweep_layout(spec, kinds, panel, max(len(s) for frame in said for s in frame))
+    return [_sweep_frame(spec, layout, kinds, v, setting, (lo, hi), scale, lines)
+            for v, setting, lines in zip(values, spec.settings(), said)]
 
-        def text(xy, line, f, px):
-            draw.text(xy, line, font=f, fill=INK)
-            texts.append({"text": line, "box": _text_box(draw, xy, line, f), "px": px})
 
-        for line in title_lines:
-            text((MARGIN, y), line, small, LABEL_PX)
-            y += LABEL_PX + 5
-        text((MARGIN, y), f"{spec.name} = {setting:.4g}", font, LABEL_PX + 3)
-        for i, kind in enumerate(kinds):
-            if kind == "sweep":
-                unit = (v - lo) / (hi - lo) if hi > lo else np.full(v.shape, 0.5)
-                g = np.round(np.clip(unit, 0.0, 1.0) * 255).astype(np.uint8)
-            else:
-                g = gray(v, 8)[0]
-            pic = np.kron(g, np.ones((scale, scale), dtype=np.uint8)) if scale > 1 else g
-            x0 = left + i * (pw + GAP)
-            if captions:
-                text((x0, head - LABEL_PX - 6), captions[i], small, LABEL_PX)
-            img.paste(Image.fromarray(pic, mode="L"), (x0, head))
-            rects.append((x0, head, x0 + pw, head + ph))
-        frames.append(Sheet(np.asarray(img), rects, texts, scale, []))
-    return frames
+def _sweep_frame(spec: Sweep, layout: _SweepLayout, kinds, v, setting, sweep_range, scale, said) -> Sheet:
+    from matviz.graphics.figures import QUIET, Canvas
+    from matviz.paper.flat import gray
+
+    lo, hi = sweep_range
+    pw, ph = layout.panel
+    canvas = Canvas(layout.width, layout.height)
+    canvas.lines(MARGIN, MARGIN, layout.title, LABEL_PX, LABEL_PX + 5, whole=spec.title)
+    canvas.text(MARGIN, MARGIN + len(layout.title) * (LABEL_PX + 5), f"{spec.name} = {setting:.4g}", LABEL_PX + 3)
+    for i, kind in enumerate(kinds):
+        if kind == "sweep":
+            unit = (v - lo) / (hi - lo) if hi > lo else np.full(v.shape, 0.5)
+            g, shown = np.round(np.clip(unit, 0.0, 1.0) * 255).astype(np.uint8), (lo, hi)
+        else:
+            g, shown = gray(v, 8)[0], (float(v.min()), float(v.max()))
+        x0 = layout.left + i * (pw + GAP)
+        if layout.captions:
+            step = LABEL_PX + 5
+            top = layout.head - len(layout.captions[i]) * step - 1
+            canvas.lines(x0, top, layout.captions[i], LABEL_PX, step, whole=PANELS[kind])
+        index = canvas.image(_upscaled(g, scale), x0, layout.head)
+        lines = canvas.lines(x0, layout.head + ph + 4, said[i], RANGE_PX, RANGE_PX + 4, color=QUIET)
+        canvas.states(index, *shown, lines)
+    return canvas.finish(scale)
 
 
 # ---------------------------------------------------------------- writing
@@ -540,7 +525,7 @@ def check_path(path, suffixes: tuple[str, ...], what: str) -> Path:
 
     path = check_output(path, create=False)
     if path.suffix.lower() not in suffixes:
-        raise OutputError(f"{what} is written as {' or '.join(suffixes)}, got {path.name}: choose another path")
+        raise OutputError(f"{what} is written as {' or '.join(suffixes)}, got {path.name}: choose another {param('path')}")
     return path
 
 
@@ -581,9 +566,10 @@ def write(spec: Poster | Sweep, out: str | os.PathLike, stem: str, note=None) ->
 
 
 def audit(spec: Poster | Sweep) -> list:
-    """What the gallery audit checks on a flat spec, writing nothing: one ``Report`` per sheet
-    (the first and last frames of a sweep), with rules ``text-size`` (labels at least 11 px tall),
-    ``outside`` (text inside the image) and ``overlap`` (no text over another text or a picture)."""
+    """What the gallery audit checks on a flat spec, writing nothing: one ``Report`` per sheet (the
+    first and last frames of a sweep), with the flat rules of ``matviz.graphics.figures.RULES``:
+    ``text-size``, ``outside``, ``overlap``, ``cut`` (labels drawn whole) and ``range`` (each
+    picture's value range written under it)."""
     sheets = [draw_poster(spec)] if isinstance(spec, Poster) else [draw_sweep(spec)[i] for i in (0, -1)]
     return [
         audit_sheet(sheet, None if isinstance(spec, Poster) else (0 if n == 0 else spec.frames - 1))
@@ -592,24 +578,11 @@ def audit(spec: Poster | Sweep) -> list:
 
 
 def audit_sheet(sheet: Sheet, frame: int | None = None):
-    """The flat rules on one drawn sheet (any ``Sheet``: posters, sweeps, ``matviz.learning.sheets``)."""
-    from matviz.graphics.audit import Report, Violation
+    """The flat rules on one drawn sheet (posters, sweep frames, ``matviz.learning.sheets``): see
+    ``matviz.graphics.figures.audit``."""
+    from matviz.graphics.figures import audit as flat_audit
 
-    h, w = sheet.image.shape[:2]
-    report = Report(size=(w, h), frame=frame)
-    report.texts = [dict(t) for t in sheet.texts]
-    for t in sheet.texts:
-        x0, y0, x1, y1 = t["box"]
-        if t["px"] < MIN_TEXT_PX:
-            report.violations.append(Violation("text-size", f"text {t['text']!r} is {t['px']} px, under {MIN_TEXT_PX}"))
-        if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
-            report.violations.append(Violation("outside", f"text {t['text']!r} leaves the image"))
-    boxes = [(t["text"], t["box"]) for t in sheet.texts] + [(f"tile {i}", r) for i, r in enumerate(sheet.pictures)]
-    for (a, ba), (b, bb) in itertools.combinations(boxes, 2):
-        if ba[0] < bb[2] and bb[0] < ba[2] and ba[1] < bb[3] and bb[1] < ba[3]:
-            report.violations.append(Violation("overlap", f"{a!r} overlaps {b!r}"))
-    return report
-
+    return flat_audit(sheet, frame)
 
 
 class _CallableModule(__import__("types").ModuleType):
