@@ -183,8 +183,6 @@ def show(
     } { (PageDown/PageUp) next/previous layer switch the scene to its other heads; right-click a
     token on the flat panel to outline its query row or key column in both views.
     """
-    import sys
-
     from matviz.animate.timeline import make_timeline
     from matviz.animate.writers import check_size
     from matviz.errors import MatvizError

@@ -89,19 +89,19 @@ def test_poster_audit_measures_the_drawn_sheet_and_fails_a_broken_one(monkeypatc
     import matviz.paper.poster as P
 
     spec = poster(BOTH, vary=["temperature=0.05,1"], A=A[:20], B=B)
-    (report,) = P.audit(spec)
+    (report,) = spec.audit()
     assert report.violations == [] and {"T=0.05", "T=1"} <= {t["text"] for t in report.texts}
     monkeypatch.setattr(P, "GAP", -60)  # neighbours drawn over each other
-    assert "overlap" in {v.rule for v in P.audit(spec)[0].violations}
+    assert "overlap" in {v.rule for v in spec.audit()[0].violations}
     monkeypatch.setattr(P, "GAP", 12)
     monkeypatch.setattr(P, "RANGE_PX", 9)  # ranges too small to read
-    assert {v.rule for v in P.audit(spec)[0].violations} == {"text-size"}
-    frames = P.audit(sweep(BOTH, "T=1:0.1", frames=3, A=A[:20], B=B))
+    assert {v.rule for v in spec.audit()[0].violations} == {"text-size"}
+    frames = sweep(BOTH, "T=1:0.1", frames=3, A=A[:20], B=B).audit()
     assert [r.frame for r in frames] == [0, 2] and {v.rule for r in frames for v in r.violations} == {"text-size"}
     monkeypatch.setattr(P, "RANGE_PX", 13)
-    assert all(r.violations == [] for r in P.audit(sweep(BOTH, "T=1:0.1", frames=3, A=A[:20], B=B)))
+    assert all(r.violations == [] for r in sweep(BOTH, "T=1:0.1", frames=3, A=A[:20], B=B).audit())
     monkeypatch.setattr(P, "MARGIN", -30)  # the title and setting leave the frame
-    assert "outside" in {v.rule for r in P.audit(sweep(BOTH, "T=1:0.1", frames=3, A=A[:20], B=B)) for v in r.violations}
+    assert "outside" in {v.rule for r in sweep(BOTH, "T=1:0.1", frames=3, A=A[:20], B=B).audit() for v in r.violations}
 
 
 def test_library_errors_name_parameters_and_the_cli_names_flags(tmp_path, capsys):

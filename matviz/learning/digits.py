@@ -409,11 +409,11 @@ class DigitsSpec:
         return run(Path(out) / stem, self.seed, self.steps, note)[1]
 
     def audit(self, sizes=None) -> list:
-        from matviz.paper.poster import audit_sheet
+        from matviz.graphics.figures import audit
         from matviz.learning.sheets import draw
 
         figs = figures(experiment(self.seed, self.steps))
-        return [audit_sheet(draw(figs[name])) for name in FIGURES]
+        return [audit(draw(figs[name])) for name in FIGURES]
 
 
 __all__ = ["DigitsSpec", "Experiment", "experiment", "figures", "forward", "ideal_outputs", "invert", "load", "run",

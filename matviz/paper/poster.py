@@ -80,11 +80,17 @@ class Poster:
         """Each tile's result matrix, in tile order."""
         return [_evaluate(t.expression, {**self.operands, **t.numbers}, t.label) for t in self.tiles]
 
-    def write(self, out, stem: str, note=None, progress=None) -> list[Path]:  # the Output protocol
-        return write(self, out, stem, note)
+    def write(self, out, stem: str, note=None, progress=None) -> list[Path]:
+        """The Output protocol: ``out/stem.png``."""
+        return [write_poster(self, Path(out) / f"{stem}.png", note)]
 
-    def audit(self, sizes=None) -> list:  # a sheet has its own size: ``sizes`` do not apply
-        return audit(self)
+    def audit(self, sizes=None) -> list:
+        """The flat rules of ``matviz.graphics.figures.RULES`` on the sheet, writing nothing (it has
+        its own size: ``sizes`` do not apply): ``text-size``, ``outside``, ``overlap``, ``cut``
+        (labels drawn whole) and ``range`` (each picture's value range written under it)."""
+        from matviz.graphics.figures import audit
+
+        return [audit(draw_poster(self))]
 
 
 @dataclass(frozen=True)
@@ -108,11 +114,16 @@ class Sweep:
     def settings(self) -> np.ndarray:
         return np.geomspace(self.start, self.stop, self.frames)
 
-    def write(self, out, stem: str, note=None, progress=None) -> list[Path]:  # the Output protocol
-        return write(self, out, stem, note)
+    def write(self, out, stem: str, note=None, progress=None) -> list[Path]:
+        """The Output protocol: ``out/stem.mp4``."""
+        return [write_sweep(self, Path(out) / f"{stem}.mp4", note)]
 
-    def audit(self, sizes=None) -> list:  # the sweep's first and last sheets, at their own size
-        return audit(self)
+    def audit(self, sizes=None) -> list:
+        """The flat rules on the sweep's first and last frames, at their own size, writing nothing."""
+        from matviz.graphics.figures import audit
+
+        sheets = draw_sweep(self)
+        return [audit(sheets[0], 0), audit(sheets[-1], self.frames - 1)]
 
     def values(self) -> list[np.ndarray]:
         return [
@@ -552,37 +563,6 @@ def write_sweep(spec: Sweep, path: str | os.PathLike, note: Callable[[str], None
         for frame in frames:
             writer.write_frame(frame.image)
     return path
-
-
-def write(spec: Poster | Sweep, out: str | os.PathLike, stem: str, note=None) -> list[Path]:
-    """What the gallery writes for a flat spec: ``out/stem.png`` (a sheet) or ``out/stem.mp4`` (a sweep)."""
-    out = Path(out)
-    if isinstance(spec, Poster):
-        return [write_poster(spec, out / f"{stem}.png", note)]
-    return [write_sweep(spec, out / f"{stem}.mp4", note)]
-
-
-# ---------------------------------------------------------------- audit
-
-
-def audit(spec: Poster | Sweep) -> list:
-    """What the gallery audit checks on a flat spec, writing nothing: one ``Report`` per sheet (the
-    first and last frames of a sweep), with the flat rules of ``matviz.graphics.figures.RULES``:
-    ``text-size``, ``outside``, ``overlap``, ``cut`` (labels drawn whole) and ``range`` (each
-    picture's value range written under it)."""
-    sheets = [draw_poster(spec)] if isinstance(spec, Poster) else [draw_sweep(spec)[i] for i in (0, -1)]
-    return [
-        audit_sheet(sheet, None if isinstance(spec, Poster) else (0 if n == 0 else spec.frames - 1))
-        for n, sheet in enumerate(sheets)
-    ]
-
-
-def audit_sheet(sheet: Sheet, frame: int | None = None):
-    """The flat rules on one drawn sheet (posters, sweep frames, ``matviz.learning.sheets``): see
-    ``matviz.graphics.figures.audit``."""
-    from matviz.graphics.figures import audit as flat_audit
-
-    return flat_audit(sheet, frame)
 
 
 class _CallableModule(__import__("types").ModuleType):
