@@ -33,9 +33,7 @@ import hashlib
 import importlib.util
 import json
 import os
-import sys
 import time
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
@@ -654,16 +652,6 @@ def _summary(path, expr, param, init, init_label, source, target_label, target, 
     fig.suptitle(f"fit {param}:  {expr}\n{len(losses) - 1} Adam steps, loss {losses[0]:.4g} → {losses[-1]:.4g}", fontsize=9)
     fig.savefig(path, format="png")
 
-
-class _CallableModule(types.ModuleType):
-    """``matviz.learning.fit`` is this module and the function at once: importing the submodule rebinds the
-    package attribute ``matviz.learning.fit`` to the module, so the module itself calls :func:`fit`."""
-
-    def __call__(self, *args, **kwargs) -> FitResult:
-        return fit(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
 
 
 @dataclass(frozen=True)

@@ -99,12 +99,3 @@ def flat(
             note(said)
     return path
 
-
-class _CallableModule(__import__("types").ModuleType):
-    """``mv.flat(value, path, bits)``: the module ``matviz.paper.flat`` is callable (like ``mv.fit``)."""
-
-    def __call__(self, *args, **kwargs) -> Path:
-        return flat(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule

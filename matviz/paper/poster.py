@@ -564,12 +564,3 @@ def write_sweep(spec: Sweep, path: str | os.PathLike, note: Callable[[str], None
             writer.write_frame(frame.image)
     return path
 
-
-class _CallableModule(__import__("types").ModuleType):
-    """``mv.poster(expr, vary=[...], A=...)``: the module ``matviz.paper.poster`` is callable (like ``mv.fit``)."""
-
-    def __call__(self, *args, **kwargs) -> Poster:
-        return poster(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule
