@@ -282,10 +282,6 @@ def _patch(image: np.ndarray, xy, size) -> np.ndarray:
     return image[max(0, row - 1) : row + 2, max(0, col - 1) : col + 2]
 
 
-def _contains(outer, inner, eps) -> bool:
-    return outer[0] <= inner[0] + eps and inner[1] <= outer[1] + eps
-
-
 def _own_hull(data_range, kind: str) -> tuple[float, float]:
     lo, hi = min(data_range[0], 0.0), max(data_range[1], 0.0)
     if kind == "signed":

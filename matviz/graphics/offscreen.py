@@ -67,12 +67,6 @@ def render(
     return next(frames(scene, [state or still_state(as_chain(scene))], size, aa=aa))
 
 
-def grid_shape(n: int, size: tuple[int, int]) -> tuple[int, int]:
-    """(rows, cols) of a grid of ``n`` tiles that keeps tiles close to the frame's aspect ratio."""
-    cols = int(np.ceil(np.sqrt(n)))
-    return int(np.ceil(n / cols)), cols
-
-
 def grid_frames(
     scenes: list, states: list[list[ViewState]], size: tuple[int, int] = (1280, 720)
 ) -> Iterator[np.ndarray]:

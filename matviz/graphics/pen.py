@@ -425,10 +425,6 @@ class Pen:
                 t.actor.SetVisibility(False)
 
 
-def _nth(n: int) -> str:
-    return {2: "2nd", 3: "3rd"}.get(n, f"{n}th")
-
-
 def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3])
 
