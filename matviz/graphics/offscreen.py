@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 import pyvista as pv
 
-from matviz.scene import Chain, Scene, ViewState, as_chain
+from matviz.scene import Chain, Cube, ViewState, as_chain
 
 
 def make_plotter(size: tuple[int, int] = (1280, 720), off_screen: bool = True) -> pv.Plotter:
@@ -31,7 +31,7 @@ def screenshot(plotter: pv.Plotter) -> np.ndarray:
 
 
 def frames(
-    scene: Scene | Chain,
+    scene: Cube | Chain,
     states: Iterable[ViewState],
     size: tuple[int, int] = (1280, 720),
     aa: bool = False,
@@ -58,7 +58,7 @@ def frames(
 
 
 def render(
-    scene: Scene | Chain, state: ViewState | None = None, size: tuple[int, int] = (1280, 720), aa: bool = True
+    scene: Cube | Chain, state: ViewState | None = None, size: tuple[int, int] = (1280, 720), aa: bool = True
 ) -> np.ndarray:
     """One frame of ``scene`` (default: its still, the finished picture with the interior
     stepped aside) as an (H, W, 3) uint8 array."""

@@ -16,7 +16,7 @@ from matviz.graphics import colors
 from matviz.graphics.cubeview import CubeView, face_title
 from matviz.graphics.panels import VCOLS_CAPTION, ComparePanel, HeatmapPanel
 from matviz.graphics.pen import MARGIN, Pen, distinct, fit
-from matviz.scene import Chain, Scene, ViewState, as_chain
+from matviz.scene import Chain, Cube, ViewState, as_chain
 
 NAME_WIDTH = 30  # characters of a face name before it is shortened (distinctly)
 
@@ -67,7 +67,7 @@ def _names(chain: Chain) -> list[dict[str, str]]:
 class SceneView:
     """Everything drawn for a scene (a Chain, or a single cube) in one plotter."""
 
-    def __init__(self, plotter, scene: Scene | Chain, *, compact: bool = False):
+    def __init__(self, plotter, scene: Cube | Chain, *, compact: bool = False):
         """``compact``: a tile of a grid: no legends, names or tokens, just the title."""
         self.plotter = plotter
         self.chain = chain = as_chain(scene)

@@ -32,7 +32,7 @@ from matviz import story
 from matviz.graphics.offscreen import make_plotter
 from matviz.graphics.sceneview import SceneView
 from matviz.sources.heads import is_sink_note
-from matviz.scene import Chain, Scene, ViewState, as_chain
+from matviz.scene import Chain, Cube, ViewState, as_chain
 
 HELP = __doc__.split("Keys (also printed when the window opens):", 1)[1].strip("\n")
 FPS = 30
@@ -95,12 +95,12 @@ class HeadSource:
 
 
 class Window:
-    """A pyvista window showing a Scene or Chain, driven by a timeline (anything with
+    """A pyvista window showing a Cube or Chain, driven by a timeline (anything with
     ``state_at(t)`` and ``duration``). ``echo`` receives the text printed for picks and keys."""
 
     def __init__(
         self,
-        scene: Scene | Chain,
+        scene: Cube | Chain,
         timeline,
         *,
         size: tuple[int, int] = (1280, 720),
@@ -145,7 +145,7 @@ class Window:
         self._placed = self._framed  # the camera the texts were placed for
         self.user_camera = False  # True once the mouse has moved the camera: keys keep it then
 
-    def _build(self, scene: Scene | Chain) -> None:
+    def _build(self, scene: Cube | Chain) -> None:
         """The view of ``scene`` in this window's plotter (drawn from nothing)."""
         self.scene = scene
         self.chain = as_chain(scene)
@@ -263,7 +263,7 @@ class Window:
             self.playing = False
 
     # ---- picking ------------------------------------------------------------------------------
-    def highlighted_cube(self) -> Scene:
+    def highlighted_cube(self) -> Cube:
         """The cube the highlight belongs to: the first of the step being built."""
         return self.chain.cubes[story.active_cubes(self.chain, self.state)[0]]
 
@@ -360,17 +360,17 @@ class Window:
         self.plotter.show(title=self.title)
 
 
-def dot_product_report(scene: Scene, i: int, j: int) -> str:
+def dot_product_report(cube: Cube, i: int, j: int) -> str:
     """The terms of ``C[i, j] = Σ_k A[i,k]·B[k,j]``, one k per line (the first 16 and the sum)."""
-    row, col = scene.dot_terms(i, j)
-    a, b, c = scene.left.name, scene.right.name, scene.result.name
+    row, col = cube.dot_terms(i, j)
+    a, b, c = cube.left.name, cube.right.name, cube.result.name
     lines = [f"{c}[{i},{j}] = sum over k of {a}[{i},k] * {b}[k,{j}]"]
     shown = min(len(row), 16)
     for k in range(shown):
         lines.append(f"  k={k:<4d} {row[k]: .6g} * {col[k]: .6g} = {row[k] * col[k]: .6g}")
     if shown < len(row):
         lines.append(f"  ... {len(row) - shown} more terms")
-    lines.append(f"  sum = {float(row @ col):.10g}   ({c}[{i},{j}] = {scene.result.values[i, j]:.10g})")
+    lines.append(f"  sum = {float(row @ col):.10g}   ({c}[{i},{j}] = {cube.result.values[i, j]:.10g})")
     return "\n".join(lines)
 
 
