@@ -16,7 +16,7 @@ import numpy as np
 import pyvista as pv
 
 from matviz.graphics import colors
-from matviz.graphics.panels import _FlatMap, _rgb, line_actor, set_rectangles
+from matviz.graphics.panels import FlatMap, line_actor, set_rectangles
 from matviz.graphics.pen import MARGIN, Pen, fit
 from matviz.sources.heads import SINK_SHARE, is_sink_note
 
@@ -40,7 +40,7 @@ def probabilities(chain) -> np.ndarray:
     return np.where(np.isneginf(values), np.nan, values).astype(np.float64)
 
 
-class Tile(_FlatMap):
+class Tile(FlatMap):
     """One head's heatmap, a flat face the audit measures like a panel."""
 
     def __init__(self, pen: Pen, name: str, probs: np.ndarray, lut, matrix: str):
@@ -69,7 +69,7 @@ class HeadGrid:
         top = float(np.percentile(finite, 99.5)) if finite.size else 1.0
         self.lut = pv.LookupTable("viridis")
         self.lut.SetRange(0.0, max(top, 1e-12))
-        self.lut.SetNanColor(*_rgb(colors.MASKED), 1.0)
+        self.lut.SetNanColor(*colors.rgb(colors.MASKED), 1.0)
         above = float(finite.max()) if finite.size and finite.max() > top else None
         self.tiles = [
             Tile(pen, f"tile-L{h[0]}-H{h[1]}", p, self.lut, f"layer {h[0]} head {h[1]}")
@@ -81,7 +81,7 @@ class HeadGrid:
         leg.shared = True  # one quantity (a probability) for every head, on purpose and said so
         self.title = title or _grid_title(chains[0].title, len(self.layers), len(self.heads))
         self.sinks = [t for t, c in zip(self.tiles, chains) if any(is_sink_note(n) for n in c.notes)]
-        self.outline, self.outline_poly = line_actor(pen, _rgb(colors.HIGHLIGHT), 2)
+        self.outline, self.outline_poly = line_actor(pen, colors.rgb(colors.HIGHLIGHT), 2)
         self.sink_frames, self.sink_poly = line_actor(pen, SINK_FRAME, 2)
         self.row: int | None = None
         self.apply(None)

@@ -65,7 +65,7 @@ class HeatmapPanel:
             actor.SetMapper(mapper)
             pen.renderer.AddActor(actor)
             self.actors.append((actor, poly))
-        self.outline, self.outline_poly = line_actor(pen, _rgb(colors.HIGHLIGHT), 3)
+        self.outline, self.outline_poly = line_actor(pen, colors.rgb(colors.HIGHLIGHT), 3)
         self.rect = None
         pen.faces[name] = dict(actor=self.actors[-1][0], flat=True, panel=self, label=None, face=self.levels[-1])
 
@@ -154,7 +154,7 @@ class HeatmapPanel:
                 if fv.keep.any() and not fv.keep.all() and fv.key != "result":
                     sweeping = fv.keep
             lut = fv.actor.mapper.lookup_table
-            lut.SetNanColor(*_rgb(colors.MASKED), 1.0)
+            lut.SetNanColor(*colors.rgb(colors.MASKED), 1.0)
             values = np.where(np.isnan(values) & (fv.keep is not None) & ~_keep(fv, values.shape), -np.inf, values)
             arr = numpy_to_vtk(np.nan_to_num(values, nan=np.nan, neginf=np.nan).ravel(), deep=True)
             poly.GetCellData().SetScalars(arr)
@@ -210,12 +210,12 @@ class HeatmapPanel:
         Returns the outline's box ``(x0, x1, y0, y1)`` in display pixels (None when cleared)."""
         pen = self.pen
         if getattr(self, "token_outline", None) is None:
-            self.token_outline, self.token_poly = line_actor(pen, _rgb(colors.HIGHLIGHT), _token_line(pen))
+            self.token_outline, self.token_poly = line_actor(pen, colors.rgb(colors.HIGHLIGHT), _token_line(pen))
             self.token_label = None
         old = self.token_label
         if old is not None and old in pen.texts:  # the label drawn as the others again
             prop = pen.texts[old].actor.GetTextProperty()
-            prop.SetColor(*_rgb(colors.TEXT))
+            prop.SetColor(*colors.rgb(colors.TEXT))
             prop.SetBold(False)
         self.token_label = None
         box = None
@@ -232,7 +232,7 @@ class HeatmapPanel:
             name = f"{self.name}-{axis}-{index:03d}"
             if name in pen.texts:
                 prop = pen.texts[name].actor.GetTextProperty()
-                prop.SetColor(*_rgb(colors.HIGHLIGHT))
+                prop.SetColor(*colors.rgb(colors.HIGHLIGHT))
                 prop.SetBold(True)
                 self.token_label = name
         self.token_outline.GetProperty().SetLineWidth(_token_line(pen))
@@ -277,12 +277,6 @@ def _keep(fv, shape) -> np.ndarray:
     return fv.keep if fv.keep is not None else np.ones(shape, dtype=bool)
 
 
-def _rgb(color) -> tuple[float, float, float]:
-    import matplotlib.colors as mc
-
-    return tuple(float(v) for v in mc.to_rgb(color))
-
-
 VCOLS_CAPTION = "softmax over the columns of V"  # matviz.chain.attention's caption of the V-columns form
 
 
@@ -299,12 +293,12 @@ class ComparePanel:
         (lo1, hi1), (lo2, hi2) = standard.running, vcols.running  # each cube's, computed once by its view
         lo, hi = min(lo1, lo2), max(hi1, hi2)
         r = max(abs(lo), abs(hi)) or 1.0
-        self.lut = _diverging((-r, r))
+        self.lut = diverging((-r, r))
         rd = _running_difference(standard.cube, vcols.cube) or 1.0  # every difference the sweep shows
-        self.diff_lut = _diverging((-rd, rd))
+        self.diff_lut = diverging((-rd, rd))
         self.maps = []
         for key, lut in (("out-standard", self.lut), ("out-vcols", self.lut), ("out-diff", self.diff_lut)):
-            self.maps.append(_FlatMap(pen, f"compare-{key}", self.shape, lut, legend=f"compare-{key}"))
+            self.maps.append(FlatMap(pen, f"compare-{key}", self.shape, lut, legend=f"compare-{key}"))
         self.maps[0].matrix, self.maps[1].matrix, self.maps[2].matrix = (
             "output, standard", "output, softmax(V, cols)", "difference")
         pen.legend("compare-out", "both outputs: one scale shared by the two", self.lut,
@@ -367,7 +361,7 @@ def _running_difference(first, second) -> float:
     return top
 
 
-class _FlatMap:
+class FlatMap:
     """One flat heatmap (2D quads on a lookup table) the audit measures as a face."""
 
     def __init__(self, pen, name: str, shape, lut, legend: str):
@@ -407,7 +401,8 @@ class _FlatMap:
         self.poly.Modified()
 
 
-def _diverging(lim):
+def diverging(lim):
+    """A lookup table of the signed (diverging) map on ``lim``."""
     import pyvista as pv
 
     lut = pv.LookupTable(colors.cmap("signed"))

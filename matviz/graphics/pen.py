@@ -184,7 +184,7 @@ class Pen:
         prop.SetFontSize(item.size)
         prop.SetFontFamilyAsString({"courier": "Courier", "arial": "Arial", "times": "Times"}[font])
         prop.SetBold(bold)
-        r, g, b = _rgb(color)
+        r, g, b = colors.rgb(color)
         prop.SetColor(r, g, b)
         _justify(prop, *justify)
         if role in ("name", "token", "caption"):  # readable over a face (a dark photograph, say)
@@ -432,12 +432,6 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
 def _clashes(box: np.ndarray, placed: list, frame: np.ndarray) -> bool:
     inside = box[0] >= frame[0] and box[1] <= frame[1] and box[2] >= frame[2] and box[3] <= frame[3]
     return not inside or any(_overlap(box, p) for p in placed)
-
-
-def _rgb(color) -> tuple[float, float, float]:
-    import matplotlib.colors as mc
-
-    return tuple(float(v) for v in mc.to_rgb(color))
 
 
 def fit(name: str, width: int) -> str:

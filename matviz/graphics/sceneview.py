@@ -230,7 +230,7 @@ class SceneView:
         """Point the camera along the state's azimuth/elevation and fit the scene's boxes and its
         anchored texts into the area between the bands (``state.zoom`` > 1 zooms in past it)."""
         pen, ren = self.pen, self.pen.renderer
-        W, H = pen.width, pen.height
+        H = pen.height
         pad = pen.px(MARGIN)
         rect = np.array([pad, right - pad, self.room_bottom + pad, H - top])
         pen.room = rect

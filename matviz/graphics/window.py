@@ -58,10 +58,10 @@ class HeadSource:
         """Run ``model`` on ``text`` once for all heads; start at ``layer``/``head`` (one index each,
         checked as ``matviz.chain.model_heads`` checks them)."""
         from matviz.errors import MatvizError
-        from matviz.sources.models import _resolve, parse_index, run_attention
+        from matviz.sources.models import parse_index, resolve, run_attention
 
         run = run_attention(text, model, "all", "all")
-        owner = _resolve(model)[2]
+        owner = resolve(model)[2]
         layers = parse_index(layer, run.n_layers, "layer", owner)
         heads = parse_index(head, run.n_heads, "head", owner)
         if len(layers) > 1 or len(heads) > 1:

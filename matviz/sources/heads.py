@@ -210,8 +210,8 @@ def separators_of(model: str | None = None) -> tuple[str, ...]:
     try:
         from matviz.sources import models
 
-        source, display, _, is_folder = models._resolve(model)
-        _, tokenizer = models._load(source, display, is_folder)
+        source, display, _, is_folder = models.resolve(model)
+        _, tokenizer = models.load_model(source, display, is_folder)
     except Exception:  # the sink rule then falls back on SEPARATORS and the first token
         return ()
     found = (getattr(tokenizer, name, None) for name in _SPECIAL_ATTRIBUTES)

@@ -171,7 +171,7 @@ def _looks_like_path(text: str) -> bool:
     return has_sep and not _HF_ID.match(text)
 
 
-def _resolve(model: str | None) -> tuple[str, str, str, bool]:
+def resolve(model: str | None) -> tuple[str, str, str, bool]:
     """``(source, display, short, is_folder)``: where to load from and how to name the model."""
     if model is None:
         return _default_model_path(), DEFAULT_MODEL, DEFAULT_SHORT_NAME, True
@@ -214,8 +214,8 @@ def _load_pretrained(source: str):
     return model, tokenizer
 
 
-def _load(source: str, display: str, is_folder: bool):
-    """``_load_pretrained`` with its failures turned into one-line ``ModelError``s."""
+def load_model(source: str, display: str, is_folder: bool):
+    """``(model, tokenizer)`` from a source ``resolve`` gave (cached), its failures turned into one-line ``ModelError``s."""
     try:
         return _load_pretrained(source)
     except Exception as exc:  # transformers says why in many ways; keep the first line
@@ -548,8 +548,8 @@ def run_attention(text: str, model: str | None = None, layers="0", heads="0") ->
     if not isinstance(text, str) or not text.strip():
         raise ModelError(EMPTY_TEXT)
     check_available()
-    source, display, short, is_folder = _resolve(model)
-    net, tokenizer = _load(source, display, is_folder)
+    source, display, short, is_folder = resolve(model)
+    net, tokenizer = load_model(source, display, is_folder)
     blocks = _attention_blocks(net, short)
     sizes = _head_sizes(net, blocks[0])
     layer_list = parse_index(layers, len(blocks), "layer", short)
@@ -635,8 +635,8 @@ def projection_matrix(model: str | None = None, layer: int = 0, matrix: str = "q
     if matrix not in PROJECTION_MATRICES:
         raise ModelError(f"unknown matrix {matrix!r}: use one of {', '.join(PROJECTION_MATRICES)}")
     check_available()
-    source, display, short, is_folder = _resolve(model)
-    net, _ = _load(source, display, is_folder)
+    source, display, short, is_folder = resolve(model)
+    net, _ = load_model(source, display, is_folder)
     blocks = _attention_blocks(net, short)
     if not 0 <= int(layer) < len(blocks):
         raise ModelError(f"{short} has {len(blocks)} layers (0..{len(blocks) - 1}), not layer {layer}")
