@@ -13,6 +13,7 @@ The operand vocabulary (``Operand``, ``operand``, ``Stage``, ``transform``...) l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -121,19 +122,27 @@ class ViewState:
     post: float | None = None  # result stages applied in the active step (fraction: rows done); None = all
 
 
+DISPLAY: dict[str, Callable] = {}  # "png", "mimebundle": how a scene shows itself in Jupyter (set_display)
+
+
+def set_display(*, png: Callable, mimebundle: Callable) -> None:
+    """Register the functions that draw a scene for Jupyter: ``png(scene) -> bytes`` and
+    ``mimebundle(scene, include, exclude) -> dict``. ``matviz.notebook`` registers its own when it
+    is imported (``import matviz`` does), so the model itself imports no renderer."""
+    DISPLAY.update(png=png, mimebundle=mimebundle)
+
+
 class _Displayed:
-    """Jupyter display (``matviz.notebook``): the still, and the interactive page where the web
-    extra is installed. The methods import the renderer only when a notebook asks."""
+    """Jupyter display through the functions registered with ``set_display``: the still, and the
+    interactive page where the web extra is installed. None (no display) until one is registered."""
 
-    def _repr_png_(self) -> bytes:
-        from matviz.notebook import png
+    def _repr_png_(self) -> bytes | None:
+        png = DISPLAY.get("png")
+        return None if png is None else png(self)
 
-        return png(self)
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        from matviz.notebook import mimebundle
-
-        return mimebundle(self, include, exclude)
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict | None:
+        mimebundle = DISPLAY.get("mimebundle")
+        return None if mimebundle is None else mimebundle(self, include, exclude)
 
 
 @dataclass(frozen=True)
@@ -201,15 +210,6 @@ class Cube(_Displayed):
         last = self.stages[-1]
         values = np.where(np.isneginf(last.values), 0.0, last.values)
         return Operand(last.label, values, last.kind, self.result.row_labels, self.result.col_labels)
-
-    def stage_values(self, post: float | None) -> tuple[int, int]:
-        """``(whole, rows)``: ``post`` stages applied means the first ``whole`` stages are done and
-        the next one has reached ``rows`` rows (columns for a column-wise stage).
-
-        Kept for callers of the model; the rule lives in ``matviz.story.stage_progress``."""
-        from matviz.story import stage_progress  # lazily: story imports this module
-
-        return stage_progress(self, post)
 
     def initial_state(self) -> ViewState:
         return ViewState(highlight=self.style.highlight)
