@@ -14,7 +14,7 @@ The operand vocabulary (``Operand``, ``operand``, ``Stage``, ``transform``...) l
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -393,18 +393,18 @@ class Placed:
         object.__setattr__(self, "hidden", frozenset(self.hidden))
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class Chain(_Displayed):
     """Several cubes in one world: the products of an expression, attention's two linked cubes,
     or two of those side by side. A single ``Cube`` is a chain of one (``as_chain``).
 
     Frozen; its primary data is ``placed``, one ``Placed(cube, step, hidden)`` per cube in drawing
     order. ``cubes``, ``steps`` and ``hidden`` are read-only views of it (lists in the same order).
-    Build it as ``Chain(placed_records, title=..., ...)`` or in the older parallel-lists form
-    ``Chain(cubes, steps, hidden, title, notes, style, azimuth, elevation, value=...)``.
+    Build it as ``Chain(placed_records, title=..., ...)``: everything after the records is a keyword.
     """
 
     placed: tuple[Placed, ...]
+    _: KW_ONLY
     title: str = ""
     notes: tuple[str, ...] = ()
     style: Style = field(default_factory=Style)
@@ -412,50 +412,20 @@ class Chain(_Displayed):
     elevation: float = CHAIN_ELEVATION
     value: Operand | None = None  # the expression's value when it is not the last cube's output
 
-    def __init__(
-        self,
-        placed=None,
-        steps=None,
-        hidden=None,
-        title: str = "",
-        notes=(),
-        style: Style | None = None,
-        azimuth: float = CHAIN_AZIMUTH,
-        elevation: float = CHAIN_ELEVATION,
-        value: Operand | None = None,
-        *,
-        cubes=None,
-    ):
-        items = list(cubes if cubes is not None else (placed or ()))
-        if cubes is not None and placed is not None:
-            raise ShapeError("give a Chain either placed records or cubes (with steps and hidden), not both")
-        if any(isinstance(p, Placed) for p in items) and not all(isinstance(p, Placed) for p in items):
-            raise ShapeError("a Chain takes either Placed records or cubes, not a mix of both")
-        if items and all(isinstance(p, Placed) for p in items):
-            if steps is not None or hidden is not None:
-                raise ShapeError("steps and hidden belong to the cubes form: Placed records carry their own")
-            records = tuple(items)
-        else:
-            steps = list(range(len(items))) if steps is None else list(steps)
-            hidden = [frozenset()] * len(items) if hidden is None else list(hidden)
-            if not (len(items) == len(steps) == len(hidden)):
-                raise ShapeError(
-                    f"a Chain needs one step and one hidden set per cube: got {len(items)} cubes, "
-                    f"{len(steps)} steps and {len(hidden)} hidden sets"
-                )
-            records = tuple(Placed(c, int(s), frozenset(h)) for c, s, h in zip(items, steps, hidden))
+    def __post_init__(self):
+        records = tuple(self.placed or ())
         if not records:
             raise ShapeError("a Chain needs at least one cube")
-        for name, val in (
-            ("placed", records),
-            ("title", title),
-            ("notes", tuple(notes)),
-            ("style", style if style is not None else Style()),
-            ("azimuth", azimuth),
-            ("elevation", elevation),
-            ("value", value),
-        ):
-            object.__setattr__(self, name, val)
+        if not all(isinstance(p, Placed) for p in records):
+            raise ShapeError(
+                "a Chain takes Placed records, one per cube: Chain((Placed(cube, step), ...)); "
+                "a single Cube is a chain of one with as_chain(cube)"
+            )
+        # store tuples (and a Style for None): the chain cannot be changed behind its views' backs
+        object.__setattr__(self, "placed", records)
+        object.__setattr__(self, "notes", tuple(self.notes))
+        if self.style is None:
+            object.__setattr__(self, "style", Style())
 
     @property
     def cubes(self) -> list[Cube]:

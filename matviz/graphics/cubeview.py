@@ -41,7 +41,6 @@ class CubeView:
         "left"/"top"/"result" to the (distinct, shortened) names shown; ``decorate`` draws names,
         tokens and legends (off for the tiles of a grid)."""
         self.pen, self.cube = pen, cube
-        self.scene = cube  # the old name, kept for callers
         self.cp = cp = CubePen(pen, cube, prefix)
         self.layout = cube.layout
         self.hidden = hidden
@@ -76,8 +75,6 @@ class CubeView:
                            covers=covers)
         self.stage_faces = [self._add_stage(s) for s in range(len(cube.stages))]
         self.interior = make_interior(cp, cube)
-        self.mode = self.interior.mode
-        self.slices, self.volume, self.sized = self.interior.slices, self.interior.volume, self.interior.sized
         if decorate and self.interior.lut is not None:
             pen.legend(cp.name("interior"), self.interior.title, self.interior.lut, [cp.name("interior")],
                        above=getattr(self.interior, "above", None), below=getattr(self.interior, "below", None),

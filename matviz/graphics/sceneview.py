@@ -117,7 +117,7 @@ class SceneView:
     @property
     def volume(self):
         """A volume actor if any cube draws one (anti-aliasing must then stay off)."""
-        return next((v.volume for v in self.views if v.volume is not None), None)
+        return next((v.interior.volume for v in self.views if v.interior.volume is not None), None)
 
     def level_of_detail(self, on: bool) -> None:
         """While a window's camera moves, draw volume interiors coarser (the ray caster casts fewer
@@ -128,8 +128,8 @@ class SceneView:
         Exported frames never turn it on."""
         self.lod = bool(on)
         for v in self.views:
-            if v.volume is not None:
-                v.volume.mapper.SetInteractiveAdjustSampleDistances(self.lod)
+            if v.interior.volume is not None:
+                v.interior.volume.mapper.SetInteractiveAdjustSampleDistances(self.lod)
         if not self.lod:
             self.moving(False)
 

@@ -203,12 +203,6 @@ class Window:
             self._placed = self._camera()
 
     @property
-    def k_done(self) -> int:
-        """k-blocks summed in the step being built."""
-        active = story.active_step(self.chain, self.state)
-        return self.chain.k_steps(active) if self.state.k_done is None else self.state.k_done
-
-    @property
     def position(self) -> int:
         """Index into ``beats`` of the shown state (the nearest one at or before it)."""
         return story.beat_index(self.chain, self.state, self.beats)
