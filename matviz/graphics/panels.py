@@ -14,7 +14,7 @@ import vtk
 from vtk.util.numpy_support import numpy_to_vtk
 
 from matviz.graphics import colors
-from matviz.graphics.pen import MARGIN, fit
+from matviz.graphics.pen import MARGIN, FaceEntry, fit
 
 PANEL_WIDTH = 0.36  # of the frame's width
 
@@ -67,7 +67,7 @@ class HeatmapPanel:
             self.actors.append((actor, poly))
         self.outline, self.outline_poly = line_actor(pen, colors.rgb(colors.HIGHLIGHT), 3)
         self.rect = None
-        pen.faces[name] = dict(actor=self.actors[-1][0], flat=True, panel=self, label=None, face=self.levels[-1])
+        pen.faces[name] = FaceEntry(self.actors[-1][0], None, face=self.levels[-1], panel=self)
 
     # ---- layout -----------------------------------------------------------------------------------
     def reserve(self, top: float, bottom: float) -> np.ndarray:
@@ -196,7 +196,7 @@ class HeatmapPanel:
     @property
     def legend(self) -> str:
         shown = [fv for fv in self.levels if fv.visible]
-        return self.pen.faces[(shown[-1] if shown else self.levels[-1]).name]["label"]
+        return self.pen.faces[(shown[-1] if shown else self.levels[-1]).name].legend
 
     @property
     def lut(self):
@@ -380,7 +380,7 @@ class FlatMap:
         self.actor.SetMapper(mapper)
         pen.renderer.AddActor(self.actor)
         self.rect = None
-        pen.faces[name] = dict(actor=self.actor, flat=True, panel=self, label=legend)
+        pen.faces[name] = FaceEntry(self.actor, legend, panel=self)
 
     def place(self, x0: float, y1: float, side: float) -> None:
         """Square cells of ``side`` pixels, the top-left corner at ``(x0, y1)``."""

@@ -91,6 +91,25 @@ class Legend:
         return float(lo), float(hi)
 
 
+@dataclass(eq=False, frozen=True)
+class FaceEntry:
+    """One face the frame shows, as the pen registers it (``Pen.faces``): its actor and the key of
+    the legend that colours it, and either a 3D face (``face``, a ``faces.FaceVisual``, seen from
+    the side of ``normal``, world) or a flat panel drawn face-on (``panel``: a ``panels.HeatmapPanel``,
+    whose ``face`` is the 3D face it mirrors, or a ``panels.FlatMap``)."""
+
+    actor: object
+    legend: str | None
+    face: object = None
+    normal: np.ndarray | None = None
+    panel: object = None
+
+    @property
+    def flat(self) -> bool:
+        """A 2D panel: measured as a rectangle on screen, not through the camera."""
+        return self.panel is not None
+
+
 def _justify(prop, horizontal: str, vertical: str) -> None:
     {"left": prop.SetJustificationToLeft, "center": prop.SetJustificationToCentered, "right": prop.SetJustificationToRight}[
         horizontal
@@ -136,7 +155,7 @@ class Pen:
         self.texts: dict[str, Text] = {}
         self.legends: dict[str, Legend] = {}
         self.occluders: list[tuple[object, np.ndarray]] = []  # (actor, (N, 6) world boxes)
-        self.faces: dict[str, dict] = {}  # face name -> {actor, corners (4,3) world, legend, role}
+        self.faces: dict[str, FaceEntry] = {}  # face name -> what draws it and the legend that colours it
         self.notes: list[str] = []  # the thinning rules of anchored labels this frame (shown in the frame)
         self.panel_notes: list[str] = []  # ... and of the panels' labels
         self.bottom_band = 0.0  # pixels the legends take at the bottom
@@ -350,7 +369,7 @@ class Pen:
         hidden = segment_hits(cam, ends, self.visible_boxes(), skip)
         for n, t in enumerate(anchored):  # a number is read only on a face seen from its front, not edge-on
             if t.face is not None and t.face in self.faces:
-                normal = self.faces[t.face]["normal"]
+                normal = self.faces[t.face].normal
                 to_cam = cam - t.anchor
                 cos = float(normal @ to_cam) / (np.linalg.norm(normal) * np.linalg.norm(to_cam))
                 hidden[n] = hidden[n] or cos < EDGE_ON

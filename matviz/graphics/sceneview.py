@@ -186,7 +186,7 @@ class SceneView:
         """A legend is shown while a face it colours is shown (stage legends come and go)."""
         if leg.shown is not None:
             return bool(leg.shown())
-        mine = [self.pen.faces[f]["actor"] for f in leg.faces if f in self.pen.faces]
+        mine = [self.pen.faces[f].actor for f in leg.faces if f in self.pen.faces]
         return not mine or any(a.GetVisibility() for a in mine)
 
     def _top_band(self, state: ViewState) -> float:

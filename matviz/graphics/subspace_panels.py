@@ -98,9 +98,9 @@ class SubspacePanel:
         self.wmap = None
         if w_face is not None and w_face in pen.faces:
             entry = pen.faces[w_face]
-            face = entry.get("face")
-            lut = entry["actor"].mapper.lookup_table
-            self.wmap = _Map(pen, f"{name}-W", (m, n), lut, entry["label"], face.op.name if face else "W", sub.matrix)
+            face = entry.face
+            lut = entry.actor.mapper.lookup_table
+            self.wmap = _Map(pen, f"{name}-W", (m, n), lut, entry.legend, face.op.name if face else "W", sub.matrix)
             self.wmap.kind = face.kind if face else "signed"
         s = np.asarray(sub.singular_values)
         self.bars = _Bars(pen, s, sub.rank)
