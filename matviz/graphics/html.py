@@ -341,7 +341,8 @@ def scene_html(scene, size: tuple[int, int] = (1280, 720)) -> str:
         running = _running_faces(view)
         bake_textures(plotter)
         check_payload(_payload_estimate(plotter), view.chain)
-        highlight = [n for n in plotter.renderer.actors if re.match(r"c\d+-highlight", n) or n == view.TOKEN_ACTOR]
+        outlines = {cv.highlight.name for cv in view.views} | {view.TOKEN_ACTOR}
+        highlight = [n for n in plotter.renderer.actors if n in outlines]
         data = vtksz(plotter)
         position = {address: i for i, address in enumerate(_prop_order(data))}
         data = reproducible(data)

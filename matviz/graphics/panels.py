@@ -67,6 +67,7 @@ class HeatmapPanel:
             self.actors.append((actor, poly))
         self.outline, self.outline_poly = line_actor(pen, colors.rgb(colors.HIGHLIGHT), 3)
         self.rect = None
+        self.tokens: dict[tuple[str, int], str] = {}  # ("rows"|"columns", index) -> its label's text name
         pen.faces[name] = FaceEntry(self.actors[-1][0], None, face=self.levels[-1], panel=self)
 
     # ---- layout -----------------------------------------------------------------------------------
@@ -129,6 +130,7 @@ class HeatmapPanel:
                 pen.panel_notes.append(rule)
             for t, label in enumerate(labels):
                 name = f"{self.name}-{axis}-{t:03d}"
+                self.tokens[(axis, t)] = name
                 if axis == "rows":
                     pos, just = (gx0 - pen.px(4), gy1 - (t + 0.5) * side), ("right", "center")
                 else:
@@ -229,7 +231,7 @@ class HeatmapPanel:
             else:
                 c = int(np.clip(np.searchsorted(ec, index, side="right") - 1, 0, len(ec) - 2))
                 box = (gx0 + c * self.side - w, gx0 + (c + 1) * self.side + w, gy0 - w, gy1 + w)
-            name = f"{self.name}-{axis}-{index:03d}"
+            name = self.tokens.get((axis, index))
             if name in pen.texts:
                 prop = pen.texts[name].actor.GetTextProperty()
                 prop.SetColor(*colors.rgb(colors.HIGHLIGHT))
@@ -238,6 +240,19 @@ class HeatmapPanel:
         self.token_outline.GetProperty().SetLineWidth(_token_line(pen))
         set_rectangles(self.token_poly, [] if box is None else [box])
         return box
+
+
+    def token_at(self, x: float, y: float) -> tuple[str, int] | None:
+        """``("rows", i)`` (a query) or ``("columns", j)`` (a key): the token label drawn under
+        display pixel ``(x, y)``, or None."""
+        for token, name in self.tokens.items():
+            item = self.pen.texts.get(name)
+            if item is None or not item.drawn:
+                continue
+            x0, x1, y0, y1 = item.box(self.pen.renderer)
+            if x0 <= x <= x1 and y0 <= y <= y1:
+                return token
+        return None
 
 
 def _token_line(pen) -> int:

@@ -21,7 +21,6 @@ full again when the mouse lets go; exported frames are always drawn in full.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -30,6 +29,7 @@ import numpy as np
 
 from matviz import story
 from matviz.graphics.offscreen import make_plotter
+from matviz.graphics.panels import HeatmapPanel
 from matviz.graphics.sceneview import SceneView
 from matviz.scene import Chain, Cube, ViewState, as_chain
 
@@ -41,7 +41,6 @@ HEAD_KEYS = "] [ head, } { layer, right-click a token"
 # The keysyms VTK reports on X (XKeysymToString) for the head and layer keys: ] [ } { PageDown PageUp
 NEXT_HEAD, PREV_HEAD = ("bracketright",), ("bracketleft",)
 NEXT_LAYER, PREV_LAYER = ("braceright", "Next"), ("braceleft", "Prior")
-TOKEN_LABEL = re.compile(r"^panel-(rows|columns)-(\d+)$")  # the flat panel's token labels (HeatmapPanel)
 
 
 class HeadSource:
@@ -292,20 +291,13 @@ class Window:
     def token_at(self, x: float, y: float) -> tuple[str, int] | None:
         """``("rows", i)`` (a query) or ``("columns", j)`` (a key): the flat panel's token label
         drawn under display pixel ``(x, y)``, or None."""
-        pen = self.view.pen
-        for name, item in pen.texts.items():
-            m = TOKEN_LABEL.match(name)
-            if m is None or not item.drawn:
-                continue
-            x0, x1, y0, y1 = item.box(pen.renderer)
-            if x0 <= x <= x1 and y0 <= y <= y1:
-                return m.group(1), int(m.group(2))
-        return None
+        panel = self.view.panel
+        return panel.token_at(x, y) if isinstance(panel, HeatmapPanel) else None
 
     def token_point(self, axis: str, index: int) -> tuple[float, float]:
         """Display pixel of the centre of the panel's label of token ``index`` on ``axis``."""
         pen = self.view.pen
-        x0, x1, y0, y1 = pen.texts[f"panel-{axis}-{index:03d}"].box(pen.renderer)
+        x0, x1, y0, y1 = pen.texts[self.view.panel.tokens[(axis, index)]].box(pen.renderer)
         return (x0 + x1) / 2, (y0 + y1) / 2
 
     def highlight_token(self, axis: str | None, index: int | None = None) -> str | None:
