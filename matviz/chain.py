@@ -239,7 +239,7 @@ def attention(
     if tokens is not None:
         tokens = tuple(str(t) for t in tokens)
         ops = {n: o.labelled(rows=tokens) for n, o in ops.items()}
-    seq_q, seq_k = ops["Q"].shape[0], ops["K"].shape[0]
+    seq_k = ops["K"].shape[0]
     if ops["V"].shape[0] != seq_k:
         raise ShapeError(
             f"V has {ops['V'].shape[0]} rows but K has {seq_k}: V needs one row per key (V is seq×d_v, K is seq×d)"
@@ -250,7 +250,7 @@ def attention(
         text = ATTENTION.format(causal=", causal=True" if causal else "", v=vtext)
         chain = expr(text, budget=budget, style=style, title=title or text, d=ops["Q"].shape[1], **ops)
         if probs is not None:
-            chain = _with_probs(chain, np.asarray(probs, dtype=np.float64), seq_q, seq_k, budget)
+            chain = with_probs(chain, probs, budget)
         chains.append(chain)
     if not v_cols:
         return chains[0]
@@ -259,8 +259,12 @@ def attention(
     )
 
 
-def _with_probs(chain: Chain, probs: np.ndarray, seq_q: int, seq_k: int, budget: int) -> Chain:
-    """Draw given probabilities (e.g. the model's own) as the softmax stage and the second cube's A."""
+def with_probs(chain: Chain, probs: np.ndarray, budget: int = DEFAULT_BUDGET) -> Chain:
+    """A copy of an attention chain (``attention``'s two cubes) that draws given probabilities (e.g.
+    the model's own) as the softmax stage and the second cube's A; the notes say if they differ
+    from the computed softmax."""
+    probs = np.asarray(probs, dtype=np.float64)
+    seq_q, _, seq_k = chain.placed[0].cube.shape  # the first cube is Q @ K.T
     if probs.shape != (seq_q, seq_k):
         raise ShapeError(
             f"probs has shape {probs.shape} but Q K^T is {seq_q}x{seq_k}: give one probability per query and key"
@@ -316,7 +320,7 @@ def model_heads(
     ]
 
 
-# the note ``_with_probs`` adds when Q K^T does not give the probabilities; a capture says it itself
+# the note ``with_probs`` adds when Q K^T does not give the probabilities; a capture says it itself
 _PROBS_DIFFER = "softmax(Q K^T/sqrt(d)) from the projections differs from the given probabilities"
 
 

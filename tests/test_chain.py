@@ -427,7 +427,7 @@ def test_chain_refuses_cubes_that_are_not_placed_records():
 
 def test_with_probs_and_side_by_side_leave_their_inputs_unchanged(qkv):
     """Building a chain makes new cubes; it never edits the ones it was given."""
-    from matviz.chain import _with_probs, side_by_side
+    from matviz.chain import side_by_side, with_probs
 
     q, k, v = qkv
     base = expr(ATTN, Q=q, K=k, V=v)
@@ -435,7 +435,7 @@ def test_with_probs_and_side_by_side_leave_their_inputs_unchanged(qkv):
     stage = cubes[0].stages[-1].values.copy()
     placements, captions = [c.placement for c in cubes], [c.caption for c in cubes]
     uniform = np.full((5, 7), 1 / 7)
-    given = _with_probs(base, uniform, 5, 7, DEFAULT_BUDGET)
+    given = with_probs(base, uniform, DEFAULT_BUDGET)
     both = side_by_side([base, given], ["computed", "uniform"], "two")
     assert all(a is b for a, b in zip(base.cubes, cubes)) and base.notes == notes and base.value is value
     np.testing.assert_array_equal(base.cubes[0].stages[-1].values, stage)
