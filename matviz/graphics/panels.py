@@ -44,7 +44,7 @@ class HeatmapPanel:
         """``titles``: the name of each level (the sum, then each stage), shown as the panel's title."""
         self.pen, self.view, self.name, self.titles = pen, view, name, titles
         self.title = titles[-1]
-        self.levels = [fv for fv in view._levels() if fv is not None]
+        self.levels = [fv for fv in view.levels() if fv is not None]
         cube = view.cube
         self.rows_labels = cube.result.row_labels
         self.cols_labels = cube.result.col_labels
