@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from matviz import notebook  # noqa: F401  registers the Jupyter display with the model (scene.set_display)
 from matviz.chain import attention, expr
 from matviz.core.subspaces import subspaces
 from matviz.errors import MatvizError

@@ -23,7 +23,7 @@ from matviz.core.expr import Evaluation, evaluate
 from matviz.core.operand import Operand, operand, stage_kind, value_kind
 from matviz.core.products import DEFAULT_BUDGET
 from matviz.errors import ExpressionError, ShapeError
-from matviz.scene import Chain, Cube, Placed, Style, matmul
+from matviz.scene import Chain, Cube, ModelHead, Placed, Style, matmul
 
 ATTENTION = "softmax(Q @ K.T / sqrt(d){causal}) @ {v}"
 _NAME = re.compile(r"[A-Za-z_]\w*")
@@ -239,7 +239,7 @@ def attention(
     if tokens is not None:
         tokens = tuple(str(t) for t in tokens)
         ops = {n: o.labelled(rows=tokens) for n, o in ops.items()}
-    seq_q, seq_k = ops["Q"].shape[0], ops["K"].shape[0]
+    seq_k = ops["K"].shape[0]
     if ops["V"].shape[0] != seq_k:
         raise ShapeError(
             f"V has {ops['V'].shape[0]} rows but K has {seq_k}: V needs one row per key (V is seq×d_v, K is seq×d)"
@@ -250,7 +250,7 @@ def attention(
         text = ATTENTION.format(causal=", causal=True" if causal else "", v=vtext)
         chain = expr(text, budget=budget, style=style, title=title or text, d=ops["Q"].shape[1], **ops)
         if probs is not None:
-            chain = _with_probs(chain, np.asarray(probs, dtype=np.float64), seq_q, seq_k, budget)
+            chain = with_probs(chain, probs, budget)
         chains.append(chain)
     if not v_cols:
         return chains[0]
@@ -259,8 +259,12 @@ def attention(
     )
 
 
-def _with_probs(chain: Chain, probs: np.ndarray, seq_q: int, seq_k: int, budget: int) -> Chain:
-    """Draw given probabilities (e.g. the model's own) as the softmax stage and the second cube's A."""
+def with_probs(chain: Chain, probs: np.ndarray, budget: int = DEFAULT_BUDGET) -> Chain:
+    """A copy of an attention chain (``attention``'s two cubes) that draws given probabilities (e.g.
+    the model's own) as the softmax stage and the second cube's A; the notes say if they differ
+    from the computed softmax."""
+    probs = np.asarray(probs, dtype=np.float64)
+    seq_q, _, seq_k = chain.placed[0].cube.shape  # the first cube is Q @ K.T
     if probs.shape != (seq_q, seq_k):
         raise ShapeError(
             f"probs has shape {probs.shape} but Q K^T is {seq_q}x{seq_k}: give one probability per query and key"
@@ -316,7 +320,7 @@ def model_heads(
     ]
 
 
-# the note ``_with_probs`` adds when Q K^T does not give the probabilities; a capture says it itself
+# the note ``with_probs`` adds when Q K^T does not give the probabilities; a capture says it itself
 _PROBS_DIFFER = "softmax(Q K^T/sqrt(d)) from the projections differs from the given probabilities"
 
 
@@ -352,19 +356,18 @@ def head_chain(
     notes += [n for n in chain.notes if n not in notes and not (own_note and n.startswith(_PROBS_DIFFER))]
     if not v_cols and not np.allclose(chain.result.values, capture.output, atol=1e-4):
         notes.append("probs @ V differs from the model's own head output by more than 1e-4")
-    notes += _sink_notes(capture)
-    return replace(chain, notes=notes)
+    head = _model_head(capture)
+    notes += [head.sink_note] if head.sink else []
+    return replace(chain, notes=notes, head=head)
 
 
-def _sink_notes(capture) -> list[str]:
-    """``["layer 3 head 5 is an attention sink: 77% of its attention goes to [CLS]"]`` when more than
-    half of the head's attention goes to the first or separator tokens (``matviz.sources.heads``), else []."""
-    from matviz.sources.heads import separators_of, sink_note
-    from matviz.sources.models import DEFAULT_MODEL
+def _model_head(capture) -> ModelHead:
+    """The chain's record of ``capture``'s place and sink fact, with the note a sink gets, e.g.
+    "layer 3 head 5 is an attention sink: 77% of its attention goes to [CLS]" (``sources.heads``)."""
+    from matviz.sources.heads import sink_note
 
-    separators = separators_of(None if capture.model == DEFAULT_MODEL else capture.model) if capture.model else ()
-    note = sink_note(capture.layer, capture.head, capture.probs, capture.tokens or None, separators)
-    return [note] if note else []
+    note = sink_note(capture.layer, capture.head, capture.probs, capture.tokens or None, capture.separators)
+    return ModelHead(capture.layer, capture.head, capture.sink, capture.sink_share, note or "")
 
 
 def _short_model(model: str) -> str:

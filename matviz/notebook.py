@@ -1,6 +1,9 @@
 """Scenes in Jupyter: a Cube or Chain displays itself the way a matplotlib figure does.
 
-``Cube._repr_mimebundle_`` (and ``Chain``'s) come here. A notebook gets two views of the scene:
+``Cube._repr_mimebundle_`` (and ``Chain``'s) come here: importing this module registers ``png``
+and ``mimebundle`` with ``matviz.scene.set_display``, so the model imports no renderer; the
+renderer is imported here only inside the functions, when a notebook asks. A notebook gets two
+views of the scene:
 
 * ``image/png``: the still that ``mv.render`` writes (offscreen, no display or GPU needed);
 * ``text/html``: the interactive page that ``mv.export(scene, "x.html")`` writes, in an iframe
@@ -15,6 +18,8 @@ from __future__ import annotations
 
 import html
 import sys
+
+from matviz.scene import set_display
 
 SIZE = (960, 540)  # pixels of the still and of the page's first frame
 HEIGHT = 540  # pixels of the iframe
@@ -91,3 +96,6 @@ def show(scene) -> None:
     from IPython.display import display
 
     display(scene)
+
+
+set_display(png=png, mimebundle=mimebundle)

@@ -13,7 +13,8 @@ The operand vocabulary (``Operand``, ``operand``, ``Stage``, ``transform``...) l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -53,6 +54,7 @@ __all__ = [
     "Chain",
     "Cube",
     "Kind",
+    "ModelHead",
     "Operand",
     "Placed",
     "Scene",
@@ -121,19 +123,27 @@ class ViewState:
     post: float | None = None  # result stages applied in the active step (fraction: rows done); None = all
 
 
+DISPLAY: dict[str, Callable] = {}  # "png", "mimebundle": how a scene shows itself in Jupyter (set_display)
+
+
+def set_display(*, png: Callable, mimebundle: Callable) -> None:
+    """Register the functions that draw a scene for Jupyter: ``png(scene) -> bytes`` and
+    ``mimebundle(scene, include, exclude) -> dict``. ``matviz.notebook`` registers its own when it
+    is imported (``import matviz`` does), so the model itself imports no renderer."""
+    DISPLAY.update(png=png, mimebundle=mimebundle)
+
+
 class _Displayed:
-    """Jupyter display (``matviz.notebook``): the still, and the interactive page where the web
-    extra is installed. The methods import the renderer only when a notebook asks."""
+    """Jupyter display through the functions registered with ``set_display``: the still, and the
+    interactive page where the web extra is installed. None (no display) until one is registered."""
 
-    def _repr_png_(self) -> bytes:
-        from matviz.notebook import png
+    def _repr_png_(self) -> bytes | None:
+        png = DISPLAY.get("png")
+        return None if png is None else png(self)
 
-        return png(self)
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        from matviz.notebook import mimebundle
-
-        return mimebundle(self, include, exclude)
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict | None:
+        mimebundle = DISPLAY.get("mimebundle")
+        return None if mimebundle is None else mimebundle(self, include, exclude)
 
 
 @dataclass(frozen=True)
@@ -201,15 +211,6 @@ class Cube(_Displayed):
         last = self.stages[-1]
         values = np.where(np.isneginf(last.values), 0.0, last.values)
         return Operand(last.label, values, last.kind, self.result.row_labels, self.result.col_labels)
-
-    def stage_values(self, post: float | None) -> tuple[int, int]:
-        """``(whole, rows)``: ``post`` stages applied means the first ``whole`` stages are done and
-        the next one has reached ``rows`` rows (columns for a column-wise stage).
-
-        Kept for callers of the model; the rule lives in ``matviz.story.stage_progress``."""
-        from matviz.story import stage_progress  # lazily: story imports this module
-
-        return stage_progress(self, post)
 
     def initial_state(self) -> ViewState:
         return ViewState(highlight=self.style.highlight)
@@ -393,69 +394,53 @@ class Placed:
         object.__setattr__(self, "hidden", frozenset(self.hidden))
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
+class ModelHead:
+    """The model head a chain of attention draws (``matviz.chain.head_chain``), as data the views
+    read: its place in the model and whether it is an attention sink (``sink_share`` of its
+    attention on the first or separator tokens, ``sink_note`` the sentence that says so)."""
+
+    layer: int
+    head: int
+    sink: bool = False
+    sink_share: float = 0.0
+    sink_note: str = ""
+
+
+@dataclass(frozen=True)
 class Chain(_Displayed):
     """Several cubes in one world: the products of an expression, attention's two linked cubes,
     or two of those side by side. A single ``Cube`` is a chain of one (``as_chain``).
 
     Frozen; its primary data is ``placed``, one ``Placed(cube, step, hidden)`` per cube in drawing
     order. ``cubes``, ``steps`` and ``hidden`` are read-only views of it (lists in the same order).
-    Build it as ``Chain(placed_records, title=..., ...)`` or in the older parallel-lists form
-    ``Chain(cubes, steps, hidden, title, notes, style, azimuth, elevation, value=...)``.
+    Build it as ``Chain(placed_records, title=..., ...)``: everything after the records is a keyword.
     """
 
     placed: tuple[Placed, ...]
+    _: KW_ONLY
     title: str = ""
     notes: tuple[str, ...] = ()
     style: Style = field(default_factory=Style)
     azimuth: float = CHAIN_AZIMUTH
     elevation: float = CHAIN_ELEVATION
     value: Operand | None = None  # the expression's value when it is not the last cube's output
+    head: ModelHead | None = None  # the model head it draws, for attention from a model
 
-    def __init__(
-        self,
-        placed=None,
-        steps=None,
-        hidden=None,
-        title: str = "",
-        notes=(),
-        style: Style | None = None,
-        azimuth: float = CHAIN_AZIMUTH,
-        elevation: float = CHAIN_ELEVATION,
-        value: Operand | None = None,
-        *,
-        cubes=None,
-    ):
-        items = list(cubes if cubes is not None else (placed or ()))
-        if cubes is not None and placed is not None:
-            raise ShapeError("give a Chain either placed records or cubes (with steps and hidden), not both")
-        if any(isinstance(p, Placed) for p in items) and not all(isinstance(p, Placed) for p in items):
-            raise ShapeError("a Chain takes either Placed records or cubes, not a mix of both")
-        if items and all(isinstance(p, Placed) for p in items):
-            if steps is not None or hidden is not None:
-                raise ShapeError("steps and hidden belong to the cubes form: Placed records carry their own")
-            records = tuple(items)
-        else:
-            steps = list(range(len(items))) if steps is None else list(steps)
-            hidden = [frozenset()] * len(items) if hidden is None else list(hidden)
-            if not (len(items) == len(steps) == len(hidden)):
-                raise ShapeError(
-                    f"a Chain needs one step and one hidden set per cube: got {len(items)} cubes, "
-                    f"{len(steps)} steps and {len(hidden)} hidden sets"
-                )
-            records = tuple(Placed(c, int(s), frozenset(h)) for c, s, h in zip(items, steps, hidden))
+    def __post_init__(self):
+        records = tuple(self.placed or ())
         if not records:
             raise ShapeError("a Chain needs at least one cube")
-        for name, val in (
-            ("placed", records),
-            ("title", title),
-            ("notes", tuple(notes)),
-            ("style", style if style is not None else Style()),
-            ("azimuth", azimuth),
-            ("elevation", elevation),
-            ("value", value),
-        ):
-            object.__setattr__(self, name, val)
+        if not all(isinstance(p, Placed) for p in records):
+            raise ShapeError(
+                "a Chain takes Placed records, one per cube: Chain((Placed(cube, step), ...)); "
+                "a single Cube is a chain of one with as_chain(cube)"
+            )
+        # store tuples (and a Style for None): the chain cannot be changed behind its views' backs
+        object.__setattr__(self, "placed", records)
+        object.__setattr__(self, "notes", tuple(self.notes))
+        if self.style is None:
+            object.__setattr__(self, "style", Style())
 
     @property
     def cubes(self) -> list[Cube]:

@@ -375,3 +375,19 @@ def test_model_heads_note_a_sink_head_and_not_the_others():
     assert len(notes) == 1
     assert notes[0].startswith("layer 3 head 5 is an attention sink: ") and "of its attention goes to [CLS]" in notes[0]
     assert not any("attention sink" in n for n in word.notes)
+    # the fact itself travels as data: the chain's head record, read by the grid and the window
+    assert (sink.head.layer, sink.head.head, sink.head.sink, sink.head.sink_note) == (3, 5, True, notes[0])
+    assert sink.head.sink_share > 0.5 and f"{sink.head.sink_share:.0%} of its attention" in notes[0]
+    assert (word.head.layer, word.head.head, word.head.sink, word.head.sink_note) == (5, 11, False, "")
+
+
+def test_a_captured_head_says_whether_it_is_a_sink():
+    """``HeadCapture.sink`` and ``sink_share`` follow the sink rule on its own probabilities, with the
+    tokenizer's special tokens as separators (as ``head_ranking`` counts them)."""
+    from matviz.sources.models import attention_head
+
+    sunk, word = attention_head(TEXT, None, 3, 5), attention_head(TEXT, None, 5, 11)
+    assert {"[CLS]", "[SEP]"} <= set(sunk.separators)
+    assert sunk.sink and sunk.sink_share == pytest.approx(sink_mass(sunk.probs, sunk.tokens, sunk.separators))
+    assert not word.sink and word.sink_share <= 0.5
+    assert is_sink(sunk.probs, sunk.tokens, sunk.separators) == sunk.sink

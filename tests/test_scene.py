@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from matviz.core.products import even_edges
 from matviz.errors import BudgetError, MatvizError, OptionError, ShapeError
 from matviz.scene import INTERIORS, NUMBERS_MAX_SIDE, Cube, Operand, Scene, Stage, Style, matmul, operand
+from matviz.story import stage_progress
 
 
 def cube(a, b):
@@ -367,24 +368,24 @@ def _staged_scene(m=6, n=4, rowwise=("rows",)):
     return matmul(a, b, stages=stages)
 
 
-def test_stage_values_for_rowwise_stages():
+def test_stage_progress_for_rowwise_stages():
     scene = _staged_scene(m=6, n=4)
-    assert scene.stage_values(2.5) == (2, 3)  # half of the 6 rows of the third stage
+    assert stage_progress(scene, 2.5) == (2, 3)  # half of the 6 rows of the third stage
     for r in range(6):
-        assert scene.stage_values(2 + r / 6) == (2, r)
-    assert scene.stage_values(None) == (3, 0)
-    assert scene.stage_values(3) == (3, 0)
-    assert scene.stage_values(7.5) == (3, 0)
-    assert scene.stage_values(0) == (0, 0)
-    assert scene.stage_values(-1.0) == (0, 0)
-    assert scene.stage_values(1.0) == (1, 0)
-    assert scene.stage_values(1.7) == (1, 0)  # the second stage is not row-wise: no partial rows
+        assert stage_progress(scene, 2 + r / 6) == (2, r)
+    assert stage_progress(scene, None) == (3, 0)
+    assert stage_progress(scene, 3) == (3, 0)
+    assert stage_progress(scene, 7.5) == (3, 0)
+    assert stage_progress(scene, 0) == (0, 0)
+    assert stage_progress(scene, -1.0) == (0, 0)
+    assert stage_progress(scene, 1.0) == (1, 0)
+    assert stage_progress(scene, 1.7) == (1, 0)  # the second stage is not row-wise: no partial rows
 
 
-def test_stage_values_for_column_wise_stages():
+def test_stage_progress_for_column_wise_stages():
     scene = _staged_scene(m=6, n=4, rowwise=("cols",))
-    assert scene.stage_values(2.5) == (2, 2)  # half of the 4 columns
-    assert scene.stage_values(2.75) == (2, 3)
+    assert stage_progress(scene, 2.5) == (2, 2)  # half of the 4 columns
+    assert stage_progress(scene, 2.75) == (2, 3)
 
 
 def test_output_is_the_result_without_stages():
@@ -561,3 +562,35 @@ def test_too_large_operand_names_the_parameter_to_shrink_it(monkeypatch):
         operand(rand(0, 4, 4), "X")
     message = str(info.value)
     assert "X" in message and "max_side=" in message and "--" not in message
+
+
+def test_a_scene_displays_through_the_functions_registered_with_the_model(monkeypatch):
+    """The model imports no renderer: ``_repr_png_``/``_repr_mimebundle_`` call what
+    ``set_display`` registered (``import matviz`` registers ``matviz.notebook``'s), and say
+    nothing (None) while nothing is registered."""
+    from matviz import notebook, scene
+
+    assert scene.DISPLAY == {"png": notebook.png, "mimebundle": notebook.mimebundle}
+    cube = matmul(np.eye(2), np.eye(2))
+    calls = []
+    monkeypatch.setattr(scene, "DISPLAY", {})
+    assert cube._repr_png_() is None and cube._repr_mimebundle_() is None
+    scene.set_display(png=lambda s: calls.append(("png", s)) or b"png",
+                      mimebundle=lambda s, inc, exc: calls.append(("bundle", s, inc, exc)) or {"text/plain": "x"})
+    chain = scene.as_chain(cube)
+    assert cube._repr_png_() == b"png" and chain._repr_mimebundle_(include=["image/png"]) == {"text/plain": "x"}
+    assert calls == [("png", cube), ("bundle", chain, ["image/png"], None)]
+
+
+def test_the_model_imports_neither_the_story_nor_the_renderer():
+    """``matviz.scene``'s own imports (module level or inside functions) reach no story, notebook
+    or graphics module: the display is registered from outside."""
+    import ast
+    from pathlib import Path
+
+    import matviz.scene
+
+    tree = ast.parse(Path(matviz.scene.__file__).read_text())
+    named = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    named |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert not {m for m in named if m.startswith(("matviz.story", "matviz.notebook", "matviz.graphics"))}

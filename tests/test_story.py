@@ -85,28 +85,18 @@ def test_stage_progress_row_by_row_and_whole(chain):
 
 @settings(max_examples=40, deadline=None)
 @given(post=st.one_of(st.none(), st.floats(-3.0, 5.0, allow_nan=False)))
-def test_stage_progress_agrees_with_the_cube(chain, post):
-    """Cube.stage_values is the old home of this rule; it now delegates, so they always agree
-    (including a post a hair below the stage count, where the old rule indexed past the end)."""
+def test_stage_progress_stays_in_range(chain, post):
+    """Every post, including one a hair below the stage count (where an old rule indexed past the
+    end), gives a whole number of stages in range and a row count inside the face."""
     for cube in chain.cubes:
         whole, rows = story.stage_progress(cube, post)
-        assert cube.stage_values(post) == (whole, rows)
         assert 0 <= whole <= len(cube.stages) and 0 <= rows < max(cube.shape)
 
 
-def test_cube_stage_values_delegates_to_the_story(chain, monkeypatch):
-    """One home for the rule: Cube.stage_values asks matviz.story.stage_progress."""
-    calls = []
-    monkeypatch.setattr(story, "stage_progress", lambda cube, post: calls.append((cube, post)) or (7, 3))
-    cube = chain.cubes[0]
-    assert cube.stage_values(0.5) == (7, 3)
-    assert calls == [(cube, 0.5)]
-
-
-def test_stage_values_rounds_up_to_all_applied_instead_of_indexing_past_the_end(chain):
+def test_stage_progress_rounds_up_to_all_applied_instead_of_indexing_past_the_end(chain):
     cube = chain.cubes[0]
     n = len(cube.stages)
-    assert cube.stage_values(n - 1e-12) == (n, 0)  # the old rule raised IndexError here
+    assert story.stage_progress(cube, n - 1e-12) == (n, 0)  # the old rule raised IndexError here
 
 
 # ---------------------------------------------------------------- what each cube shows

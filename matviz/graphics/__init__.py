@@ -1,4 +1,4 @@
-"""The only package that imports pyvista: a Scene becomes actors, a ViewState updates them.
+"""The only package that imports pyvista: a Cube or Chain becomes actors, a ViewState updates them.
 
 Importing it without a display selects VTK's EGL window, so offscreen rendering works on a
 headless machine with no extra packages.

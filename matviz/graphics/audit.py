@@ -5,7 +5,8 @@ world points through the renderer's camera, and one *id pass* per frame (every a
 flat colour of its own, no lighting, with its depth buffer) for what is in front of what. Nothing
 is taken from a second model of the layout.
 
-Rules (``RULES``; the limits are the issue's):
+Rules (``RULES``; the limits are the issue's), each one function listed in ``CHECKS``, which
+``measure`` walks after measuring the frame once:
 
 * ``overlap``: two drawn text boxes overlap;
 * ``outside``: a drawn text leaves the frame;
@@ -28,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from matviz.graphics.pen import EDGE_ON
+from matviz.graphics.pen import EDGE_ON, FaceEntry
 
 RULES = ("overlap", "outside", "hidden-anchor", "not-drawn", "text-size", "color-range", "shared-legend", "clipped",
          "subject")
@@ -92,7 +93,7 @@ def _buffers(plotter) -> tuple[np.ndarray, np.ndarray]:
     return rgb, depth
 
 
-def id_pass(plotter, faces: dict) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+def id_pass(plotter, faces: dict[str, FaceEntry]) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """Render every 3D actor in a flat colour of its own (texts, legends, outlines and volumes
     off) and return ``(ids, depth, face_ids)``: the actor index per pixel (0 = background), the
     view depth per pixel, and the index of each face."""
@@ -102,7 +103,7 @@ def id_pass(plotter, faces: dict) -> tuple[np.ndarray, np.ndarray, dict[str, int
     props = ren.GetViewProps()
     props.InitTraversal()
     saved, index, face_ids = [], {}, {}
-    by_address = {f["actor"].GetAddressAsString("vtkActor"): name for name, f in faces.items()}
+    by_address = {f.actor.GetAddressAsString("vtkActor"): name for name, f in faces.items()}
     for n in range(props.GetNumberOfItems()):
         prop = props.GetNextProp()
         vis = prop.GetVisibility()
@@ -184,9 +185,9 @@ def _drawn_cells(fv) -> tuple[np.ndarray, list[int], list[int]]:
     return values[fv.keep], [rows.min(), rows.max() + 1], [cols.min(), cols.max() + 1]
 
 
-def _flat_report(view, name: str, entry: dict, size, text_boxes) -> dict:
+def _flat_report(view, name: str, entry: FaceEntry, size, text_boxes) -> dict:
     """A 2D panel: its rectangle on screen, face-on by construction; hidden only where text lies on it."""
-    panel = entry["panel"]
+    panel = entry.panel
     x0, x1, y0, y1 = panel.rect
     w, h = size
     mask = np.zeros((h, w), dtype=bool)
@@ -207,8 +208,8 @@ def _flat_report(view, name: str, entry: dict, size, text_boxes) -> dict:
     )
 
 
-def _face_report(view, name: str, entry: dict, ids, face_ids, size, cam_pos, panels) -> dict:
-    fv = entry["face"]
+def _face_report(view, name: str, entry: FaceEntry, ids, face_ids, size, cam_pos, panels) -> dict:
+    fv = entry.face
     _, rr, cc = _drawn_cells(fv)
     whole = np.asarray(fv.values, dtype=np.float64)
     finite = whole[np.isfinite(whole)]  # its own data: the whole matrix, also while rows are being revealed
@@ -221,7 +222,7 @@ def _face_report(view, name: str, entry: dict, ids, face_ids, size, cam_pos, pan
     seen = int((mask & (ids == face_ids.get(name, -1)) & ~panels).sum())  # a 2D panel covers what is under it
     centre = world.mean(axis=0)
     to_cam = cam_pos - centre
-    normal = entry["normal"]  # the side of the face its numbers and its cube's camera look at
+    normal = entry.normal  # the side of the face its numbers and its cube's camera look at
     cos = float(normal @ to_cam) / (np.linalg.norm(normal) * np.linalg.norm(to_cam))
     return dict(
         name=name,
@@ -232,7 +233,7 @@ def _face_report(view, name: str, entry: dict, ids, face_ids, size, cam_pos, pan
         visible=seen / footprint if footprint else 0.0,
         area=footprint / (size[0] * size[1]),
         angle=float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))),  # > 90: seen from behind
-        legend=entry["label"],
+        legend=entry.legend,
     )
 
 
@@ -282,10 +283,6 @@ def _patch(image: np.ndarray, xy, size) -> np.ndarray:
     return image[max(0, row - 1) : row + 2, max(0, col - 1) : col + 2]
 
 
-def _contains(outer, inner, eps) -> bool:
-    return outer[0] <= inner[0] + eps and inner[1] <= outer[1] + eps
-
-
 def _own_hull(data_range, kind: str) -> tuple[float, float]:
     lo, hi = min(data_range[0], 0.0), max(data_range[1], 0.0)
     if kind == "signed":
@@ -296,108 +293,167 @@ def _own_hull(data_range, kind: str) -> tuple[float, float]:
     return lo, hi
 
 
-def measure(view, state, size, *, still: bool = False, frame: int | None = None) -> Report:
-    """The Report of the frame ``view`` shows for ``state`` (already applied)."""
-    plotter, pen = view.plotter, view.pen
-    plotter.render_window.Render()
-    ids, depth, face_ids = id_pass(plotter, pen.faces)
-    cam_pos = np.array(pen.renderer.GetActiveCamera().GetPosition())
-    rep = Report(size=tuple(size), frame=frame)
-    bad = rep.violations
+# ---- one frame, measured once -------------------------------------------------------------------------
 
-    # faces
+
+@dataclass
+class Seen:
+    """One rendered frame as the rules see it: the report's faces by name, every text's box and
+    whether its anchor is hidden or in sight, the notes line as drawn, and each legend's reach."""
+
+    view: object
+    size: tuple[int, int]
+    still: bool
+    faces: dict[str, dict]  # the report's face records by name
+    boxes: dict[str, np.ndarray]  # drawn, non-empty texts: box (x0, x1, y0, y1) by name
+    hidden: dict[str, bool]  # anchored texts: anchor behind geometry (or its face seen from behind)
+    in_sight: dict[str, bool]  # ... anchor plainly in sight
+    notes: str  # the notes line as drawn: the thinning rules the frame states
+    reach: dict[str, dict]  # legend key -> its range and the data it colours (``_legend_reach``)
+
+    @property
+    def pen(self):
+        return self.view.pen
+
+
+def _panel_mask(pen, size) -> np.ndarray:
+    """Pixels (rows from the top) under the 2D panels' reserved boxes."""
     W, H = size
     panels = np.zeros((H, W), dtype=bool)
     for b in pen.reserved:
         panels[int(max(0, H - b[3])) : int(min(H, H - b[2])), int(max(0, b[0])) : int(min(W, b[1]))] = True
-    drawn_boxes = [t.box(pen.renderer) for t in pen.texts.values() if t.drawn and t.text.strip()]
-    for name, entry in pen.faces.items():
-        if entry.get("flat"):
-            rep.faces.append(_flat_report(view, name, entry, size, drawn_boxes))
-        elif entry["actor"].GetVisibility():
-            rep.faces.append(_face_report(view, name, entry, ids, face_ids, size, cam_pos, panels))
-    faces = {f["name"]: f for f in rep.faces}
+    return panels
 
-    # texts
-    items = list(pen.texts.values())
-    anchored = [t for t in items if t.anchor is not None and (t.drawn or t.reason == "hidden")]
+
+def _measure_faces(view, size, ids, face_ids, cam_pos) -> list[dict]:
+    """A record of every face shown: flat panels as rectangles, 3D faces through the camera."""
+    pen = view.pen
+    panels = _panel_mask(pen, size)
+    drawn_boxes = [t.box(pen.renderer) for t in pen.texts.values() if t.drawn and t.text.strip()]
+    out = []
+    for name, entry in pen.faces.items():
+        if entry.flat:
+            out.append(_flat_report(view, name, entry, size, drawn_boxes))
+        elif entry.actor.GetVisibility():
+            out.append(_face_report(view, name, entry, ids, face_ids, size, cam_pos, panels))
+    return out
+
+
+def _measure_anchors(view, size, ids, depth, face_ids, cam_pos) -> tuple[dict[str, bool], dict[str, bool]]:
+    """``(hidden, in_sight)`` of every anchored text drawn or hidden: its anchor against the depth
+    buffer, and a number on a face only on its face, from its front, not edge-on."""
+    pen = view.pen
+    anchored = [t for t in pen.texts.values() if t.anchor is not None and (t.drawn or t.reason == "hidden")]
     points = np.array([_anchor_point(t, cam_pos) for t in anchored]).reshape(-1, 3)
     hid, sight = _anchor_sight(view, points, depth, size)
-    for n, t in enumerate(anchored):  # a number on a face: in sight only on its face, from its front
+    for n, t in enumerate(anchored):
         if t.face is None or t.face not in pen.faces:
             continue
         own = face_ids.get(t.face, -1)
-        normal, to_cam = pen.faces[t.face]["normal"], cam_pos - t.anchor
+        normal, to_cam = pen.faces[t.face].normal, cam_pos - t.anchor
         cos = float(normal @ to_cam) / (np.linalg.norm(normal) * np.linalg.norm(to_cam))
         front = cos > 0
         sight[n] = sight[n] and cos >= EDGE_ON  # a number needs its face seen, not edge-on (pen.EDGE_ON)
-        patch = _patch(ids, view.pen.to_display(t.anchor[None])[0], size)
+        patch = _patch(ids, pen.to_display(t.anchor[None])[0], size)
         hid[n] = hid[n] or not front or (patch.size > 0 and not (patch == own).any())
         sight[n] = sight[n] and front and patch.size > 0 and bool((patch == own).all())
-    hidden = dict(zip((t.name for t in anchored), hid))
-    in_sight = dict(zip((t.name for t in anchored), sight))
-    notes = pen.texts.get("notes")
-    notes_text = " ".join(notes.text.split()) if notes is not None and notes.drawn else ""
-    boxes = {}
-    for t in items:
-        box = t.box(pen.renderer)
-        empty = not t.text.strip()
-        rec = dict(name=t.name, role=t.role, text=t.text, box=[float(v) for v in box], height=t.size, drawn=t.drawn,
-                   reason=t.reason, anchor_hidden=bool(hidden.get(t.name, False)))
-        rep.texts.append(rec)
-        if t.drawn and not empty:
-            boxes[t.name] = box
-            if t.size < pen.min_text - 1e-6:
-                bad.append(Violation("text-size", f"{t.role} {t.text!r} is {t.size} px high, below {pen.min_text:g}"))
-            if box[0] < 0 or box[1] > W or box[2] < 0 or box[3] > H:
-                bad.append(Violation("outside", f"{t.role} {t.text!r} leaves the frame (box {_box(box)})"))
-            if rec["anchor_hidden"]:
-                bad.append(Violation("hidden-anchor", f"{t.role} {t.text!r} is drawn but its anchor is hidden"))
-        elif t.asked and not t.drawn:
-            if t.reason == "hidden" and in_sight.get(t.name, False):
-                bad.append(Violation("not-drawn", f"{t.role} {t.text!r} is not drawn but its anchor is in sight"))
-            elif t.reason == "thinned" and (not t.rule or " ".join(t.rule.split()) not in notes_text):
-                bad.append(Violation("not-drawn", f"{t.role} {t.text!r} is left out and the frame does not say so"))
-            elif t.reason not in ("hidden", "thinned"):
-                bad.append(Violation("not-drawn", f"{t.role} {t.text!r} was asked for but is not drawn"))
-    names = list(boxes)
-    for a in range(len(names)):
-        for b in range(a + 1, len(names)):
-            ba, bb = boxes[names[a]], boxes[names[b]]
-            if ba[0] < bb[1] and bb[0] < ba[1] and ba[2] < bb[3] and bb[2] < ba[3]:
-                ta, tb = pen.texts[names[a]], pen.texts[names[b]]
-                bad.append(Violation("overlap", f"{ta.role} {ta.text!r} overlaps {tb.role} {tb.text!r}"))
+    names = [t.name for t in anchored]
+    return dict(zip(names, (bool(h) for h in hid))), dict(zip(names, (bool(s) for s in sight)))
 
-    # legends and colour ranges
-    union: dict[str, tuple[float, float]] = {}  # each legend's data, over all the faces it colours
-    for leg in pen.legends.values():
-        shown = bool(leg.bar.GetVisibility())
-        coloured = [faces[f] for f in leg.faces if f in faces]
-        data = [f["data_range"] for f in coloured if f["data_range"]]
-        if leg.data is not None:
-            values = np.asarray(leg.data(), dtype=np.float64)
-            data.append([float(values.min()), float(values.max())])
-        lo, hi = leg.range
-        dlo = min((d[0] for d in data), default=lo)
-        dhi = max((d[1] for d in data), default=hi)
-        eps = 1e-9 * max(1.0, abs(lo), abs(hi))
-        above, below = dhi > hi + eps, dlo < lo - eps
-        marked_above = bool(leg.above is not None and leg.bar.GetDrawAboveRangeSwatch())
-        marked_below = bool(leg.below is not None and leg.bar.GetDrawBelowRangeSwatch())
-        marked = (marked_above or not above) and (marked_below or not below) and (above or below)
-        union[leg.key] = (dlo, dhi)
-        rep.legends.append(dict(key=leg.key, title=leg.title, faces=list(leg.faces), shown=shown, range=[lo, hi],
-                                data_range=[dlo, dhi] if data else None, clipped=bool(above or below),
-                                marked=marked, shared=leg.shared))
-        if not shown or not data:
+
+def _legend_reach(leg, faces: dict[str, dict]) -> dict:
+    """A legend's range, the data it colours (its faces' and its own), how far the data run past
+    the range and whether the legend marks it."""
+    coloured = [faces[f] for f in leg.faces if f in faces]
+    data = [f["data_range"] for f in coloured if f["data_range"]]
+    if leg.data is not None:
+        values = np.asarray(leg.data(), dtype=np.float64)
+        data.append([float(values.min()), float(values.max())])
+    lo, hi = leg.range
+    dlo = min((d[0] for d in data), default=lo)
+    dhi = max((d[1] for d in data), default=hi)
+    eps = 1e-9 * max(1.0, abs(lo), abs(hi))
+    return dict(
+        shown=bool(leg.bar.GetVisibility()), coloured=coloured, has_data=bool(data), lo=lo, hi=hi, dlo=dlo, dhi=dhi,
+        above=dhi > hi + eps, below=dlo < lo - eps,
+        marked_above=bool(leg.above is not None and leg.bar.GetDrawAboveRangeSwatch()),
+        marked_below=bool(leg.below is not None and leg.bar.GetDrawBelowRangeSwatch()),
+    )
+
+
+def _legend_record(leg, r: dict) -> dict:
+    above, below = r["above"], r["below"]
+    marked = (r["marked_above"] or not above) and (r["marked_below"] or not below) and (above or below)
+    return dict(key=leg.key, title=leg.title, faces=list(leg.faces), shown=r["shown"], range=[r["lo"], r["hi"]],
+                data_range=[r["dlo"], r["dhi"]] if r["has_data"] else None, clipped=bool(above or below),
+                marked=marked, shared=leg.shared)
+
+
+def _text_record(t, pen, hidden: dict[str, bool]) -> dict:
+    return dict(name=t.name, role=t.role, text=t.text, box=[float(v) for v in t.box(pen.renderer)], height=t.size,
+                drawn=t.drawn, reason=t.reason, anchor_hidden=bool(hidden.get(t.name, False)))
+
+
+def _drawn_texts(seen: Seen):
+    """The drawn, non-empty texts with their boxes, in the pen's order."""
+    return [(seen.pen.texts[name], box) for name, box in seen.boxes.items()]
+
+
+# ---- the rules: one function each, listed in CHECKS -------------------------------------------------------
+
+
+def _overlap(seen: Seen) -> list[Violation]:
+    """Two drawn text boxes overlap."""
+    drawn, out = _drawn_texts(seen), []
+    for a in range(len(drawn)):
+        for b in range(a + 1, len(drawn)):
+            (ta, ba), (tb, bb) = drawn[a], drawn[b]
+            if ba[0] < bb[1] and bb[0] < ba[1] and ba[2] < bb[3] and bb[2] < ba[3]:
+                out.append(Violation("overlap", f"{ta.role} {ta.text!r} overlaps {tb.role} {tb.text!r}"))
+    return out
+
+
+def _outside(seen: Seen) -> list[Violation]:
+    """A drawn text leaves the frame."""
+    W, H = seen.size
+    return [Violation("outside", f"{t.role} {t.text!r} leaves the frame (box {_box(box)})")
+            for t, box in _drawn_texts(seen) if box[0] < 0 or box[1] > W or box[2] < 0 or box[3] > H]
+
+
+def _hidden_anchor(seen: Seen) -> list[Violation]:
+    """A drawn label whose anchor is hidden behind geometry."""
+    return [Violation("hidden-anchor", f"{t.role} {t.text!r} is drawn but its anchor is hidden")
+            for t, _ in _drawn_texts(seen) if seen.hidden.get(t.name, False)]
+
+
+def _not_drawn(seen: Seen) -> list[Violation]:
+    """A label asked for but not drawn, unless its anchor is really hidden or a thinning rule the
+    frame states left it out."""
+    out = []
+    for t in seen.pen.texts.values():
+        if not t.asked or t.drawn:
             continue
-        if (above and not marked_above) or (below and not marked_below):
-            bad.append(Violation("clipped", f"legend {leg.title!r}: data [{dlo:.4g}, {dhi:.4g}] run past its range "
-                                            f"[{lo:.4g}, {hi:.4g}] and nothing on the legend says so"))
-        if len({f["matrix"] for f in coloured}) > 1 and not leg.shared:
-            bad.append(Violation("shared-legend", f"legend {leg.title!r} colours "
-                                 f"{', '.join(sorted({f['matrix'] for f in coloured}))} on one range without saying so"))
-    for f in rep.faces:
+        if t.reason == "hidden" and seen.in_sight.get(t.name, False):
+            out.append(Violation("not-drawn", f"{t.role} {t.text!r} is not drawn but its anchor is in sight"))
+        elif t.reason == "thinned" and (not t.rule or " ".join(t.rule.split()) not in seen.notes):
+            out.append(Violation("not-drawn", f"{t.role} {t.text!r} is left out and the frame does not say so"))
+        elif t.reason not in ("hidden", "thinned"):
+            out.append(Violation("not-drawn", f"{t.role} {t.text!r} was asked for but is not drawn"))
+    return out
+
+
+def _text_size(seen: Seen) -> list[Violation]:
+    """Text smaller than 11 px at 720 rows."""
+    pen = seen.pen
+    return [Violation("text-size", f"{t.role} {t.text!r} is {t.size} px high, below {pen.min_text:g}")
+            for t, _ in _drawn_texts(seen) if t.size < pen.min_text - 1e-6]
+
+
+def _color_range(seen: Seen) -> list[Violation]:
+    """A face coloured on a range that is not its own data range (or its legend's, shared on
+    purpose), or a face of a decorated scene without a legend."""
+    pen, out = seen.pen, []
+    for f in seen.faces.values():
         if not f["data_range"]:
             continue
         leg = pen.legends.get(f["legend"])
@@ -405,35 +461,99 @@ def measure(view, state, size, *, still: bool = False, frame: int | None = None)
         dlo, dhi = f["data_range"]
         if leg is not None and leg.covers is not None:
             dlo, dhi = min(dlo, leg.covers[0]), max(dhi, leg.covers[1])
-        if leg is not None and leg.shared and leg.key in union:  # one range for many, said in its title
-            dlo, dhi = min(dlo, union[leg.key][0]), max(dhi, union[leg.key][1])
+        if leg is not None and leg.shared and leg.key in seen.reach:  # one range for many, said in its title
+            dlo, dhi = min(dlo, seen.reach[leg.key]["dlo"]), max(dhi, seen.reach[leg.key]["dhi"])
         eps = 1e-6 * max(1.0, abs(lo), abs(hi), abs(dlo), abs(dhi))
         hull = _own_hull((dlo, dhi), f["kind"])
         above_ok = leg is not None and leg.above is not None and leg.bar.GetDrawAboveRangeSwatch()
         below_ok = leg is not None and leg.below is not None and leg.bar.GetDrawBelowRangeSwatch()
         holds = (dlo >= lo - eps or below_ok) and (dhi <= hi + eps or above_ok)
         if not holds or lo < hull[0] - eps or hi > hull[1] + eps:
-            bad.append(Violation("color-range", f"face {f['matrix']!r} ({f['name']}) is coloured on "
+            out.append(Violation("color-range", f"face {f['matrix']!r} ({f['name']}) is coloured on "
                                  f"[{lo:.4g}, {hi:.4g}] but its data span [{f['data_range'][0]:.4g}, "
                                  f"{f['data_range'][1]:.4g}]"))
-        if leg is None and view.views and view.views[0].decorate:
-            bad.append(Violation("color-range", f"face {f['matrix']!r} ({f['name']}) has no legend"))
+        if leg is None and seen.view.views and seen.view.views[0].decorate:
+            out.append(Violation("color-range", f"face {f['matrix']!r} ({f['name']}) has no legend"))
+    return out
 
-    # the subject of the scene, in the default still
-    if still and view.subject is not None:
-        f = faces.get(view.subject)
-        if f is None:
-            bad.append(Violation("subject", f"the subject face {view.subject} is not drawn in the still"))
-        else:
-            problems = []
-            if f["visible"] < SUBJECT_VISIBLE:
-                problems.append(f"{f['visible']:.0%} visible (needs {SUBJECT_VISIBLE:.0%})")
-            if f["area"] < SUBJECT_AREA:
-                problems.append(f"{f['area']:.1%} of the frame (needs {SUBJECT_AREA:.0%})")
-            if f["angle"] > SUBJECT_ANGLE:
-                problems.append(f"{f['angle']:.0f} degrees from face-on (at most {SUBJECT_ANGLE:.0f})")
-            if problems:
-                bad.append(Violation("subject", f"subject {f['matrix']!r}: " + ", ".join(problems)))
+
+def _shared_legend(seen: Seen) -> list[Violation]:
+    """One legend for faces of different matrices, not named as shared."""
+    out = []
+    for leg in seen.pen.legends.values():
+        r = seen.reach[leg.key]
+        matrices = {f["matrix"] for f in r["coloured"]}
+        if r["shown"] and r["has_data"] and len(matrices) > 1 and not leg.shared:
+            out.append(Violation("shared-legend", f"legend {leg.title!r} colours {', '.join(sorted(matrices))} "
+                                 "on one range without saying so"))
+    return out
+
+
+def _clipped(seen: Seen) -> list[Violation]:
+    """Data beyond the colour range without a mark on the legend."""
+    out = []
+    for leg in seen.pen.legends.values():
+        r = seen.reach[leg.key]
+        if not (r["shown"] and r["has_data"]):
+            continue
+        if (r["above"] and not r["marked_above"]) or (r["below"] and not r["marked_below"]):
+            out.append(Violation("clipped", f"legend {leg.title!r}: data [{r['dlo']:.4g}, {r['dhi']:.4g}] run past "
+                                 f"its range [{r['lo']:.4g}, {r['hi']:.4g}] and nothing on the legend says so"))
+    return out
+
+
+def _subject(seen: Seen) -> list[Violation]:
+    """In the default still, the scene's subject face less than 90 % visible, less than 6 % of the
+    frame, or more than 60° from face-on."""
+    subject = seen.view.subject
+    if not seen.still or subject is None:
+        return []
+    f = seen.faces.get(subject)
+    if f is None:
+        return [Violation("subject", f"the subject face {subject} is not drawn in the still")]
+    problems = []
+    if f["visible"] < SUBJECT_VISIBLE:
+        problems.append(f"{f['visible']:.0%} visible (needs {SUBJECT_VISIBLE:.0%})")
+    if f["area"] < SUBJECT_AREA:
+        problems.append(f"{f['area']:.1%} of the frame (needs {SUBJECT_AREA:.0%})")
+    if f["angle"] > SUBJECT_ANGLE:
+        problems.append(f"{f['angle']:.0f} degrees from face-on (at most {SUBJECT_ANGLE:.0f})")
+    return [Violation("subject", f"subject {f['matrix']!r}: " + ", ".join(problems))] if problems else []
+
+
+CHECKS = {  # every rule of the audit, in the order its violations are listed
+    "text-size": _text_size,
+    "outside": _outside,
+    "hidden-anchor": _hidden_anchor,
+    "not-drawn": _not_drawn,
+    "overlap": _overlap,
+    "clipped": _clipped,
+    "shared-legend": _shared_legend,
+    "color-range": _color_range,
+    "subject": _subject,
+}
+
+
+def measure(view, state, size, *, still: bool = False, frame: int | None = None) -> Report:
+    """The Report of the frame ``view`` shows for ``state`` (already applied): the frame is
+    measured once (faces, texts, legends), then every rule of ``CHECKS`` looks at it."""
+    plotter, pen = view.plotter, view.pen
+    plotter.render_window.Render()
+    ids, depth, face_ids = id_pass(plotter, pen.faces)
+    cam_pos = np.array(pen.renderer.GetActiveCamera().GetPosition())
+    rep = Report(size=tuple(size), frame=frame)
+    rep.faces = _measure_faces(view, size, ids, face_ids, cam_pos)
+    faces = {f["name"]: f for f in rep.faces}
+    hidden, in_sight = _measure_anchors(view, size, ids, depth, face_ids, cam_pos)
+    rep.texts = [_text_record(t, pen, hidden) for t in pen.texts.values()]
+    boxes = {r["name"]: np.array(r["box"]) for r in rep.texts if r["drawn"] and r["text"].strip()}
+    reach = {leg.key: _legend_reach(leg, faces) for leg in pen.legends.values()}
+    rep.legends = [_legend_record(leg, reach[leg.key]) for leg in pen.legends.values()]
+    notes = pen.texts.get("notes")
+    notes_text = " ".join(notes.text.split()) if notes is not None and notes.drawn else ""
+    seen = Seen(view, tuple(size), still, faces, boxes, hidden, in_sight, notes_text, reach)
+    for check in CHECKS.values():
+        rep.violations += check(seen)
     return rep
 
 

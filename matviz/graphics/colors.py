@@ -33,6 +33,13 @@ def fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
+def rgb(color) -> tuple[float, float, float]:
+    """``color`` (a name or "#rrggbb") as three floats in 0..1, as VTK properties take it."""
+    import matplotlib.colors as mc
+
+    return tuple(float(v) for v in mc.to_rgb(color))
+
+
 def is_dark(values: np.ndarray, kind: str, lim: tuple[float, float]) -> np.ndarray:
     """Which values get a dark colour under ``kind``'s map (so their numbers are written in white)."""
     import matplotlib

@@ -41,7 +41,6 @@ class CubeView:
         "left"/"top"/"result" to the (distinct, shortened) names shown; ``decorate`` draws names,
         tokens and legends (off for the tiles of a grid)."""
         self.pen, self.cube = pen, cube
-        self.scene = cube  # the old name, kept for callers
         self.cp = cp = CubePen(pen, cube, prefix)
         self.layout = cube.layout
         self.hidden = hidden
@@ -76,8 +75,6 @@ class CubeView:
                            covers=covers)
         self.stage_faces = [self._add_stage(s) for s in range(len(cube.stages))]
         self.interior = make_interior(cp, cube)
-        self.mode = self.interior.mode
-        self.slices, self.volume, self.sized = self.interior.slices, self.interior.volume, self.interior.sized
         if decorate and self.interior.lut is not None:
             pen.legend(cp.name("interior"), self.interior.title, self.interior.lut, [cp.name("interior")],
                        above=getattr(self.interior, "above", None), below=getattr(self.interior, "below", None),
@@ -142,7 +139,7 @@ class CubeView:
             self.pen.legend(self.cp.name(key), title, fv.actor.mapper.lookup_table, [fv.name], above=above)
         return fv
 
-    def _levels(self) -> list:
+    def levels(self) -> list:
         """Face visuals of the result at each level: 0 = the sum, s = after stage s."""
         return [self.faces.get("result")] + self.stage_faces
 
@@ -151,7 +148,7 @@ class CubeView:
         the first rows (columns) show the new level and the rest the previous one."""
         from matviz.story import stage_progress
 
-        levels = self._levels()
+        levels = self.levels()
         whole, rows = stage_progress(self.cube, post) if after_sum else (0, 0)
         shown: dict[int, np.ndarray | None] = {whole: None}
         if rows > 0:
@@ -217,7 +214,7 @@ class CubeView:
         item = self.pen.texts.get(self.cp.name("name-result"))
         if item is None or not self.stage_faces:
             return
-        levels = self._levels()
+        levels = self.levels()
         top = max((n for n, fv in enumerate(levels) if fv is not None and fv.visible), default=0)
         key = "result" if top == 0 else f"stage-{top - 1}"
         m, _, n = self.cube.shape

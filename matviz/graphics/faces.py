@@ -10,6 +10,7 @@ import pyvista as pv
 from matviz.core.layout import Face
 from matviz.core.products import block_reduce, row_block_sums
 from matviz.graphics import colors
+from matviz.graphics.pen import FaceEntry
 
 GHOST = "vtkGhostType"  # VTK's per-cell flags; HIDDEN cells are not drawn
 HIDDEN = 32  # vtkDataSetAttributes::HIDDENCELL
@@ -87,10 +88,7 @@ class FaceVisual:
             )
         self.labels = False  # numbers written on the cells
         self.keep: np.ndarray | None = None  # cells drawn (row-by-row stages), None = all
-        cp.pen.faces[self.name] = dict(
-            actor=self.actor, corners=cp.world(face.corners([0, face.shape[0]], [0, face.shape[1]]).reshape(4, 3)),
-            normal=cp.world_direction(face.normal), label=legend, face=self,
-        )
+        cp.pen.faces[self.name] = FaceEntry(self.actor, legend, face=self, normal=cp.world_direction(face.normal))
         cp.pen.occluder(self.actor, [cp.world_box(_face_box(face))])
 
     # ---- textured faces ---------------------------------------------------------------------------

@@ -4,21 +4,19 @@ along the grid's outer edges. Made to compare heads: a 6 × 12 grid of a 12-toke
 each token about 11 pixels at 1920×1080.
 
 In an animation the same query row is outlined in every tile, row after row. A head that is an
-attention sink (its chain carries the sink note) gets a gray frame, and the notes line says what
-the frame means.
+attention sink (its chain's ``head.sink``) gets a gray frame, and the notes line says what the
+frame means.
 """
 
 from __future__ import annotations
-
-import re
 
 import numpy as np
 import pyvista as pv
 
 from matviz.graphics import colors
-from matviz.graphics.panels import _FlatMap, _rgb, line_actor, set_rectangles
+from matviz.graphics.panels import FlatMap, line_actor, set_rectangles
 from matviz.graphics.pen import MARGIN, Pen, fit
-from matviz.sources.heads import SINK_SHARE, is_sink_note
+from matviz.sources.heads import SINK_SHARE
 
 TILE_GAP = 0.12  # of a tile's side, between tiles
 SINK_FRAME = (0.45, 0.45, 0.45)  # the frame around a sink head's tile
@@ -26,9 +24,8 @@ SINK_RULE = f"gray frame: an attention sink (over {SINK_SHARE:.0%} of its attent
 
 
 def head_of(chain) -> tuple[int, int] | None:
-    """``(layer, head)`` from a grid tile's title ("layer 3 head 5")."""
-    found = re.search(r"layer (\d+) head (\d+)", chain.title)
-    return (int(found.group(1)), int(found.group(2))) if found else None
+    """``(layer, head)`` of the model head a grid tile draws (``chain.head``), None for other chains."""
+    return None if chain.head is None else (chain.head.layer, chain.head.head)
 
 
 def probabilities(chain) -> np.ndarray:
@@ -40,7 +37,7 @@ def probabilities(chain) -> np.ndarray:
     return np.where(np.isneginf(values), np.nan, values).astype(np.float64)
 
 
-class Tile(_FlatMap):
+class Tile(FlatMap):
     """One head's heatmap, a flat face the audit measures like a panel."""
 
     def __init__(self, pen: Pen, name: str, probs: np.ndarray, lut, matrix: str):
@@ -69,7 +66,7 @@ class HeadGrid:
         top = float(np.percentile(finite, 99.5)) if finite.size else 1.0
         self.lut = pv.LookupTable("viridis")
         self.lut.SetRange(0.0, max(top, 1e-12))
-        self.lut.SetNanColor(*_rgb(colors.MASKED), 1.0)
+        self.lut.SetNanColor(*colors.rgb(colors.MASKED), 1.0)
         above = float(finite.max()) if finite.size and finite.max() > top else None
         self.tiles = [
             Tile(pen, f"tile-L{h[0]}-H{h[1]}", p, self.lut, f"layer {h[0]} head {h[1]}")
@@ -80,8 +77,8 @@ class HeadGrid:
         leg.faces = [t.name for t in self.tiles]
         leg.shared = True  # one quantity (a probability) for every head, on purpose and said so
         self.title = title or _grid_title(chains[0].title, len(self.layers), len(self.heads))
-        self.sinks = [t for t, c in zip(self.tiles, chains) if any(is_sink_note(n) for n in c.notes)]
-        self.outline, self.outline_poly = line_actor(pen, _rgb(colors.HIGHLIGHT), 2)
+        self.sinks = [t for t, c in zip(self.tiles, chains) if c.head is not None and c.head.sink]
+        self.outline, self.outline_poly = line_actor(pen, colors.rgb(colors.HIGHLIGHT), 2)
         self.sink_frames, self.sink_poly = line_actor(pen, SINK_FRAME, 2)
         self.row: int | None = None
         self.apply(None)

@@ -36,18 +36,19 @@ class Highlight:
     def __init__(self, cp, cube, numbers: bool, interior):
         self.cp, self.cube, self.numbers, self.interior = cp, cube, numbers, interior
         self.formula: str | None = None
+        self.name = cp.name("highlight")  # the outlines' actor (the web page toggles it)
 
     def update(self, hl, upto: int, interior_shown: bool) -> None:
         cp, pen = self.cp, self.cp.pen
         pen.remove(cp.name("product-"))
         if hl is None:
-            cp.plotter.remove_actor(cp.name("highlight"), render=False)
+            cp.plotter.remove_actor(self.name, render=False)
             self.formula = None
             return
         i, j = hl
         boxes = cp.layout.highlight_boxes(i, j, upto, self.cube.blocks)
         lines = pv.merge([pv.Box(bounds=b).outline() for b in boxes])
-        cp.add_mesh(lines, color=colors.HIGHLIGHT, line_width=4, lighting=False, name=cp.name("highlight"))
+        cp.add_mesh(lines, color=colors.HIGHLIGHT, line_width=4, lighting=False, name=self.name)
         self.formula = formula(self.cube, i, j, upto)
         if self.numbers and self.cube.blocks.unit and interior_shown and self.interior.slices and upto > 0:
             self._products(i, j, upto)

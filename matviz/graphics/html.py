@@ -24,7 +24,7 @@ import io
 import json
 import re
 import zipfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -60,24 +60,44 @@ def _finished(chain):
     return replace(chain.initial_state(), k_done=None, post=None, cube=None, show_interior=True)
 
 
-def _layers(view) -> list[tuple[str, list[str]]]:
-    """The steps of the slider in story order: ``(label, actor names)`` per k-block of each step
-    (a volume interior is one layer: vtk.js cannot crop it per block)."""
+@dataclass(frozen=True)
+class Layer:
+    """One step of the page's slider: its label, the interior actors it shows and their cubes."""
+
+    label: str
+    names: tuple[str, ...]
+    cubes: frozenset[int]
+
+
+@dataclass(frozen=True)
+class RunningFace:
+    """A result face that grows with the slider on the page: its cube, the actor of the final face
+    and one actor per partial sum over k, in order."""
+
+    cube: int
+    final: str
+    partial: tuple[str, ...]
+
+
+def _layers(view) -> list[Layer]:
+    """The steps of the slider in story order: one ``Layer`` per k-block of each step (a volume
+    interior is one layer: vtk.js cannot crop it per block)."""
     chain, out = view.chain, []
     actors = view.plotter.renderer.actors
     for step in range(chain.n_steps):
         cubes = [c for c, s in enumerate(chain.steps) if s == step]
         prefix = f"step {step + 1}/{chain.n_steps}: " if chain.n_steps > 1 else ""
         for b in range(chain.k_steps(step)):
-            names = [f"c{c}-interior-{b}" for c in cubes if f"c{c}-interior-{b}" in actors]
-            names += [f"c{c}-interior-volume" for c in cubes if b == 0 and f"c{c}-interior-volume" in actors]
-            if not names:
+            slices = [(c, f"c{c}-interior-{b}") for c in cubes if f"c{c}-interior-{b}" in actors]
+            volumes = [(c, f"c{c}-interior-volume") for c in cubes if b == 0 and f"c{c}-interior-volume" in actors]
+            if not slices + volumes:
                 continue
             cube = chain.cubes[cubes[0]]
             k = cube.shape[1]
             upto = int(cube.blocks.edges_k[min(b + 1, cube.k_steps)])
-            label = f"{prefix}sum over k: {upto}/{k}" if not names[0].endswith("volume") else f"{prefix}products"
-            out.append((label, names))
+            label = f"{prefix}sum over k: {upto}/{k}" if slices else f"{prefix}products"
+            shown = slices + volumes
+            out.append(Layer(label, tuple(n for _, n in shown), frozenset(c for c, _ in shown)))
     return out
 
 
@@ -85,7 +105,7 @@ RUNNING_TEXTURE_BYTES = 2 * 2**20  # raw RGB texels a textured result face may a
 # product over 32 k-blocks would add 6 MB, a 25 MB page: it keeps its final face)
 
 
-def _running_faces(view) -> list[dict]:
+def _running_faces(view) -> list[RunningFace]:
     """Add, for each cube without stages, one copy of its result face per partial sum over k
     (after 1, 2, ... k-blocks) as its own actor, so the page's slider shows C growing as the window
     does. A grid face is copied with its cell values; a textured (large) face with its own texture
@@ -109,7 +129,7 @@ def _running_faces(view) -> list[dict]:
             _copy_face(view.plotter, cv, fv, values, name)
             names.append(name)
         fv.set_values(cube.face_values("result"))
-        out.append({"cube": c, "final": fv.name, "partial": names})
+        out.append(RunningFace(c, fv.name, tuple(names)))
     return out  # left visible: trame-vtk skips hidden actors; the page hides them as it starts
 
 
@@ -341,7 +361,8 @@ def scene_html(scene, size: tuple[int, int] = (1280, 720)) -> str:
         running = _running_faces(view)
         bake_textures(plotter)
         check_payload(_payload_estimate(plotter), view.chain)
-        highlight = [n for n in plotter.renderer.actors if re.match(r"c\d+-highlight", n) or n == view.TOKEN_ACTOR]
+        outlines = {cv.highlight.name for cv in view.views} | {view.TOKEN_ACTOR}
+        highlight = [n for n in plotter.renderer.actors if n in outlines]
         data = vtksz(plotter)
         position = {address: i for i, address in enumerate(_prop_order(data))}
         data = reproducible(data)
@@ -355,13 +376,13 @@ def scene_html(scene, size: tuple[int, int] = (1280, 720)) -> str:
 
         model = {
             "count": len(position),
-            "layers": [{"label": label, "props": [index(n) for n in ns]} for label, ns in layers],
+            "layers": [{"label": layer.label, "props": [index(n) for n in layer.names]} for layer in layers],
             "highlight": [index(n) for n in highlight if _address(actors[n]) in position],
             "faces": [
                 {
-                    "final": index(r["final"]),
-                    "partial": [index(n) for n in r["partial"]],
-                    "layers": [i for i, (_, ns) in enumerate(layers) if any(n.startswith(f"c{r['cube']}-interior-") for n in ns)],
+                    "final": index(r.final),
+                    "partial": [index(n) for n in r.partial],
+                    "layers": [i for i, layer in enumerate(layers) if r.cube in layer.cubes],
                 }
                 for r in running
             ],

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pyvista as pv
 
-from matviz.scene import Chain, Scene, ViewState, as_chain
+from matviz.scene import Chain, Cube, ViewState, as_chain
 
 
 def make_plotter(size: tuple[int, int] = (1280, 720), off_screen: bool = True) -> pv.Plotter:
@@ -31,7 +31,7 @@ def screenshot(plotter: pv.Plotter) -> np.ndarray:
 
 
 def frames(
-    scene: Scene | Chain,
+    scene: Cube | Chain,
     states: Iterable[ViewState],
     size: tuple[int, int] = (1280, 720),
     aa: bool = False,
@@ -58,19 +58,13 @@ def frames(
 
 
 def render(
-    scene: Scene | Chain, state: ViewState | None = None, size: tuple[int, int] = (1280, 720), aa: bool = True
+    scene: Cube | Chain, state: ViewState | None = None, size: tuple[int, int] = (1280, 720), aa: bool = True
 ) -> np.ndarray:
     """One frame of ``scene`` (default: its still, the finished picture with the interior
     stepped aside) as an (H, W, 3) uint8 array."""
     from matviz.story import still_state
 
     return next(frames(scene, [state or still_state(as_chain(scene))], size, aa=aa))
-
-
-def grid_shape(n: int, size: tuple[int, int]) -> tuple[int, int]:
-    """(rows, cols) of a grid of ``n`` tiles that keeps tiles close to the frame's aspect ratio."""
-    cols = int(np.ceil(np.sqrt(n)))
-    return int(np.ceil(n / cols)), cols
 
 
 def grid_frames(

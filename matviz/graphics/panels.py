@@ -14,7 +14,7 @@ import vtk
 from vtk.util.numpy_support import numpy_to_vtk
 
 from matviz.graphics import colors
-from matviz.graphics.pen import MARGIN, fit
+from matviz.graphics.pen import MARGIN, FaceEntry, fit
 
 PANEL_WIDTH = 0.36  # of the frame's width
 
@@ -44,7 +44,7 @@ class HeatmapPanel:
         """``titles``: the name of each level (the sum, then each stage), shown as the panel's title."""
         self.pen, self.view, self.name, self.titles = pen, view, name, titles
         self.title = titles[-1]
-        self.levels = [fv for fv in view._levels() if fv is not None]
+        self.levels = [fv for fv in view.levels() if fv is not None]
         cube = view.cube
         self.rows_labels = cube.result.row_labels
         self.cols_labels = cube.result.col_labels
@@ -65,9 +65,10 @@ class HeatmapPanel:
             actor.SetMapper(mapper)
             pen.renderer.AddActor(actor)
             self.actors.append((actor, poly))
-        self.outline, self.outline_poly = line_actor(pen, _rgb(colors.HIGHLIGHT), 3)
+        self.outline, self.outline_poly = line_actor(pen, colors.rgb(colors.HIGHLIGHT), 3)
         self.rect = None
-        pen.faces[name] = dict(actor=self.actors[-1][0], flat=True, panel=self, label=None, face=self.levels[-1])
+        self.tokens: dict[tuple[str, int], str] = {}  # ("rows"|"columns", index) -> its label's text name
+        pen.faces[name] = FaceEntry(self.actors[-1][0], None, face=self.levels[-1], panel=self)
 
     # ---- layout -----------------------------------------------------------------------------------
     def reserve(self, top: float, bottom: float) -> np.ndarray:
@@ -129,6 +130,7 @@ class HeatmapPanel:
                 pen.panel_notes.append(rule)
             for t, label in enumerate(labels):
                 name = f"{self.name}-{axis}-{t:03d}"
+                self.tokens[(axis, t)] = name
                 if axis == "rows":
                     pos, just = (gx0 - pen.px(4), gy1 - (t + 0.5) * side), ("right", "center")
                 else:
@@ -154,7 +156,7 @@ class HeatmapPanel:
                 if fv.keep.any() and not fv.keep.all() and fv.key != "result":
                     sweeping = fv.keep
             lut = fv.actor.mapper.lookup_table
-            lut.SetNanColor(*_rgb(colors.MASKED), 1.0)
+            lut.SetNanColor(*colors.rgb(colors.MASKED), 1.0)
             values = np.where(np.isnan(values) & (fv.keep is not None) & ~_keep(fv, values.shape), -np.inf, values)
             arr = numpy_to_vtk(np.nan_to_num(values, nan=np.nan, neginf=np.nan).ravel(), deep=True)
             poly.GetCellData().SetScalars(arr)
@@ -196,7 +198,7 @@ class HeatmapPanel:
     @property
     def legend(self) -> str:
         shown = [fv for fv in self.levels if fv.visible]
-        return self.pen.faces[(shown[-1] if shown else self.levels[-1]).name]["label"]
+        return self.pen.faces[(shown[-1] if shown else self.levels[-1]).name].legend
 
     @property
     def lut(self):
@@ -210,12 +212,12 @@ class HeatmapPanel:
         Returns the outline's box ``(x0, x1, y0, y1)`` in display pixels (None when cleared)."""
         pen = self.pen
         if getattr(self, "token_outline", None) is None:
-            self.token_outline, self.token_poly = line_actor(pen, _rgb(colors.HIGHLIGHT), _token_line(pen))
+            self.token_outline, self.token_poly = line_actor(pen, colors.rgb(colors.HIGHLIGHT), _token_line(pen))
             self.token_label = None
         old = self.token_label
         if old is not None and old in pen.texts:  # the label drawn as the others again
             prop = pen.texts[old].actor.GetTextProperty()
-            prop.SetColor(*_rgb(colors.TEXT))
+            prop.SetColor(*colors.rgb(colors.TEXT))
             prop.SetBold(False)
         self.token_label = None
         box = None
@@ -229,15 +231,28 @@ class HeatmapPanel:
             else:
                 c = int(np.clip(np.searchsorted(ec, index, side="right") - 1, 0, len(ec) - 2))
                 box = (gx0 + c * self.side - w, gx0 + (c + 1) * self.side + w, gy0 - w, gy1 + w)
-            name = f"{self.name}-{axis}-{index:03d}"
+            name = self.tokens.get((axis, index))
             if name in pen.texts:
                 prop = pen.texts[name].actor.GetTextProperty()
-                prop.SetColor(*_rgb(colors.HIGHLIGHT))
+                prop.SetColor(*colors.rgb(colors.HIGHLIGHT))
                 prop.SetBold(True)
                 self.token_label = name
         self.token_outline.GetProperty().SetLineWidth(_token_line(pen))
         set_rectangles(self.token_poly, [] if box is None else [box])
         return box
+
+
+    def token_at(self, x: float, y: float) -> tuple[str, int] | None:
+        """``("rows", i)`` (a query) or ``("columns", j)`` (a key): the token label drawn under
+        display pixel ``(x, y)``, or None."""
+        for token, name in self.tokens.items():
+            item = self.pen.texts.get(name)
+            if item is None or not item.drawn:
+                continue
+            x0, x1, y0, y1 = item.box(self.pen.renderer)
+            if x0 <= x <= x1 and y0 <= y <= y1:
+                return token
+        return None
 
 
 def _token_line(pen) -> int:
@@ -277,12 +292,6 @@ def _keep(fv, shape) -> np.ndarray:
     return fv.keep if fv.keep is not None else np.ones(shape, dtype=bool)
 
 
-def _rgb(color) -> tuple[float, float, float]:
-    import matplotlib.colors as mc
-
-    return tuple(float(v) for v in mc.to_rgb(color))
-
-
 VCOLS_CAPTION = "softmax over the columns of V"  # matviz.chain.attention's caption of the V-columns form
 
 
@@ -299,12 +308,12 @@ class ComparePanel:
         (lo1, hi1), (lo2, hi2) = standard.running, vcols.running  # each cube's, computed once by its view
         lo, hi = min(lo1, lo2), max(hi1, hi2)
         r = max(abs(lo), abs(hi)) or 1.0
-        self.lut = _diverging((-r, r))
+        self.lut = diverging((-r, r))
         rd = _running_difference(standard.cube, vcols.cube) or 1.0  # every difference the sweep shows
-        self.diff_lut = _diverging((-rd, rd))
+        self.diff_lut = diverging((-rd, rd))
         self.maps = []
         for key, lut in (("out-standard", self.lut), ("out-vcols", self.lut), ("out-diff", self.diff_lut)):
-            self.maps.append(_FlatMap(pen, f"compare-{key}", self.shape, lut, legend=f"compare-{key}"))
+            self.maps.append(FlatMap(pen, f"compare-{key}", self.shape, lut, legend=f"compare-{key}"))
         self.maps[0].matrix, self.maps[1].matrix, self.maps[2].matrix = (
             "output, standard", "output, softmax(V, cols)", "difference")
         pen.legend("compare-out", "both outputs: one scale shared by the two", self.lut,
@@ -367,7 +376,7 @@ def _running_difference(first, second) -> float:
     return top
 
 
-class _FlatMap:
+class FlatMap:
     """One flat heatmap (2D quads on a lookup table) the audit measures as a face."""
 
     def __init__(self, pen, name: str, shape, lut, legend: str):
@@ -386,7 +395,7 @@ class _FlatMap:
         self.actor.SetMapper(mapper)
         pen.renderer.AddActor(self.actor)
         self.rect = None
-        pen.faces[name] = dict(actor=self.actor, flat=True, panel=self, label=legend)
+        pen.faces[name] = FaceEntry(self.actor, legend, panel=self)
 
     def place(self, x0: float, y1: float, side: float) -> None:
         """Square cells of ``side`` pixels, the top-left corner at ``(x0, y1)``."""
@@ -407,7 +416,8 @@ class _FlatMap:
         self.poly.Modified()
 
 
-def _diverging(lim):
+def diverging(lim):
+    """A lookup table of the signed (diverging) map on ``lim``."""
     import pyvista as pv
 
     lut = pv.LookupTable(colors.cmap("signed"))

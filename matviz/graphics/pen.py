@@ -91,6 +91,25 @@ class Legend:
         return float(lo), float(hi)
 
 
+@dataclass(eq=False, frozen=True)
+class FaceEntry:
+    """One face the frame shows, as the pen registers it (``Pen.faces``): its actor and the key of
+    the legend that colours it, and either a 3D face (``face``, a ``faces.FaceVisual``, seen from
+    the side of ``normal``, world) or a flat panel drawn face-on (``panel``: a ``panels.HeatmapPanel``,
+    whose ``face`` is the 3D face it mirrors, or a ``panels.FlatMap``)."""
+
+    actor: object
+    legend: str | None
+    face: object = None
+    normal: np.ndarray | None = None
+    panel: object = None
+
+    @property
+    def flat(self) -> bool:
+        """A 2D panel: measured as a rectangle on screen, not through the camera."""
+        return self.panel is not None
+
+
 def _justify(prop, horizontal: str, vertical: str) -> None:
     {"left": prop.SetJustificationToLeft, "center": prop.SetJustificationToCentered, "right": prop.SetJustificationToRight}[
         horizontal
@@ -136,7 +155,7 @@ class Pen:
         self.texts: dict[str, Text] = {}
         self.legends: dict[str, Legend] = {}
         self.occluders: list[tuple[object, np.ndarray]] = []  # (actor, (N, 6) world boxes)
-        self.faces: dict[str, dict] = {}  # face name -> {actor, corners (4,3) world, legend, role}
+        self.faces: dict[str, FaceEntry] = {}  # face name -> what draws it and the legend that colours it
         self.notes: list[str] = []  # the thinning rules of anchored labels this frame (shown in the frame)
         self.panel_notes: list[str] = []  # ... and of the panels' labels
         self.bottom_band = 0.0  # pixels the legends take at the bottom
@@ -184,7 +203,7 @@ class Pen:
         prop.SetFontSize(item.size)
         prop.SetFontFamilyAsString({"courier": "Courier", "arial": "Arial", "times": "Times"}[font])
         prop.SetBold(bold)
-        r, g, b = _rgb(color)
+        r, g, b = colors.rgb(color)
         prop.SetColor(r, g, b)
         _justify(prop, *justify)
         if role in ("name", "token", "caption"):  # readable over a face (a dark photograph, say)
@@ -350,7 +369,7 @@ class Pen:
         hidden = segment_hits(cam, ends, self.visible_boxes(), skip)
         for n, t in enumerate(anchored):  # a number is read only on a face seen from its front, not edge-on
             if t.face is not None and t.face in self.faces:
-                normal = self.faces[t.face]["normal"]
+                normal = self.faces[t.face].normal
                 to_cam = cam - t.anchor
                 cos = float(normal @ to_cam) / (np.linalg.norm(normal) * np.linalg.norm(to_cam))
                 hidden[n] = hidden[n] or cos < EDGE_ON
@@ -425,10 +444,6 @@ class Pen:
                 t.actor.SetVisibility(False)
 
 
-def _nth(n: int) -> str:
-    return {2: "2nd", 3: "3rd"}.get(n, f"{n}th")
-
-
 def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3])
 
@@ -436,12 +451,6 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
 def _clashes(box: np.ndarray, placed: list, frame: np.ndarray) -> bool:
     inside = box[0] >= frame[0] and box[1] <= frame[1] and box[2] >= frame[2] and box[3] <= frame[3]
     return not inside or any(_overlap(box, p) for p in placed)
-
-
-def _rgb(color) -> tuple[float, float, float]:
-    import matplotlib.colors as mc
-
-    return tuple(float(v) for v in mc.to_rgb(color))
 
 
 def fit(name: str, width: int) -> str:

@@ -16,7 +16,7 @@ from matviz.graphics import colors
 from matviz.graphics.cubeview import CubeView, face_title
 from matviz.graphics.panels import VCOLS_CAPTION, ComparePanel, HeatmapPanel
 from matviz.graphics.pen import MARGIN, Pen, distinct, fit
-from matviz.scene import Chain, Scene, ViewState, as_chain
+from matviz.scene import Chain, Cube, ViewState, as_chain
 
 NAME_WIDTH = 30  # characters of a face name before it is shortened (distinctly)
 
@@ -67,7 +67,7 @@ def _names(chain: Chain) -> list[dict[str, str]]:
 class SceneView:
     """Everything drawn for a scene (a Chain, or a single cube) in one plotter."""
 
-    def __init__(self, plotter, scene: Scene | Chain, *, compact: bool = False):
+    def __init__(self, plotter, scene: Cube | Chain, *, compact: bool = False):
         """``compact``: a tile of a grid: no legends, names or tokens, just the title."""
         self.plotter = plotter
         self.chain = chain = as_chain(scene)
@@ -117,7 +117,7 @@ class SceneView:
     @property
     def volume(self):
         """A volume actor if any cube draws one (anti-aliasing must then stay off)."""
-        return next((v.volume for v in self.views if v.volume is not None), None)
+        return next((v.interior.volume for v in self.views if v.interior.volume is not None), None)
 
     def level_of_detail(self, on: bool) -> None:
         """While a window's camera moves, draw volume interiors coarser (the ray caster casts fewer
@@ -128,8 +128,8 @@ class SceneView:
         Exported frames never turn it on."""
         self.lod = bool(on)
         for v in self.views:
-            if v.volume is not None:
-                v.volume.mapper.SetInteractiveAdjustSampleDistances(self.lod)
+            if v.interior.volume is not None:
+                v.interior.volume.mapper.SetInteractiveAdjustSampleDistances(self.lod)
         if not self.lod:
             self.moving(False)
 
@@ -186,7 +186,7 @@ class SceneView:
         """A legend is shown while a face it colours is shown (stage legends come and go)."""
         if leg.shown is not None:
             return bool(leg.shown())
-        mine = [self.pen.faces[f]["actor"] for f in leg.faces if f in self.pen.faces]
+        mine = [self.pen.faces[f].actor for f in leg.faces if f in self.pen.faces]
         return not mine or any(a.GetVisibility() for a in mine)
 
     def _top_band(self, state: ViewState) -> float:
@@ -230,7 +230,7 @@ class SceneView:
         """Point the camera along the state's azimuth/elevation and fit the scene's boxes and its
         anchored texts into the area between the bands (``state.zoom`` > 1 zooms in past it)."""
         pen, ren = self.pen, self.pen.renderer
-        W, H = pen.width, pen.height
+        H = pen.height
         pad = pen.px(MARGIN)
         rect = np.array([pad, right - pad, self.room_bottom + pad, H - top])
         pen.room = rect

@@ -8,7 +8,7 @@
 * with an input x, x, P·x and x − P·x side by side on one shared scale, with the energy split in
   numbers (‖P x‖²/‖x‖² and ‖x − P x‖²/‖x‖²).
 
-Every text is a pen text (the audit measures it) and every heatmap a ``panels._FlatMap``
+Every text is a pen text (the audit measures it) and every heatmap a ``panels.FlatMap``
 registered in ``pen.faces`` (rect, values, lut, matrix, kind, legend). ``SubspaceView`` is a
 ``SceneView`` that builds the panel on its first frame; ``frames``/``render``/``audit_still``
 draw or measure it offscreen.
@@ -21,7 +21,7 @@ import vtk
 from vtk.util.numpy_support import numpy_to_vtk
 
 from matviz.graphics import colors
-from matviz.graphics.panels import _diverging, _FlatMap, _rgb
+from matviz.graphics.panels import FlatMap, diverging
 from matviz.graphics.pen import MARGIN, fit
 from matviz.graphics.sceneview import SceneView
 
@@ -35,7 +35,7 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
-class _Map(_FlatMap):
+class _Map(FlatMap):
     """A flat heatmap made with its values (its cells may be rectangles, ``place_cells``: a long
     vector drawn as a strip)."""
 
@@ -64,7 +64,7 @@ class _Bars:
         w = (x1 - x0) / k
         gap = 0.15 * w if w >= 3 else 0.0
         pts, cells, rgb = [], vtk.vtkCellArray(), []
-        strong, rest = (np.array(_rgb(RANK_COLOR)) * 255).astype(np.uint8), (np.array(_rgb(REST_COLOR)) * 255).astype(np.uint8)
+        strong, rest = (np.array(colors.rgb(RANK_COLOR)) * 255).astype(np.uint8), (np.array(colors.rgb(REST_COLOR)) * 255).astype(np.uint8)
         for i, h in enumerate(self.heights):
             hx0, hx1 = x0 + i * w + gap / 2, x0 + (i + 1) * w - gap / 2
             hy1 = y0 + max(1.0, (y1 - y0) * h / top)
@@ -98,9 +98,9 @@ class SubspacePanel:
         self.wmap = None
         if w_face is not None and w_face in pen.faces:
             entry = pen.faces[w_face]
-            face = entry.get("face")
-            lut = entry["actor"].mapper.lookup_table
-            self.wmap = _Map(pen, f"{name}-W", (m, n), lut, entry["label"], face.op.name if face else "W", sub.matrix)
+            face = entry.face
+            lut = entry.actor.mapper.lookup_table
+            self.wmap = _Map(pen, f"{name}-W", (m, n), lut, entry.legend, face.op.name if face else "W", sub.matrix)
             self.wmap.kind = face.kind if face else "signed"
         s = np.asarray(sub.singular_values)
         self.bars = _Bars(pen, s, sub.rank)
@@ -108,7 +108,7 @@ class SubspacePanel:
         if image_shape is not None:
             top = sub.Vt[: max(1, min(TOP_VECTORS, sub.rank))]  # rows of Vt: signal vectors, most energetic first
             r = float(np.abs(top).max()) or 1.0
-            lut = _diverging((-r, r))
+            lut = diverging((-r, r))
             for i, v in enumerate(top):
                 self.vectors.append(_Map(pen, f"{name}-v{i + 1}", image_shape, lut, f"{name}-vectors",
                                          f"signal vector {i + 1} (row {i + 1} of Vt)", v))
@@ -121,7 +121,7 @@ class SubspacePanel:
             self.split = sub.project(x)
             parts = (x, self.split.signal, self.split.residual)
             r = max(float(np.abs(p).max()) for p in parts) or 1.0
-            lut = _diverging((-r, r))
+            lut = diverging((-r, r))
             shape = image_shape if image_shape is not None else (1, n)
             for key, label, v in zip(("x", "px", "res"), ("input x", "signal P x", "residual x - P x"), parts):
                 self.inputs.append(_Map(pen, f"{name}-{key}", shape, lut, f"{name}-input", label, v))

@@ -21,7 +21,6 @@ full again when the mouse lets go; exported frames are always drawn in full.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -30,9 +29,9 @@ import numpy as np
 
 from matviz import story
 from matviz.graphics.offscreen import make_plotter
+from matviz.graphics.panels import HeatmapPanel
 from matviz.graphics.sceneview import SceneView
-from matviz.sources.heads import is_sink_note
-from matviz.scene import Chain, Scene, ViewState, as_chain
+from matviz.scene import Chain, Cube, ViewState, as_chain
 
 HELP = __doc__.split("Keys (also printed when the window opens):", 1)[1].strip("\n")
 FPS = 30
@@ -42,7 +41,6 @@ HEAD_KEYS = "] [ head, } { layer, right-click a token"
 # The keysyms VTK reports on X (XKeysymToString) for the head and layer keys: ] [ } { PageDown PageUp
 NEXT_HEAD, PREV_HEAD = ("bracketright",), ("bracketleft",)
 NEXT_LAYER, PREV_LAYER = ("braceright", "Next"), ("braceleft", "Prior")
-TOKEN_LABEL = re.compile(r"^panel-(rows|columns)-(\d+)$")  # the flat panel's token labels (HeatmapPanel)
 
 
 class HeadSource:
@@ -58,10 +56,10 @@ class HeadSource:
         """Run ``model`` on ``text`` once for all heads; start at ``layer``/``head`` (one index each,
         checked as ``matviz.chain.model_heads`` checks them)."""
         from matviz.errors import MatvizError
-        from matviz.sources.models import _resolve, parse_index, run_attention
+        from matviz.sources.models import parse_index, resolve, run_attention
 
         run = run_attention(text, model, "all", "all")
-        owner = _resolve(model)[2]
+        owner = resolve(model)[2]
         layers = parse_index(layer, run.n_layers, "layer", owner)
         heads = parse_index(head, run.n_heads, "head", owner)
         if len(layers) > 1 or len(heads) > 1:
@@ -95,12 +93,12 @@ class HeadSource:
 
 
 class Window:
-    """A pyvista window showing a Scene or Chain, driven by a timeline (anything with
+    """A pyvista window showing a Cube or Chain, driven by a timeline (anything with
     ``state_at(t)`` and ``duration``). ``echo`` receives the text printed for picks and keys."""
 
     def __init__(
         self,
-        scene: Scene | Chain,
+        scene: Cube | Chain,
         timeline,
         *,
         size: tuple[int, int] = (1280, 720),
@@ -145,7 +143,7 @@ class Window:
         self._placed = self._framed  # the camera the texts were placed for
         self.user_camera = False  # True once the mouse has moved the camera: keys keep it then
 
-    def _build(self, scene: Scene | Chain) -> None:
+    def _build(self, scene: Cube | Chain) -> None:
         """The view of ``scene`` in this window's plotter (drawn from nothing)."""
         self.scene = scene
         self.chain = as_chain(scene)
@@ -203,12 +201,6 @@ class Window:
             self._placed = self._camera()
 
     @property
-    def k_done(self) -> int:
-        """k-blocks summed in the step being built."""
-        active = story.active_step(self.chain, self.state)
-        return self.chain.k_steps(active) if self.state.k_done is None else self.state.k_done
-
-    @property
     def position(self) -> int:
         """Index into ``beats`` of the shown state (the nearest one at or before it)."""
         return story.beat_index(self.chain, self.state, self.beats)
@@ -263,7 +255,7 @@ class Window:
             self.playing = False
 
     # ---- picking ------------------------------------------------------------------------------
-    def highlighted_cube(self) -> Scene:
+    def highlighted_cube(self) -> Cube:
         """The cube the highlight belongs to: the first of the step being built."""
         return self.chain.cubes[story.active_cubes(self.chain, self.state)[0]]
 
@@ -299,20 +291,13 @@ class Window:
     def token_at(self, x: float, y: float) -> tuple[str, int] | None:
         """``("rows", i)`` (a query) or ``("columns", j)`` (a key): the flat panel's token label
         drawn under display pixel ``(x, y)``, or None."""
-        pen = self.view.pen
-        for name, item in pen.texts.items():
-            m = TOKEN_LABEL.match(name)
-            if m is None or not item.drawn:
-                continue
-            x0, x1, y0, y1 = item.box(pen.renderer)
-            if x0 <= x <= x1 and y0 <= y <= y1:
-                return m.group(1), int(m.group(2))
-        return None
+        panel = self.view.panel
+        return panel.token_at(x, y) if isinstance(panel, HeatmapPanel) else None
 
     def token_point(self, axis: str, index: int) -> tuple[float, float]:
         """Display pixel of the centre of the panel's label of token ``index`` on ``axis``."""
         pen = self.view.pen
-        x0, x1, y0, y1 = pen.texts[f"panel-{axis}-{index:03d}"].box(pen.renderer)
+        x0, x1, y0, y1 = pen.texts[self.view.panel.tokens[(axis, index)]].box(pen.renderer)
         return (x0 + x1) / 2, (y0 + y1) / 2
 
     def highlight_token(self, axis: str | None, index: int | None = None) -> str | None:
@@ -346,7 +331,8 @@ class Window:
         self._show(camera)
         if self.plotter.ren_win is not None:
             self.plotter.ren_win.SetWindowName(self.title)
-        notes = [n for n in self.chain.notes if is_sink_note(n)]
+        drawn = self.chain.head
+        notes = [drawn.sink_note] if drawn is not None and drawn.sink else []
         text = (f"layer {layer} head {head} (of {self.heads.n_layers} layers x {self.heads.n_heads} heads): "
                 f"{self.chain.title}" + "".join(f"\n  {n}" for n in notes))
         self.echo(text)
@@ -360,17 +346,17 @@ class Window:
         self.plotter.show(title=self.title)
 
 
-def dot_product_report(scene: Scene, i: int, j: int) -> str:
+def dot_product_report(cube: Cube, i: int, j: int) -> str:
     """The terms of ``C[i, j] = Σ_k A[i,k]·B[k,j]``, one k per line (the first 16 and the sum)."""
-    row, col = scene.dot_terms(i, j)
-    a, b, c = scene.left.name, scene.right.name, scene.result.name
+    row, col = cube.dot_terms(i, j)
+    a, b, c = cube.left.name, cube.right.name, cube.result.name
     lines = [f"{c}[{i},{j}] = sum over k of {a}[{i},k] * {b}[k,{j}]"]
     shown = min(len(row), 16)
     for k in range(shown):
         lines.append(f"  k={k:<4d} {row[k]: .6g} * {col[k]: .6g} = {row[k] * col[k]: .6g}")
     if shown < len(row):
         lines.append(f"  ... {len(row) - shown} more terms")
-    lines.append(f"  sum = {float(row @ col):.10g}   ({c}[{i},{j}] = {scene.result.values[i, j]:.10g})")
+    lines.append(f"  sum = {float(row @ col):.10g}   ({c}[{i},{j}] = {cube.result.values[i, j]:.10g})")
     return "\n".join(lines)
 
 

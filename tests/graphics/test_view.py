@@ -1,4 +1,4 @@
-"""matviz.graphics.view.SceneView, checked on real offscreen frames by pixel probes.
+"""matviz.graphics.sceneview.SceneView of one cube, checked on real offscreen frames by pixel probes.
 
 Faces are drawn unlit, so the pixel at the projected centre of a cell has exactly the colour the
 colormap gives its value (up to the lookup table's 256 steps): that checks colours, ranges and the
@@ -21,11 +21,11 @@ FACES = ("left", "top", "result")
 
 def face_values_drawn(view, which: str) -> np.ndarray:
     """The values a face carries (its grid's cells or its texture's texels), as a (rows, cols) matrix."""
-    return view.faces[which].drawn_values()
+    return view.views[0].faces[which].drawn_values()
 
 
 def cell_pixel(view, project, which: str, r: int, c: int) -> tuple[int, int]:
-    return project(view.plotter, view.faces[which].face.point(r + 0.5, c + 0.5))
+    return project(view.plotter, view.views[0].faces[which].face.point(r + 0.5, c + 0.5))
 
 
 def not_background(px) -> bool:
@@ -39,7 +39,7 @@ def not_background(px) -> bool:
 def plain_frame(textbook_plain):
     """The textbook scene without numbers or interior: every face cell centre is unobstructed."""
     plotter = offscreen.make_plotter((400, 300))
-    from matviz.graphics.view import SceneView
+    from matviz.graphics.sceneview import SceneView
 
     view = SceneView(plotter, textbook_plain)
     view.apply(replace(view.state, show_interior=False))
@@ -51,9 +51,9 @@ def plain_frame(textbook_plain):
 @pytest.mark.parametrize("which", FACES)
 def test_face_cells_have_their_colormap_colour(plain_frame, project, cmap_rgb, which):
     view, img = plain_frame
-    scene = view.scene
-    op = view.faces[which].op
-    lim = view.face_clim(which)
+    scene = view.views[0].cube
+    op = view.views[0].faces[which].op
+    lim = view.views[0].face_clim(which)
     values = scene.face_values(which)
     expected_matrix = {"left": scene.left.values, "top": scene.right.values, "result": scene.result.values}[which]
     np.testing.assert_allclose(values, expected_matrix)  # small faces are drawn element by element
@@ -74,9 +74,9 @@ def test_face_region_is_not_background(textbook, make_view, project, which):
     """With everything drawn (numbers, interior, highlight), each face's projected area is painted."""
     plotter, view = make_view(textbook)
     img = offscreen.screenshot(plotter)
-    rows, cols = view.faces[which].face.shape
+    rows, cols = view.views[0].faces[which].face.shape
     fr = np.linspace(0.1, 0.9, 7)
-    pts = [view.faces[which].face.point(a * rows, b * cols) for a in fr for b in fr]
+    pts = [view.views[0].faces[which].face.point(a * rows, b * cols) for a in fr for b in fr]
     painted = [not_background(img[project(plotter, p)]) for p in pts]
     assert np.mean(painted) >= 0.9, f"{which} face: only {np.mean(painted):.0%} of its area is drawn"
     assert (np.abs(img.astype(int) - BACKGROUND).max(-1) > 30).mean() > 0.15  # the frame is not mostly blank
@@ -88,7 +88,7 @@ def test_image_scene_faces_are_gray_photographs(image_scene, make_view, project)
     img = offscreen.screenshot(plotter).astype(int)
     for which in FACES:
         values = image_scene.face_values(which)
-        lim = view.face_clim(which)
+        lim = view.views[0].face_clim(which)
         # probe a few cells away from labels; gray map: R = G = B = scaled value
         for r, c in [(12, 12), (12, 36), (30, 20), (36, 40)]:
             px = img[cell_pixel(view, project, which, r, c)]
@@ -101,14 +101,14 @@ def test_image_scene_faces_are_gray_photographs(image_scene, make_view, project)
 
 def test_k_done_zero_hides_interior_and_result_shows_zero(textbook_plain, make_view, project, cmap_rgb):
     plotter, view = make_view(textbook_plain)
-    assert view.mode == "cubes" and len(view.slices) == textbook_plain.k_steps == 3
-    assert all(a.GetVisibility() for a in view.slices)
+    assert view.views[0].interior.mode == "cubes" and len(view.views[0].interior.slices) == textbook_plain.k_steps == 3
+    assert all(a.GetVisibility() for a in view.views[0].interior.slices)
     view.apply(replace(view.state, k_done=0))
-    assert not any(a.GetVisibility() for a in view.slices)
+    assert not any(a.GetVisibility() for a in view.views[0].interior.slices)
     np.testing.assert_array_equal(face_values_drawn(view, "result"), np.zeros((2, 2)))
     img = offscreen.screenshot(plotter)
     op = textbook_plain.result
-    lim = view.face_clim("result")
+    lim = view.views[0].face_clim("result")
     assert lim[0] <= 0.0 <= lim[1], "the running sums start at 0: the result's colour range must hold 0"
     zero = cmap_rgb(op.kind, lim, 0.0)
     for r in range(2):
@@ -125,11 +125,11 @@ def test_k_done_zero_hides_interior_and_result_shows_zero(textbook_plain, make_v
 def test_k_done_one_shows_exactly_the_first_slice(textbook, make_view):
     plotter, view = make_view(textbook)
     view.apply(replace(view.state, k_done=1))
-    assert [bool(a.GetVisibility()) for a in view.slices] == [True, False, False]
+    assert [bool(a.GetVisibility()) for a in view.views[0].interior.slices] == [True, False, False]
     view.apply(replace(view.state, k_done=2, show_interior=False))
-    assert not any(a.GetVisibility() for a in view.slices)
+    assert not any(a.GetVisibility() for a in view.views[0].interior.slices)
     view.apply(replace(view.state, k_done=2, show_interior=True))
-    assert [bool(a.GetVisibility()) for a in view.slices] == [True, True, False]
+    assert [bool(a.GetVisibility()) for a in view.views[0].interior.slices] == [True, True, False]
 
 
 def test_interior_slice_frames_differ(textbook, make_view):
@@ -167,7 +167,7 @@ def test_highlight_is_drawn_in_orange_around_its_cell(textbook, make_view, proje
     img = offscreen.screenshot(plotter)
     mask = orange(img)
     assert mask.sum() > 200, f"only {mask.sum()} orange pixels"
-    face = view.faces["result"].face
+    face = view.views[0].faces["result"].face
 
     def orange_near(r, c, radius=3):
         row, col = project(plotter, face.point(r, c))
@@ -193,14 +193,14 @@ def test_no_orange_without_highlight(textbook, make_view, orange):
 def test_formula_is_the_dot_product(textbook, make_view):
     _, view = make_view(textbook)
     a, b = textbook.left.values, textbook.right.values
-    text = view.formula(1, 0)
+    text = view.views[0].formula(1, 0)
     total = a[1] @ b[:, 0]
     assert total == 49
     assert "49" in text
     for x, y in zip(a[1], b[:, 0]):
         assert f"{x:g}*{y:g}" in text  # 4*1, 5*3, 6*5
     assert "4*1 + 5*3 + 6*5" in text
-    partial = view.formula(1, 0, upto=2)
+    partial = view.views[0].formula(1, 0, upto=2)
     assert f"= {a[1, :2] @ b[:2, 0]:g}" in partial and "6*5" not in partial
 
 
@@ -221,7 +221,7 @@ def test_moving_the_camera_changes_the_frame(textbook):
 
 def test_big_scene_uses_a_volume_cropped_along_k(big_scene, make_view):
     plotter, view = make_view(big_scene)
-    assert view.mode == "volume" and view.volume is not None and not view.slices
+    assert view.views[0].interior.mode == "volume" and view.volume is not None and not view.views[0].interior.slices
     m, k, n = big_scene.shape
     gk = big_scene.k_steps
     assert gk == 40
@@ -250,7 +250,7 @@ def test_volume_is_visible_and_follows_k(big_scene, make_view):
 
     # the volume alone (faces hidden; the status line at the top masked): cropping to the first
     # half of k leaves less of it, and k_done=0 leaves none
-    for fa in view.faces.values():
+    for fa in view.views[0].faces.values():
         fa.actor.SetVisibility(False)
     top = int(0.12 * plotter.window_size[1])
 
@@ -379,12 +379,12 @@ def test_large_faces_are_textured_quads_of_their_cell_colours(large_image_scene,
     view.apply(replace(view.state, show_interior=False))
     img = offscreen.screenshot(plotter)
     for which in FACES:
-        fv = view.faces[which]
+        fv = view.views[0].faces[which]
         assert max(fv.values.shape) > faces.TEXTURE_MIN and fv.textured and fv.grid is None
         assert fv.actor.GetMapper().GetInput().GetNumberOfCells() == 1, "a whole face is one quad"
         tex = fv.actor.GetTexture()
         assert tex is not None and not tex.GetInterpolate(), "nearest-neighbour texture"
-        assert fv.actor.mapper.lookup_table.GetRange() == pytest.approx(view.face_clim(which))
+        assert fv.actor.mapper.lookup_table.GetRange() == pytest.approx(view.views[0].face_clim(which))
         np.testing.assert_allclose(fv.drawn_values(), large_image_scene.face_values(which))
         assert_texels(view, fv, img, cmap_rgb)
 
@@ -393,7 +393,7 @@ def test_textured_result_follows_the_running_sum_and_its_range(large_image_scene
     """Image results are coloured on the min-max of what is shown: each step of the sweep changes
     the values and the range, and the texture is recoloured from both."""
     plotter, view = make_view(large_image_scene, size=(1280, 720))
-    fv = view.faces["result"]
+    fv = view.views[0].faces["result"]
     gk = large_image_scene.k_steps
     clims = []
     for kd in (gk // 2, gk // 5, gk):
@@ -402,7 +402,7 @@ def test_textured_result_follows_the_running_sum_and_its_range(large_image_scene
         values = large_image_scene.face_values("result", upto_k=upto)
         np.testing.assert_allclose(fv.drawn_values(), values)
         clims.append(fv.clim)
-        assert fv.clim == pytest.approx(view.face_clim("result", fv.op, values))
+        assert fv.clim == pytest.approx(view.views[0].face_clim("result", fv.op, values))
         img = offscreen.screenshot(plotter)
         assert_texels(view, fv, img, cmap_rgb, values=values)
     assert clims[0] != pytest.approx(clims[1]), "the range follows the running sum"
@@ -419,7 +419,7 @@ def test_textured_faces_draw_the_picture_the_cell_grid_draws(large_image_scene, 
     textured = offscreen.screenshot(plotter).astype(int)
     monkeypatch.setattr(faces, "TEXTURE_MIN", 10**6)
     plotter2, view2 = make_view(large_image_scene, size=(800, 600))
-    assert not view2.faces["result"].textured
+    assert not view2.views[0].faces["result"].textured
     view2.apply(state)
     cells = offscreen.screenshot(plotter2).astype(int)
     differ = (np.abs(textured - cells).max(-1) > COLOR_TOL).mean()
@@ -433,7 +433,7 @@ def test_uneven_blocks_keep_their_extent_on_a_texture(make_view, cmap_rgb):
     rng = np.random.default_rng(5)
     scene = mv.matmul(rng.random((100, 30)), rng.random((30, 90)), face_max=70, interior="none")
     plotter, view = make_view(scene, size=(1280, 720))
-    fv = view.faces["result"]
+    fv = view.views[0].faces["result"]
     er, ec = fv.edges
     assert len(set(np.diff(er))) == 2 and fv.textured
     assert fv.texture.GetInput().GetDimensions()[:2] == (90, 100)
@@ -477,7 +477,7 @@ def test_row_by_row_softmax_on_textured_faces(large_attention, make_view, cmap_r
 def test_picking_a_textured_face(large_attention, large_image_scene, make_view):
     plotter, view = make_view(large_image_scene, size=(1280, 720))
     view.apply(replace(view.state, show_interior=False))
-    assert view.faces["result"].textured
+    assert view.views[0].faces["result"].textured
     for i, j in [(0, 0), (10, 70), (41, 3), (79, 87)]:
         assert view.cell_at(*view.display_point(i, j)) == (0, (i, j))
     plotter, view = make_view(large_attention, size=(1280, 720))

@@ -292,3 +292,28 @@ def test_bad_heads_are_refused_as_before():
         HeadSource.from_model("The cat", None, 0, "all")
     with pytest.raises(MatvizError, match="empty"):
         HeadSource.from_model("   ", None, 0, 0)
+
+
+def test_switching_to_a_sink_head_echoes_its_note():
+    """The head switch names a sink head with its note, read from the chain's head record
+    (``chain.head.sink``), and says nothing more for a head that is not one (offscreen window)."""
+    from matviz.animate.timeline import make_timeline
+    from matviz.graphics.window import HeadSource, Window
+
+    source = HeadSource.from_model("The cat sat on the mat because it was tired", None, 3, 4)
+    chain = source.chain()
+    echoed: list[str] = []
+    w = Window(chain, make_timeline("sweep", chain), size=(640, 360), off_screen=True, echo=echoed.append,
+               heads=source)
+    try:
+        w.plotter.show(auto_close=False)
+        text = w.switch_head(0, 1)  # layer 3 head 5: most of its attention on [CLS]
+        head = w.chain.head
+        assert (head.layer, head.head, head.sink) == (3, 5, True)
+        assert head.sink_note.startswith("layer 3 head 5 is an attention sink: ")
+        assert text == echoed[-1] and text.splitlines()[1:] == [f"  {head.sink_note}"]
+        w.switch_head(2, 6)  # layer 5 head 11 relates words: no sink
+        assert (w.chain.head.layer, w.chain.head.head, w.chain.head.sink) == (5, 11, False)
+        assert len(echoed[-1].splitlines()) == 1
+    finally:
+        w.plotter.close()

@@ -16,6 +16,13 @@ from pathlib import Path
 import numpy as np
 
 
+def k_done(window) -> int:
+    """k-blocks summed in the shown step (``matviz.story.k_done`` of its cube)."""
+    from matviz import story
+
+    return story.k_done(window.highlighted_cube(), window.state)
+
+
 def press(window, key: str) -> None:
     it = window.plotter.iren.interactor
     it.SetKeySym(key)
@@ -62,16 +69,16 @@ def main(outdir: Path) -> dict:
 
     # keys: Left steps back one k-block, End restores all, i toggles the interior
     res["highlight_initial"] = window.state.highlight
-    res["k_initial"] = window.k_done
+    res["k_initial"] = k_done(window)
     press(window, "Left")
-    res["k_after_left"] = window.k_done
-    res["visible_slices_after_left"] = [bool(a.GetVisibility()) for a in window.view.views[0].slices]
+    res["k_after_left"] = k_done(window)
+    res["visible_slices_after_left"] = [bool(a.GetVisibility()) for a in window.view.views[0].interior.slices]
     press(window, "End")
-    res["k_after_end"] = window.k_done
+    res["k_after_end"] = k_done(window)
     shown = window.state.show_interior
     press(window, "i")
     res["interior_toggled"] = [shown, window.state.show_interior]
-    res["visible_slices_after_i"] = [bool(a.GetVisibility()) for a in window.view.views[0].slices]
+    res["visible_slices_after_i"] = [bool(a.GetVisibility()) for a in window.view.views[0].interior.slices]
     press(window, "i")
     res["interior_toggled"].append(window.state.show_interior)
 
@@ -82,7 +89,7 @@ def main(outdir: Path) -> dict:
     now = 1000.0
     while window.playing and len(ks) < 200:
         window.tick(now)
-        ks.append(window.k_done)
+        ks.append(k_done(window))
         now += 0.25
     res["k_sequence"] = ks
     res["playing_at_end"] = window.playing
@@ -153,7 +160,7 @@ def chain_checks() -> dict:
     for _ in range(len(window.beats) + 1):
         press(window, "Right")
         visited.append([window.state.cube, window.state.k_done, window.state.post])
-        second_slices.append(sum(bool(a.GetVisibility()) for a in window.view.views[1].slices))
+        second_slices.append(sum(bool(a.GetVisibility()) for a in window.view.views[1].interior.slices))
     res["visited"] = visited
     res["second_cube_slices_visible"] = second_slices
     res["second_cube_k_steps"] = chain.cubes[1].k_steps
