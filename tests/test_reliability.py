@@ -2,10 +2,14 @@
 is bounded by the size checks (tested under RLIMIT_AS, so a regression fails instead of swapping),
 nothing is left behind on SIGTERM/SIGHUP/SIGINT or a full disk, and user errors are one line.
 
-Examples run in a temp dir with quick-size overrides appended (later flags win in argparse), see
-``quick``: ``--size 160x120`` for render/attention/demo/gallery, ``--frames 2`` for a .gif/.mp4
-(or an audit), ``--duration 0.1 --fps 10`` for demo/gallery, ``--steps 2 --no-video`` for fit;
-``show`` runs with ``matviz.show`` replaced by a stub (no window on a test machine).
+Examples run with quick-size overrides appended (later flags win in argparse), see ``quick``:
+``--size 160x120`` for render/attention/demo/gallery, ``--frames 2`` for a .gif/.mp4 (or an
+audit), ``--duration 0.1 --fps 10`` for demo/gallery, ``--steps 2 --no-video`` for fit; ``show``
+runs with ``matviz.show`` replaced by a stub (no window on a test machine). The README's commands
+run in an empty directory, after the ``python -c`` lines of their block (which make the input
+files); ``--help`` examples run beside the files they name. ``matviz gallery`` runs as documented
+on a folder of one shipped scene: the whole gallery runs once, in test_gallery.py's audit. The
+README's Python blocks run as one script with no display, and its notebook block in a fresh kernel.
 """
 
 from __future__ import annotations
@@ -38,13 +42,13 @@ QUICK = ["--size", "160x120"]
 # ---- 1. every command example of the README and of each --help runs ----
 
 
-def _commands(lines: list[str]) -> list[str]:
-    """``matviz ...`` commands in ``lines``, backslash continuations joined."""
+def _commands(lines: list[str], starts: tuple[str, ...] = ("matviz ",)) -> list[str]:
+    """Commands in ``lines`` that start with one of ``starts``, backslash continuations joined."""
     out, current = [], None
     for raw in lines:
         line = raw.strip()
         if current is None:
-            if not line.startswith("matviz "):
+            if not line.startswith(starts):
                 continue
             current = ""
         current += " " + line.rstrip("\\").strip()
@@ -54,15 +58,57 @@ def _commands(lines: list[str]) -> list[str]:
     return out
 
 
-def readme_examples() -> list[str]:
-    lines, block = [], False
-    for line in (ROOT / "README.md").read_text().splitlines():
-        if line.strip().startswith("```"):
-            block = not block
+def _code_blocks(text: str) -> list[tuple[str, str, list[str]]]:
+    """(heading above it, fence language, lines) of each fenced or indented code block."""
+    out, heading, fence, indented = [], "", None, None
+    for line in text.splitlines():
+        if fence is not None:
+            if line.strip().startswith("```"):
+                out.append((heading, fence[0], fence[1]))
+                fence = None
+            else:
+                fence[1].append(line)
             continue
-        if block or line.startswith("    "):  # fenced or indented code
-            lines.append(line)
-    return _commands(lines)
+        if line.startswith("    ") and line.strip():
+            if indented is None:
+                indented = []
+                out.append((heading, "", indented))
+            indented.append(line)
+            continue
+        if line.strip():
+            indented = None
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip()
+        elif line.strip().startswith("```"):
+            fence = (line.strip()[3:].strip(), [])
+    return out
+
+
+README_SETUP: dict[str, tuple[str, ...]] = {}  # a README command -> the python -c lines before it in its block
+
+
+def readme_examples() -> list[str]:
+    """The README's ``matviz`` commands; the ``python -c`` lines of a block that make its input
+    files are kept in ``README_SETUP`` and run first, in the same (empty) directory."""
+    out = []
+    for _, _, lines in _code_blocks((ROOT / "README.md").read_text()):
+        setup = []
+        for command in _commands(lines, ("matviz ", "python -c ")):
+            if command.startswith("python "):
+                setup.append(command)
+            else:
+                README_SETUP.setdefault(command, tuple(setup))
+                out.append(command)
+    return out
+
+
+def readme_python() -> list[tuple[str, str]]:
+    """The README's Python examples: the blocks of "Python" before "In a notebook" build on each
+    other and run as one script; a notebook block runs alone, in a fresh kernel."""
+    blocks = [(h, lines) for h, lang, lines in _code_blocks((ROOT / "README.md").read_text()) if lang == "python"]
+    script = "\n".join(line for h, lines in blocks if h != "In a notebook" for line in lines)
+    cells = ["\n".join(lines) for h, lines in blocks if h == "In a notebook"]
+    return [("README Python", script)] + [("README notebook", cell) for cell in cells]
 
 
 def help_examples() -> list[tuple[str, str]]:
@@ -93,7 +139,7 @@ def split(command: str) -> list[str]:
 
 def _once(examples: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Each distinct command once (the same words, whatever the comment): ``--help`` repeats many
-    README examples, and running ``matviz gallery`` twice tests nothing more (it takes ~25 s)."""
+    README examples, and running one twice tests nothing more."""
     seen, out = set(), []
     for where, command in examples:
         key = tuple(split(command))
@@ -127,22 +173,19 @@ def quick(argv: list[str]) -> list[str]:
     return argv + extra
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    """A temp dir holding the files the examples name (shapes that fit together)."""
+def help_files(folder: Path) -> None:
+    """The files the ``--help`` examples name (shapes that fit together). The README's examples
+    make their own files; the ``--help`` texts (in the CLI) still name these."""
     rng = np.random.default_rng(0)
-    np.save(tmp_path / "A.npy", rng.normal(size=(3, 4)))
-    np.save(tmp_path / "B.npy", rng.normal(size=(4, 2)))
-    np.savetxt(tmp_path / "A.csv", rng.normal(size=(3, 4)), delimiter=",")
-    np.savetxt(tmp_path / "B.csv", rng.normal(size=(4, 2)), delimiter=",")
+    np.save(folder / "A.npy", rng.normal(size=(3, 4)))
+    np.save(folder / "B.npy", rng.normal(size=(4, 2)))
     for name in "qkv":
-        np.save(tmp_path / f"{name}.npy", rng.normal(size=(6, 4)))
-    np.save(tmp_path / "target.npy", rng.normal(size=(16, 16)))
-    np.save(tmp_path / "W.npy", rng.normal(size=(10, 64)))  # weights of 8x8 images
-    np.save(tmp_path / "x.npy", rng.normal(size=(8, 8)))
-    shutil.copytree(ROOT / "matviz" / "scenes", tmp_path / "scenes")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+        np.save(folder / f"{name}.npy", rng.normal(size=(6, 4)))
+    np.save(folder / "target.npy", rng.normal(size=(16, 16)))
+    shutil.copytree(ROOT / "matviz" / "scenes", folder / "scenes")
+
+
+PYTHON = readme_python()
 
 
 def test_examples_were_found():
@@ -151,25 +194,75 @@ def test_examples_were_found():
     assert len(EXAMPLES) < len(ALL_EXAMPLES)  # --help repeats README examples: each runs once
     assert {tuple(split(c)) for _, c in EXAMPLES} == {tuple(split(c)) for _, c in ALL_EXAMPLES}
     assert {"matviz --help", "render --help", "show --help", "attention --help", "heads --help", "fit --help"} <= where
+    assert [w for w, _ in PYTHON] == ["README Python", "README notebook"]
+    assert "mv.show(s)" in PYTHON[0][1] and "mv.attention_from_model" in PYTHON[0][1]
+    assert any(README_SETUP.values()), "no README block makes its input files first"
 
 
-@pytest.mark.parametrize("where,command", EXAMPLES, ids=[f"{w}: {c[:70]}" for w, c in EXAMPLES])
-def test_documented_example_runs(where, command, workdir, monkeypatch, capsys):
+def _run_python(where: str, code: str, cwd: Path) -> None:
+    """A README Python example, as pasted: a script with no display (``mv.show`` must not stop it),
+    or a notebook cell in a fresh kernel; then every file it names exists."""
+    if where == "README Python":
+        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+        r = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+        assert r.returncode == 0, r.stderr[-3000:]
+    else:
+        import nbformat
+        from nbclient import NotebookClient
+
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+        shown = [o for o in nb.cells[0].outputs if o.output_type in ("display_data", "execute_result")]
+        assert len(shown) >= 2, nb.cells[0].outputs  # mv.show(s), then the cell's last line
+    for name in re.findall(r"\"([\w.]+\.(?:png|mp4|gif|html))\"", code):
+        assert (cwd / name).is_file(), f"{where} wrote no {name}"
+
+
+@pytest.mark.parametrize(
+    "where,command", EXAMPLES + PYTHON, ids=[f"{w}: {c.splitlines()[0][:70]}" for w, c in EXAMPLES + PYTHON]
+)
+def test_documented_example_runs(where, command, tmp_path, monkeypatch, capsys):
+    """README examples run as pasted in an empty directory (the ``python -c`` lines of their block
+    first: they make the input files); ``--help`` examples run beside the files they name."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    if where in ("README Python", "README notebook"):
+        return _run_python(where, command, cwd)
+    if where == "README":
+        for line in README_SETUP[command]:
+            r = subprocess.run([sys.executable, *split(line)[1:]], cwd=cwd, capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0, f"{line}\n{r.stderr}"
+    else:
+        help_files(cwd)
     if command.startswith("matviz fit ... "):  # "continue a run": the first fit example, then again with --resume
         first = next(c for w, c in ALL_EXAMPLES if w == where and c.startswith("matviz fit ") and "..." not in c)
         assert cli.main(quick(split(first)[1:])) == 0
         command = command.replace("matviz fit ...", first.split(" -o ")[0])
     argv = split(command)[1:]
     assert "-o" not in argv or argv[0] != "show", f"show writes nothing, yet its example uses -o: {command}"
+    extra = []
+    if argv[0] == "gallery" and "--scenes" not in argv and "--audit" not in argv:
+        # the whole gallery runs once, in test_gallery.py's audit; here the command runs as
+        # documented (default -o gallery/) on a folder of one shipped scene
+        one = tmp_path / "one-scene"
+        one.mkdir()
+        shutil.copy(ROOT / "matviz" / "scenes" / "textbook.py", one)
+        extra = ["--scenes", str(one)]
     shown = []
     monkeypatch.setenv("DISPLAY", "fakehost:0")  # a remote display: the local-socket check does not apply
     monkeypatch.setattr(matviz, "show", lambda scene, *a, **k: shown.append(scene))
     pytest.importorskip("torch") if argv[0] == "fit" else None
-    rc = cli.main(quick(argv))
+    rc = cli.main(quick(argv) + extra)
     err = capsys.readouterr().err
     assert rc == 0, f"{where}: {command}\n{err}"
     if argv[0] == "show":
         assert shown, command
+    if argv[0] == "gallery" and extra:
+        assert {"textbook.png", "textbook.mp4"} <= {p.name for p in (cwd / "gallery").iterdir()}, err
+    out = next((argv[i + 1] for i, a in enumerate(argv) if a in ("-o", "--output")), None)
+    if out is not None:
+        assert (cwd / out).exists(), f"{where}: {command} wrote no {out}"
 
 
 def test_python_dash_m_matviz_runs():
