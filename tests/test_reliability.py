@@ -265,6 +265,81 @@ def test_documented_example_runs(where, command, tmp_path, monkeypatch, capsys):
         assert (cwd / out).exists(), f"{where}: {command} wrote no {out}"
 
 
+READS = ("--left", "--right", "--weights", "--input", "--target", "--target-of", "--param", "--set", "--model")
+
+
+def unmade_inputs(text: str) -> list[str]:
+    """Files a README command reads that no ``python -c`` line before it in its block makes: an
+    operand that is not a spec (``sample:``, ``random:``, a literal…), nor a ``scene:`` name."""
+    out = []
+    for _, _, lines in _code_blocks(text):
+        made = ""
+        for command in _commands(lines, ("matviz ", "python -c ")):
+            if command.startswith("python "):
+                made += command
+                continue
+            words = split(command)[1:]
+            values = [words[i + 1] for i, w in enumerate(words[:-1]) if w in READS and not words[i + 1].startswith("--")]
+            values += [w for w in words[1:2] if w.endswith(".py")]  # a scene script as the first argument
+            for value in values:
+                value = value.split("=", 1)[1] if "=" in value and not value.startswith("[") else value
+                if ":" in value or value.startswith("[") or not value or re.fullmatch(r"[-\d.e]+", value):
+                    continue  # a spec, a literal or a number
+                if f"'{value}'" not in made and f'"{value}"' not in made:
+                    out.append(f"{command}: reads {value}, which nothing in its block makes")
+    return out
+
+
+def test_readme_examples_read_only_what_their_block_makes():
+    assert unmade_inputs((ROOT / "README.md").read_text()) == []
+
+
+def test_unmade_inputs_flags_a_file_nobody_has():
+    """Negative control: the README's old examples (files nobody had) are flagged; made first, not."""
+    old = "```bash\nmatviz render --left A.npy --right B.npy -o x.gif\nmatviz render scenes/textbook.py -o t.mp4\n" \
+          "matviz render \"Q @ K.T\" --set Q=q.npy --set K=random:8x4 -o a.mp4\n```\n" \
+          "    matviz subspaces --weights W.npy --input random:8x8 -o svd.png\n"
+    assert unmade_inputs(old) == [
+        "matviz render --left A.npy --right B.npy -o x.gif: reads A.npy, which nothing in its block makes",
+        "matviz render --left A.npy --right B.npy -o x.gif: reads B.npy, which nothing in its block makes",
+        "matviz render scenes/textbook.py -o t.mp4: reads scenes/textbook.py, which nothing in its block makes",
+        "matviz render \"Q @ K.T\" --set Q=q.npy --set K=random:8x4 -o a.mp4: reads q.npy, which nothing in its block makes",
+        "matviz subspaces --weights W.npy --input random:8x8 -o svd.png: reads W.npy, which nothing in its block makes",
+    ]
+    made = "```bash\npython -c \"import numpy as np; np.save('A.npy', np.eye(2)); np.save('B.npy', np.eye(2))\"\n" \
+           "matviz render --left A.npy --right B.npy -o x.gif\n```\n"
+    assert unmade_inputs(made) == []
+
+
+def tracked_outputs(text: str) -> list[str]:
+    """README commands whose ``-o`` lands in a folder the repository tracks (run from a clone, they
+    would overwrite it, or be refused as a non-empty run directory)."""
+    tracked = {p.name for p in ROOT.iterdir() if not p.name.startswith(".")} - {"README.md"}
+    out = []
+    for _, _, lines in _code_blocks(text):
+        for command in _commands(lines):
+            words = split(command)
+            target = next((words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-o", "--output")), None)
+            if target is not None and Path(target).parts[0] in tracked:
+                out.append(f"{command}: writes into the tracked {Path(target).parts[0]}/")
+    return out
+
+
+def test_readme_examples_write_nothing_tracked():
+    assert tracked_outputs((ROOT / "README.md").read_text()) == []
+    old = "    matviz fit 'normalize(A.T @ A)' --param A=sample:camera --target-of sample:camera -o gallery/fit\n"
+    assert tracked_outputs(old) == [f"{old.strip()}: writes into the tracked gallery/"]  # the old fit example
+
+
+def test_the_python_example_runs_where_no_window_can_open(tmp_path):
+    """Control of the README Python run: under the environment it gets, a window cannot open
+    (so the run proves that ``mv.show`` is guarded, not that a display happened to be there)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    code = "import matviz as mv; mv.show(mv.matmul([[1.0]], [[2.0]]))"
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "no display" in r.stderr, r.stderr[-2000:]
+
+
 def test_python_dash_m_matviz_runs():
     r = subprocess.run([sys.executable, "-m", "matviz", "--version"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.startswith("matviz "), r.stderr
