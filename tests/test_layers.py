@@ -46,11 +46,12 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "gallery": (*BELOW_OUTPUTS, "outputs"),
     "notebook": (*BELOW_OUTPUTS, "outputs"),
     **{wing: ("outputs", *BELOW_OUTPUTS) for wing in WINGS},  # never another wing, never the facade
-    "facade": None,  # set below: everything but cli
-    "cli": None,  # set below: everything
+    "facade": (),  # matviz/__init__.py; set below: everything but cli
+    "cli": (),  # matviz/cli.py today, matviz/cli/ soon; set below: everything
     "__main__": ("cli",),
 }
 LAYERS["cli"] = tuple(name for name in LAYERS if name != "cli")
+# __main__ is the cli's entry point (it imports the cli): the facade's "everything but cli" leaves it out too
 LAYERS["facade"] = tuple(name for name in LAYERS if name not in ("facade", "cli", "__main__"))
 
 # a top-level name under matviz/ (module stem or package folder) -> its layer
