@@ -338,7 +338,7 @@ def test_output_directories_are_created(capsys, tmp_path):
 
 @pytest.mark.parametrize("argv", [["--help"], ["render", "--help"]])
 def test_help_exits_0_and_shows_examples(argv):
-    proc = subprocess.run(["matviz", *argv], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "matviz", *argv], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
     assert "examples:" in proc.stdout
     assert "matviz render --left" in proc.stdout
@@ -458,7 +458,7 @@ def test_error_empty_csv_is_one_line(tmp_path):
     (tmp_path / "empty.csv").write_text("")
     before = listing(tmp_path)
     proc = subprocess.run(
-        ["matviz", "render", "--left", "empty.csv", "--right", "eye:2", "-o", "out.png"],
+        [sys.executable, "-m", "matviz", "render", "--left", "empty.csv", "--right", "eye:2", "-o", "out.png"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -547,6 +547,8 @@ def test_subprocess_success_exit_code(tmp_path):
     out = tmp_path / "ab.mp4"
     proc = subprocess.run(
         [
+            sys.executable,
+            "-m",
             "matviz",
             "render",
             "--left",
@@ -574,7 +576,7 @@ def test_subprocess_success_exit_code(tmp_path):
 def test_subprocess_error_exit_code(tmp_path):
     out = tmp_path / "ab.png"
     proc = subprocess.run(
-        ["matviz", "render", "--left", A_LIT, "--right", "[[1,2],[3,4]]", "-o", str(out)],
+        [sys.executable, "-m", "matviz", "render", "--left", A_LIT, "--right", "[[1,2],[3,4]]", "-o", str(out)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -588,7 +590,7 @@ def test_subprocess_error_exit_code(tmp_path):
 
 def test_subprocess_argparse_error_exit_code(tmp_path):
     proc = subprocess.run(
-        ["matviz", "render", "--left", A_LIT, "--right", B_LIT, "--size", "wide", "-o", str(tmp_path / "x.png")],
+        [sys.executable, "-m", "matviz", "render", "--left", A_LIT, "--right", B_LIT, "--size", "wide", "-o", str(tmp_path / "x.png")],
         capture_output=True,
         text=True,
         timeout=60,

@@ -2,10 +2,14 @@
 is bounded by the size checks (tested under RLIMIT_AS, so a regression fails instead of swapping),
 nothing is left behind on SIGTERM/SIGHUP/SIGINT or a full disk, and user errors are one line.
 
-Examples run in a temp dir with quick-size overrides appended (later flags win in argparse), see
-``quick``: ``--size 160x120`` for render/attention/demo/gallery, ``--frames 2`` for a .gif/.mp4
-(or an audit), ``--duration 0.1 --fps 10`` for demo/gallery, ``--steps 2 --no-video`` for fit;
-``show`` runs with ``matviz.show`` replaced by a stub (no window on a test machine).
+Examples run with quick-size overrides appended (later flags win in argparse), see ``quick``:
+``--size 160x120`` for render/attention/demo/gallery, ``--frames 2`` for a .gif/.mp4 (or an
+audit), ``--duration 0.1 --fps 10`` for demo/gallery, ``--steps 2 --no-video`` for fit; ``show``
+runs with ``matviz.show`` replaced by a stub (no window on a test machine). The README's commands
+run in an empty directory, after the ``python -c`` lines of their block (which make the input
+files); ``--help`` examples run beside the files they name. ``matviz gallery`` runs as documented
+on a folder of one shipped scene: the whole gallery runs once, in test_gallery.py's audit. The
+README's Python blocks run as one script with no display, and its notebook block in a fresh kernel.
 """
 
 from __future__ import annotations
@@ -38,13 +42,13 @@ QUICK = ["--size", "160x120"]
 # ---- 1. every command example of the README and of each --help runs ----
 
 
-def _commands(lines: list[str]) -> list[str]:
-    """``matviz ...`` commands in ``lines``, backslash continuations joined."""
+def _commands(lines: list[str], starts: tuple[str, ...] = ("matviz ",)) -> list[str]:
+    """Commands in ``lines`` that start with one of ``starts``, backslash continuations joined."""
     out, current = [], None
     for raw in lines:
         line = raw.strip()
         if current is None:
-            if not line.startswith("matviz "):
+            if not line.startswith(starts):
                 continue
             current = ""
         current += " " + line.rstrip("\\").strip()
@@ -54,15 +58,57 @@ def _commands(lines: list[str]) -> list[str]:
     return out
 
 
-def readme_examples() -> list[str]:
-    lines, block = [], False
-    for line in (ROOT / "README.md").read_text().splitlines():
-        if line.strip().startswith("```"):
-            block = not block
+def _code_blocks(text: str) -> list[tuple[str, str, list[str]]]:
+    """(heading above it, fence language, lines) of each fenced or indented code block."""
+    out, heading, fence, indented = [], "", None, None
+    for line in text.splitlines():
+        if fence is not None:
+            if line.strip().startswith("```"):
+                out.append((heading, fence[0], fence[1]))
+                fence = None
+            else:
+                fence[1].append(line)
             continue
-        if block or line.startswith("    "):  # fenced or indented code
-            lines.append(line)
-    return _commands(lines)
+        if line.startswith("    ") and line.strip():
+            if indented is None:
+                indented = []
+                out.append((heading, "", indented))
+            indented.append(line)
+            continue
+        if line.strip():
+            indented = None
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip()
+        elif line.strip().startswith("```"):
+            fence = (line.strip()[3:].strip(), [])
+    return out
+
+
+README_SETUP: dict[str, tuple[str, ...]] = {}  # a README command -> the python -c lines before it in its block
+
+
+def readme_examples() -> list[str]:
+    """The README's ``matviz`` commands; the ``python -c`` lines of a block that make its input
+    files are kept in ``README_SETUP`` and run first, in the same (empty) directory."""
+    out = []
+    for _, _, lines in _code_blocks((ROOT / "README.md").read_text()):
+        setup = []
+        for command in _commands(lines, ("matviz ", "python -c ")):
+            if command.startswith("python "):
+                setup.append(command)
+            else:
+                README_SETUP.setdefault(command, tuple(setup))
+                out.append(command)
+    return out
+
+
+def readme_python() -> list[tuple[str, str]]:
+    """The README's Python examples: the blocks of "Python" before "In a notebook" build on each
+    other and run as one script; a notebook block runs alone, in a fresh kernel."""
+    blocks = [(h, lines) for h, lang, lines in _code_blocks((ROOT / "README.md").read_text()) if lang == "python"]
+    script = "\n".join(line for h, lines in blocks if h != "In a notebook" for line in lines)
+    cells = ["\n".join(lines) for h, lines in blocks if h == "In a notebook"]
+    return [("README Python", script)] + [("README notebook", cell) for cell in cells]
 
 
 def help_examples() -> list[tuple[str, str]]:
@@ -93,7 +139,7 @@ def split(command: str) -> list[str]:
 
 def _once(examples: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Each distinct command once (the same words, whatever the comment): ``--help`` repeats many
-    README examples, and running ``matviz gallery`` twice tests nothing more (it takes ~25 s)."""
+    README examples, and running one twice tests nothing more."""
     seen, out = set(), []
     for where, command in examples:
         key = tuple(split(command))
@@ -127,22 +173,19 @@ def quick(argv: list[str]) -> list[str]:
     return argv + extra
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    """A temp dir holding the files the examples name (shapes that fit together)."""
+def help_files(folder: Path) -> None:
+    """The files the ``--help`` examples name (shapes that fit together). The README's examples
+    make their own files; the ``--help`` texts (in the CLI) still name these."""
     rng = np.random.default_rng(0)
-    np.save(tmp_path / "A.npy", rng.normal(size=(3, 4)))
-    np.save(tmp_path / "B.npy", rng.normal(size=(4, 2)))
-    np.savetxt(tmp_path / "A.csv", rng.normal(size=(3, 4)), delimiter=",")
-    np.savetxt(tmp_path / "B.csv", rng.normal(size=(4, 2)), delimiter=",")
+    np.save(folder / "A.npy", rng.normal(size=(3, 4)))
+    np.save(folder / "B.npy", rng.normal(size=(4, 2)))
     for name in "qkv":
-        np.save(tmp_path / f"{name}.npy", rng.normal(size=(6, 4)))
-    np.save(tmp_path / "target.npy", rng.normal(size=(16, 16)))
-    np.save(tmp_path / "W.npy", rng.normal(size=(10, 64)))  # weights of 8x8 images
-    np.save(tmp_path / "x.npy", rng.normal(size=(8, 8)))
-    shutil.copytree(ROOT / "matviz" / "scenes", tmp_path / "scenes")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+        np.save(folder / f"{name}.npy", rng.normal(size=(6, 4)))
+    np.save(folder / "target.npy", rng.normal(size=(16, 16)))
+    shutil.copytree(ROOT / "matviz" / "scenes", folder / "scenes")
+
+
+PYTHON = readme_python()
 
 
 def test_examples_were_found():
@@ -151,25 +194,150 @@ def test_examples_were_found():
     assert len(EXAMPLES) < len(ALL_EXAMPLES)  # --help repeats README examples: each runs once
     assert {tuple(split(c)) for _, c in EXAMPLES} == {tuple(split(c)) for _, c in ALL_EXAMPLES}
     assert {"matviz --help", "render --help", "show --help", "attention --help", "heads --help", "fit --help"} <= where
+    assert [w for w, _ in PYTHON] == ["README Python", "README notebook"]
+    assert "mv.show(s)" in PYTHON[0][1] and "mv.attention_from_model" in PYTHON[0][1]
+    assert any(README_SETUP.values()), "no README block makes its input files first"
 
 
-@pytest.mark.parametrize("where,command", EXAMPLES, ids=[f"{w}: {c[:70]}" for w, c in EXAMPLES])
-def test_documented_example_runs(where, command, workdir, monkeypatch, capsys):
+def _run_python(where: str, code: str, cwd: Path) -> None:
+    """A README Python example, as pasted: a script with no display (``mv.show`` must not stop it),
+    or a notebook cell in a fresh kernel; then every file it names exists."""
+    if where == "README Python":
+        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+        r = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+        assert r.returncode == 0, r.stderr[-3000:]
+    else:
+        import nbformat
+        from nbclient import NotebookClient
+
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+        shown = [o for o in nb.cells[0].outputs if o.output_type in ("display_data", "execute_result")]
+        assert len(shown) >= 2, nb.cells[0].outputs  # mv.show(s), then the cell's last line
+    for name in re.findall(r"\"([\w.]+\.(?:png|mp4|gif|html))\"", code):
+        assert (cwd / name).is_file(), f"{where} wrote no {name}"
+
+
+@pytest.mark.parametrize(
+    "where,command", EXAMPLES + PYTHON, ids=[f"{w}: {c.splitlines()[0][:70]}" for w, c in EXAMPLES + PYTHON]
+)
+def test_documented_example_runs(where, command, tmp_path, monkeypatch, capsys):
+    """README examples run as pasted in an empty directory (the ``python -c`` lines of their block
+    first: they make the input files); ``--help`` examples run beside the files they name."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    if where in ("README Python", "README notebook"):
+        return _run_python(where, command, cwd)
+    if where == "README":
+        for line in README_SETUP[command]:
+            r = subprocess.run([sys.executable, *split(line)[1:]], cwd=cwd, capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0, f"{line}\n{r.stderr}"
+    else:
+        help_files(cwd)
     if command.startswith("matviz fit ... "):  # "continue a run": the first fit example, then again with --resume
         first = next(c for w, c in ALL_EXAMPLES if w == where and c.startswith("matviz fit ") and "..." not in c)
         assert cli.main(quick(split(first)[1:])) == 0
         command = command.replace("matviz fit ...", first.split(" -o ")[0])
     argv = split(command)[1:]
     assert "-o" not in argv or argv[0] != "show", f"show writes nothing, yet its example uses -o: {command}"
+    extra = []
+    if argv[0] == "gallery" and "--scenes" not in argv and "--audit" not in argv:
+        # the whole gallery runs once, in test_gallery.py's audit; here the command runs as
+        # documented (default -o gallery/) on a folder of one shipped scene
+        one = tmp_path / "one-scene"
+        one.mkdir()
+        shutil.copy(ROOT / "matviz" / "scenes" / "textbook.py", one)
+        extra = ["--scenes", str(one)]
     shown = []
     monkeypatch.setenv("DISPLAY", "fakehost:0")  # a remote display: the local-socket check does not apply
     monkeypatch.setattr(matviz, "show", lambda scene, *a, **k: shown.append(scene))
     pytest.importorskip("torch") if argv[0] == "fit" else None
-    rc = cli.main(quick(argv))
+    rc = cli.main(quick(argv) + extra)
     err = capsys.readouterr().err
     assert rc == 0, f"{where}: {command}\n{err}"
     if argv[0] == "show":
         assert shown, command
+    if argv[0] == "gallery" and extra:
+        assert {"textbook.png", "textbook.mp4"} <= {p.name for p in (cwd / "gallery").iterdir()}, err
+    out = next((argv[i + 1] for i, a in enumerate(argv) if a in ("-o", "--output")), None)
+    if out is not None:
+        assert (cwd / out).exists(), f"{where}: {command} wrote no {out}"
+
+
+READS = ("--left", "--right", "--weights", "--input", "--target", "--target-of", "--param", "--set", "--model")
+
+
+def unmade_inputs(text: str) -> list[str]:
+    """Files a README command reads that no ``python -c`` line before it in its block makes: an
+    operand that is not a spec (``sample:``, ``random:``, a literal…), nor a ``scene:`` name."""
+    out = []
+    for _, _, lines in _code_blocks(text):
+        made = ""
+        for command in _commands(lines, ("matviz ", "python -c ")):
+            if command.startswith("python "):
+                made += command
+                continue
+            words = split(command)[1:]
+            values = [words[i + 1] for i, w in enumerate(words[:-1]) if w in READS and not words[i + 1].startswith("--")]
+            values += [w for w in words[1:2] if w.endswith(".py")]  # a scene script as the first argument
+            for value in values:
+                value = value.split("=", 1)[1] if "=" in value and not value.startswith("[") else value
+                if ":" in value or value.startswith("[") or not value or re.fullmatch(r"[-\d.e]+", value):
+                    continue  # a spec, a literal or a number
+                if f"'{value}'" not in made and f'"{value}"' not in made:
+                    out.append(f"{command}: reads {value}, which nothing in its block makes")
+    return out
+
+
+def test_readme_examples_read_only_what_their_block_makes():
+    assert unmade_inputs((ROOT / "README.md").read_text()) == []
+
+
+def test_unmade_inputs_flags_a_file_nobody_has():
+    """Negative control: the README's old examples (files nobody had) are flagged; made first, not."""
+    old = "```bash\nmatviz render --left A.npy --right B.npy -o x.gif\nmatviz render scenes/textbook.py -o t.mp4\n" \
+          "matviz render \"Q @ K.T\" --set Q=q.npy --set K=random:8x4 -o a.mp4\n```\n" \
+          "    matviz subspaces --weights W.npy --input random:8x8 -o svd.png\n"
+    assert unmade_inputs(old) == [
+        "matviz render --left A.npy --right B.npy -o x.gif: reads A.npy, which nothing in its block makes",
+        "matviz render --left A.npy --right B.npy -o x.gif: reads B.npy, which nothing in its block makes",
+        "matviz render scenes/textbook.py -o t.mp4: reads scenes/textbook.py, which nothing in its block makes",
+        "matviz render \"Q @ K.T\" --set Q=q.npy --set K=random:8x4 -o a.mp4: reads q.npy, which nothing in its block makes",
+        "matviz subspaces --weights W.npy --input random:8x8 -o svd.png: reads W.npy, which nothing in its block makes",
+    ]
+    made = "```bash\npython -c \"import numpy as np; np.save('A.npy', np.eye(2)); np.save('B.npy', np.eye(2))\"\n" \
+           "matviz render --left A.npy --right B.npy -o x.gif\n```\n"
+    assert unmade_inputs(made) == []
+
+
+def tracked_outputs(text: str) -> list[str]:
+    """README commands whose ``-o`` lands in a folder the repository tracks (run from a clone, they
+    would overwrite it, or be refused as a non-empty run directory)."""
+    tracked = {p.name for p in ROOT.iterdir() if not p.name.startswith(".")} - {"README.md"}
+    out = []
+    for _, _, lines in _code_blocks(text):
+        for command in _commands(lines):
+            words = split(command)
+            target = next((words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-o", "--output")), None)
+            if target is not None and Path(target).parts[0] in tracked:
+                out.append(f"{command}: writes into the tracked {Path(target).parts[0]}/")
+    return out
+
+
+def test_readme_examples_write_nothing_tracked():
+    assert tracked_outputs((ROOT / "README.md").read_text()) == []
+    old = "    matviz fit 'normalize(A.T @ A)' --param A=sample:camera --target-of sample:camera -o gallery/fit\n"
+    assert tracked_outputs(old) == [f"{old.strip()}: writes into the tracked gallery/"]  # the old fit example
+
+
+def test_the_python_example_runs_where_no_window_can_open(tmp_path):
+    """Control of the README Python run: under the environment it gets, a window cannot open
+    (so the run proves that ``mv.show`` is guarded, not that a display happened to be there)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    code = "import matviz as mv; mv.show(mv.matmul([[1.0]], [[2.0]]))"
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "no display" in r.stderr, r.stderr[-2000:]
 
 
 def test_python_dash_m_matviz_runs():
@@ -416,20 +584,46 @@ def test_a_signal_just_after_a_temp_file_is_made_leaves_nothing(tmp_path, monkey
     assert list(tmp_path.iterdir()) == [], "a temp file made just before the signal was left behind"
 
 
+ENCODE_PROBE = textwrap.dedent(
+    """
+    import sys
+    from imageio.plugins.pillow import PillowPlugin
+    flush = PillowPlugin._flush_writer
+    def probed(self):
+        if self.images_to_write:
+            sys.stderr.write(f"probe: encoding {len(self.images_to_write)} buffered GIF frame(s)\\n")
+            sys.stderr.flush()
+        return flush(self)
+    PillowPlugin._flush_writer = probed
+    from matviz.cli import main
+    sys.exit(main(sys.argv[1:]))
+    """
+)  # the CLI with Pillow's GIF encode reported on stderr (it encodes every buffered frame at once)
+
+
 def test_ctrl_c_on_a_gif_returns_promptly_and_leaves_nothing(tmp_path):
-    proc = start_cli(["render", "--left", "random:6x6", "--right", "random:6x6", "--size", "320x240", "--duration", "60", "-o", "x.gif"], tmp_path)
+    """Promptly means: the frames buffered so far are dropped, not encoded (an encode on abort
+    takes seconds for a long GIF), and nothing is left. The probe says whether Pillow encoded."""
+    argv = ["render", "--left", "random:6x6", "--right", "random:6x6", "--size", "320x240", "--duration", "60", "-o", "x.gif"]
+    proc = subprocess.Popen([sys.executable, "-c", ENCODE_PROBE, *argv], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     try:
         wait_for(lambda: _partials(tmp_path))
-        time.sleep(3)  # some frames buffered: an encode on abort would take seconds
+        time.sleep(3)  # some frames buffered, so that an encode on abort would have something to encode
         proc.send_signal(signal.SIGINT)
-        start = time.monotonic()
-        _, err = proc.communicate(timeout=60)
-        took = time.monotonic() - start
+        _, err = proc.communicate(timeout=120)  # a hang guard, not a speed claim
     finally:
         proc.kill()
     assert proc.returncode == 130, err
-    assert took < 5, f"{took:.1f} s after Ctrl-C"
+    assert "probe: encoding" not in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_encode_probe_sees_an_encode(tmp_path):
+    """Negative control of the probe above: a GIF closed normally is encoded, and the probe says so."""
+    argv = ["render", "--left", "random:6x6", "--right", "random:6x6", "--size", "64x48", "--frames", "3", "-o", "x.gif"]
+    r = subprocess.run([sys.executable, "-c", ENCODE_PROBE, *argv], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "probe: encoding" in r.stderr and (tmp_path / "x.gif").is_file(), r.stderr
 
 
 def test_gif_abort_does_not_encode_later(tmp_path):
@@ -571,12 +765,10 @@ def test_show_without_a_display_raises(monkeypatch):
     ids=["fps-inf", "fps-tiny", "fps-nan", "duration-inf", "long-name"],
 )
 def test_user_errors_are_one_line(tmp_path, args, needle):
-    start = time.monotonic()
     r = run_cli(["render", "--left", "eye:2", "--right", "eye:2", *args], tmp_path)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert r.stderr.startswith("matviz: error: ") and needle in r.stderr, r.stderr
     assert list(tmp_path.iterdir()) == []
-    assert time.monotonic() - start < 60
 
 
 def test_a_400_digit_literal_is_one_line(tmp_path):
@@ -619,12 +811,15 @@ def test_show_with_a_display_whose_server_is_not_running_is_one_line(monkeypatch
 
 def test_sigterm_exits_even_when_cleanup_blocks(tmp_path):
     """If a library blocks the cleanup after SIGTERM (ffmpeg that never finishes, say), a watchdog
-    removes this process's temp files and exits after a grace period: nothing left, no hang."""
+    removes this process's temp files and exits after a grace period: nothing left, no hang. The
+    blocked cleanup says it was reached, so the exit really came from the watchdog."""
     script = (
         "import sys, time\n"
         "import matviz.cli as cli, matviz.animate.writers as w\n"
         "cli.TERMINATE_GRACE = 1.0\n"
-        "w.Mp4Writer._discard = lambda self: time.sleep(1000)\n"
+        "def blocked(self):\n"
+        "    sys.stderr.write('probe: cleanup blocked\\n'); sys.stderr.flush(); time.sleep(1000)\n"
+        "w.Mp4Writer._discard = blocked\n"
         "sys.exit(cli.main(sys.argv[1:]))\n"
     )
     argv = ["render", "--left", "random:6x6", "--right", "random:6x6", "--size", "160x120", "--duration", "60", "-o", "x.mp4"]
@@ -633,12 +828,10 @@ def test_sigterm_exits_even_when_cleanup_blocks(tmp_path):
         wait_for(lambda: _partials(tmp_path))
         time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
-        start = time.monotonic()
-        _, err = proc.communicate(timeout=30)
-        took = time.monotonic() - start
+        _, err = proc.communicate(timeout=120)  # a hang guard: the blocked cleanup sleeps 1000 s
     finally:
         proc.kill()
     assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "probe: cleanup blocked" in err, err
     assert err.strip().splitlines()[-1].startswith("matviz: interrupted"), err
-    assert took < 10, f"{took:.1f} s after SIGTERM"
     assert list(tmp_path.iterdir()) == []
