@@ -47,7 +47,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "notebook": (*BELOW_OUTPUTS, "outputs"),
     **{wing: ("outputs", *BELOW_OUTPUTS) for wing in WINGS},  # never another wing, never the facade
     "facade": (),  # matviz/__init__.py; set below: everything but cli
-    "cli": (),  # matviz/cli.py today, matviz/cli/ soon; set below: everything
+    "cli": (),  # matviz/cli/; set below: everything
     "__main__": ("cli",),
 }
 LAYERS["cli"] = tuple(name for name in LAYERS if name != "cli")
