@@ -188,8 +188,6 @@ def show(
     from matviz.animate.writers import check_size
     from matviz.errors import MatvizError
 
-    from matviz import notebook
-
     if notebook.in_notebook():
         return notebook.show(scene)
     problem = display_problem()

@@ -16,27 +16,34 @@ import sys
 from typing import Callable
 
 _MARK = "\x1f"  # the ASCII unit separator: never typed by a user, never in a path matviz prints
-_PARAM = re.compile(_MARK + r"([A-Za-z_][A-Za-z0-9_]*)" + _MARK)
+_VALUE = "\x1e"  # between a parameter's name and the value the message proposes for it
+_PARAM = re.compile(_MARK + r"([A-Za-z_][A-Za-z0-9_]*)(?:" + _VALUE + r"([^" + _MARK + r"]*))?" + _MARK)
 
 
-def param(name: str) -> str:
-    """A parameter's name inside an error message, for each front end to say in its own words."""
-    return f"{_MARK}{name}{_MARK}"
+def param(name: str, value: object = None) -> str:
+    """A parameter's name inside an error message, for each front end to say in its own words; with
+    ``value``, a setting to propose (``budget=4096`` to a Python user, ``--budget 4096`` in the CLI)."""
+    return f"{_MARK}{name}{'' if value is None else _VALUE + str(value)}{_MARK}"
 
 
 class MatvizError(Exception):
     """Base of every error matviz raises on purpose. The CLI prints it as one line and exits 2.
 
     ``params`` are the parameter names the message marks with ``param(name)``, in order;
-    ``say(name_of)`` is the message with each written as ``name_of(name)``."""
+    ``say(name_of, assign)`` is the message with each written as ``name_of(name)``, and a proposed
+    setting as ``name_of(name) + assign + value``."""
 
     def __init__(self, message: object = "", *args: object) -> None:
         self.template = str(message)
-        self.params = tuple(_PARAM.findall(self.template))
+        self.params = tuple(m.group(1) for m in _PARAM.finditer(self.template))
         super().__init__(self.say(lambda name: name), *args)
 
-    def say(self, name_of: Callable[[str], str]) -> str:
-        return _PARAM.sub(lambda m: name_of(m.group(1)), self.template)
+    def say(self, name_of: Callable[[str], str], assign: str = "=") -> str:
+        def written(m: re.Match) -> str:
+            name = name_of(m.group(1))
+            return name if m.group(2) is None else f"{name}{assign}{m.group(2)}"
+
+        return _PARAM.sub(written, self.template)
 
 
 class ShapeError(MatvizError):

@@ -39,7 +39,7 @@ from matviz.core.products import (
     even_edges,
     plan_blocks,
 )
-from matviz.errors import BudgetError, MatvizError, OptionError, ShapeError, ValueProblem
+from matviz.errors import BudgetError, MatvizError, OptionError, ShapeError, ValueProblem, param
 
 __all__ = [
     "AGGREGATES",
@@ -330,7 +330,7 @@ def matmul(
     if m * n > MAX_ELEMENTS:
         raise BudgetError(
             f"the result would be {m}×{n} ({m * n:,} elements, more than {MAX_ELEMENTS:,}): "
-            "resize the operands first (CLI: --max-side 1024)"
+            f"resize the operands first, e.g. {param('max_side', 1024)}"
         )
     style = _style(style, style_fields)
     with np.errstate(all="ignore"):

@@ -16,7 +16,7 @@ from matviz.animate.writers import (
     check_size,
     open_writer,
 )
-from matviz.errors import OutputError
+from matviz.errors import OutputError, param
 from matviz.scene import Chain, Cube, ViewState
 
 Progress = Callable[[int, int], None]
@@ -94,11 +94,11 @@ def export(
         from matviz.animate.html import export_html
 
         if frames is not None or duration is not None:
-            raise OutputError("frames and duration set an animation's length: an HTML page has none (drop them)")
+            raise OutputError(f"{param('frames')} and {param('duration')} set an animation's length: an HTML page has none (drop them)")
         if animation != "still":
             raise OutputError(
                 f"animation {animation!r} has no effect on an HTML page (its slider steps through the sum over k and "
-                "the reader turns the camera): drop animation="
+                f"the reader turns the camera): drop {param('animation')}"
             )
         return [export_html(scene, path, size=size)]
     from matviz.graphics.offscreen import frames as render_frames

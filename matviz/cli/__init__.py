@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             run = next(c.run for c in SUBCOMMANDS if c.NAME == args.command)
             return run(args, console) or 0
     except MatvizError as exc:
-        sys.stderr.write(f"matviz: error: {exc.say(flag)}\n")
+        sys.stderr.write(f"matviz: error: {exc.say(flag, assign=' ')}\n")
         return 2
     except KeyboardInterrupt as exc:
         from matviz.animate.writers import discard_live_temps

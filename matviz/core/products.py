@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matviz.errors import BudgetError, OptionError
+from matviz.errors import BudgetError, OptionError, param
 
 DEFAULT_BUDGET = 64**3  # cells in the drawn interior grid
 MAX_BLOCKS_PER_AXIS = 128  # keeps the sweep to at most 128 steps and the grid readable
@@ -77,7 +77,7 @@ def plan_blocks(
     leaves the rest of the budget to the longer axes. No axis gets more than ``max_per_axis`` blocks.
     """
     if budget < 1:
-        raise BudgetError(f"budget must be >= 1 interior cell, got {budget}: use e.g. budget={DEFAULT_BUDGET} (64³)")
+        raise BudgetError(f"{param('budget')} must be >= 1 interior cell, got {budget}: use e.g. {param('budget', DEFAULT_BUDGET)} (64³)")
     sizes = {"i": m, "k": k, "j": n}
     parts: dict[str, int] = {}
     remaining = float(budget)

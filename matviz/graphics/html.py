@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from matviz.errors import BudgetError, MissingDependency, install_hint
+from matviz.errors import BudgetError, MissingDependency, install_hint, param
 
 EXTRAS = ("trame_vtk",)  # VTK's scene serializer for vtk.js and its offline viewer page
 PIP_EXTRA = install_hint("web")
@@ -192,7 +192,7 @@ def check_interior(chain) -> None:
             raise BudgetError(
                 f"{cube.title or 'this scene'}: its interior is {shape} = {blocks:,} blocks, drawn as a volume, which "
                 f"an HTML page cannot hold (it draws at most {CUBES_MAX:,} blocks, as cubes): export the "
-                f"block-aggregated version, budget={CUBES_MAX} (exact block {cube.aggregate}s), or interior='none'"
+                f"block-aggregated version, {param('budget', CUBES_MAX)} (exact block {cube.aggregate}s), or {param('interior', 'none')}"
             )
 
 
@@ -205,7 +205,7 @@ def check_payload(estimate: int, chain) -> None:
     raise BudgetError(
         f"this scene would make an HTML page of about {estimate / 2**20:,.0f} MB ({cells:,} interior blocks), more "
         f"than the {HTML_MAX_BYTES / 2**20:g} MB a browser tab loads: export the block-aggregated version, "
-        f"budget={budget}, or smaller operands (max_side), or write .png/.mp4"
+        f"{param('budget', budget)}, or smaller operands ({param('max_side')}), or write .png/.mp4"
     )
 
 

@@ -55,7 +55,7 @@ class HeadSource:
     def from_model(cls, text: str, model: str | None = None, layer=0, head=0, *, v_cols: bool = False) -> HeadSource:
         """Run ``model`` on ``text`` once for all heads; start at ``layer``/``head`` (one index each,
         checked as ``matviz.chain.model_heads`` checks them)."""
-        from matviz.errors import MatvizError
+        from matviz.errors import MatvizError, param
         from matviz.sources.models import parse_index, resolve, run_attention
 
         run = run_attention(text, model, "all", "all")
@@ -64,7 +64,7 @@ class HeadSource:
         heads = parse_index(head, run.n_heads, "head", owner)
         if len(layers) > 1 or len(heads) > 1:
             raise MatvizError(
-                "the window shows one head: give --layer N --head N (grids of heads: matviz attention -o)"
+                f"the window shows one head: give {param('layer')} N and {param('head')} N (grids of heads: matviz attention -o)"
             )
         return cls(run, layers[0], heads[0], v_cols=v_cols)
 

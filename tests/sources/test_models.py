@@ -233,7 +233,8 @@ def test_model_not_in_the_local_cache(monkeypatch):
         run_attention(TEXT, model="nonexistent-org/nonexistent-model")
     message = one_line(exc)
     assert message.startswith("model 'nonexistent-org/nonexistent-model' is not a local folder")
-    assert "hf download nonexistent-org/nonexistent-model" in message and "model=" in message
+    assert "hf download nonexistent-org/nonexistent-model" in message and "give model a local model folder" in message
+    assert exc.value.params == ("model",)  # the CLI says --model
     assert "--model" not in message  # a library error names the parameter, not the CLI flag
 
 

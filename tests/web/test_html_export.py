@@ -178,7 +178,7 @@ def test_without_the_web_extra_export_says_what_to_install_and_a_notebook_falls_
     from matviz import notebook
 
     monkeypatch.setattr(H, "missing_extras", lambda: ["trame_vtk"])
-    with pytest.raises(MissingDependency, match=r"trame-vtk .*pip install 'matviz\[web\]'"):
+    with pytest.raises(MissingDependency, match=r"trame-vtk .*pip install 'matviz3d\[web\]'"):
         mv.export(textbook(), tmp_path / "t.html")
     assert listing(tmp_path) == []
     monkeypatch.setattr(notebook, "_said", set())

@@ -14,6 +14,7 @@ from matviz.core.expr.record import Value
 from matviz.core.expr.spans import atom, count, dims, error, source, span, suggest, transposed
 from matviz.core.values import MAX_ELEMENTS
 from matviz.errors import BudgetError, ExpressionError
+from matviz.errors import param as named  # "param" names a function parameter in the checker
 
 __all__ = [
     "Checker",
@@ -256,7 +257,7 @@ def check_budget(label: str, m: int, n: int) -> None:
     if m * n > MAX_ELEMENTS:
         raise BudgetError(
             f"the result of {label} would be {m}×{n} ({m * n:,} elements, more than {MAX_ELEMENTS:,}): "
-            "resize the operands first (CLI: --max-side 1024)"
+            f"resize the operands first, e.g. {named('max_side', 1024)}"
         )
 
 
