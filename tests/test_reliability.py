@@ -258,9 +258,9 @@ def test_documented_example_runs(where, command, tmp_path, monkeypatch, capsys):
     assert rc == 0, f"{where}: {command}\n{err}"
     if argv[0] == "show":
         assert shown, command
-    if argv[0] == "gallery" and extra:
-        assert {"textbook.png", "textbook.mp4"} <= {p.name for p in (cwd / "gallery").iterdir()}, err
     out = next((argv[i + 1] for i, a in enumerate(argv) if a in ("-o", "--output")), None)
+    if argv[0] == "gallery" and extra:
+        assert {"textbook.png", "textbook.mp4"} <= {p.name for p in (cwd / (out or "gallery")).iterdir()}, err
     if out is not None:
         assert (cwd / out).exists(), f"{where}: {command} wrote no {out}"
 

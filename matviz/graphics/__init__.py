@@ -9,7 +9,18 @@ import os as _os
 if not _os.environ.get("DISPLAY") and not _os.environ.get("WAYLAND_DISPLAY"):
     _os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
-from matviz.graphics.offscreen import frames, make_plotter, render  # noqa: E402
-from matviz.graphics.sceneview import SceneView  # noqa: E402
-
 __all__ = ["SceneView", "frames", "make_plotter", "render"]
+
+
+def __getattr__(name: str):
+    """The renderer's entry points, loaded on first use: ``matviz.graphics.figures`` (matplotlib
+    figures that are files) does not pay for pyvista and VTK."""
+    if name == "SceneView":
+        from matviz.graphics.sceneview import SceneView
+
+        return SceneView
+    if name in ("frames", "make_plotter", "render"):
+        from matviz.graphics import offscreen
+
+        return getattr(offscreen, name)
+    raise AttributeError(f"module 'matviz.graphics' has no attribute {name!r}")
